@@ -1,0 +1,16 @@
+//! The `push.v1` contract shared by `pushd`, the SDKs and the load generator.
+//!
+//! The `.proto` file under `proto/push/v1/` is the source of truth; this crate
+//! only compiles it and exposes the descriptor set for gRPC reflection.
+#![forbid(unsafe_code)]
+
+/// Generated messages, clients and servers for package `push.v1`.
+pub mod v1 {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("push.v1");
+
+    /// Encoded `FileDescriptorSet`, served by the reflection service so
+    /// `grpcurl` works without the `.proto` file.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        tonic::include_file_descriptor_set!("push_v1_descriptor");
+}

@@ -1,0 +1,30 @@
+//! Rust SDK for `pushd`.
+//!
+//! - [`crypto`]: RFC 8291 message encryption and the device's subscription keys.
+//! - [`vapid`]: RFC 8292 application-server keys and the JWTs that identify a sender.
+//! - [`subscription`]: the W3C `PushSubscription` JSON a site backend stores.
+//! - [`Sender`]: what a site backend uses to submit messages.
+//! - [`DeviceClient`]: what a device uses to register, subscribe and listen, with its keys in a
+//!   local [`store::KeyStore`].
+//!
+//! The `pushctl` binary is a thin shell over [`cli`].
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod crypto;
+pub mod store;
+pub mod subscription;
+pub mod vapid;
+
+mod b64;
+mod channel;
+mod device;
+mod error;
+mod sender;
+mod token_cache;
+
+pub use device::{DeviceClient, ListenEnd, ListenHandle, ListenOptions, Notification};
+pub use error::SdkError;
+/// The generated `push.v1` types callers need for options and receipts.
+pub use push_proto::v1::{Outcome, Presence, Urgency};
+pub use sender::{SendOptions, SendReceipt, Sender};

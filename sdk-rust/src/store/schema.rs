@@ -1,0 +1,52 @@
+//! The keystore's schema, versioned with `PRAGMA user_version`.
+//!
+//! Each entry of [`MIGRATIONS`] moves the file from version `i` to `i + 1`; entries are only
+//! ever appended, so an old file upgrades by running the tail it has not seen.
+use rusqlite::Connection;
+
+use super::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: the device, its subscriptions, and message ids already handed to the app.
+    "CREATE TABLE device (
+         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+         server_url TEXT NOT NULL,
+         device_id TEXT NOT NULL,
+         credential TEXT NOT NULL
+     );
+     CREATE TABLE subscriptions (
+         id TEXT PRIMARY KEY,
+         endpoint TEXT NOT NULL,
+         app_server_key BLOB,
+         keys BLOB NOT NULL,
+         created_at_unix_ms INTEGER NOT NULL
+     );
+     CREATE TABLE seen_messages (
+         message_id TEXT PRIMARY KEY,
+         seen_at_unix_ms INTEGER NOT NULL
+     );
+     CREATE INDEX seen_messages_by_age ON seen_messages (seen_at_unix_ms);",
+];
+
+/// The version this build writes.
+pub(crate) const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings `conn` up to [`CURRENT_VERSION`], refusing files written by a newer SDK rather than
+/// guessing at tables it does not know.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > CURRENT_VERSION {
+        return Err(StoreError::NewerSchema {
+            found,
+            supported: CURRENT_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        // One transaction per step: a crash leaves the file at a version it really has.
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as u32 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! KeyStore: schema lifecycle, persistence of keys and device, seen-id dedup and pruning.
+use push_sdk::crypto;
+use push_sdk::store::{DeviceRecord, KeyStore, SEEN_RETENTION_MS, StoreError, StoredSubscription};
+
+fn subscription(id: &str, created_at_unix_ms: i64) -> StoredSubscription {
+    StoredSubscription {
+        id: id.into(),
+        endpoint: format!("http://127.0.0.1:8070/p/{id}"),
+        app_server_key: Some(vec![4; 65]),
+        keys: crypto::generate_subscription_keys().unwrap(),
+        created_at_unix_ms,
+    }
+}
+
+#[test]
+fn creates_and_reopens_with_everything_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    let device = DeviceRecord {
+        server_url: "http://127.0.0.1:8070".into(),
+        device_id: "dev-1".into(),
+        credential: "secret-credential".into(),
+    };
+    let (first, second) = (subscription("sub-a", 1), subscription("sub-b", 2));
+    {
+        let store = KeyStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.device().unwrap(), None);
+        store.set_device(&device).unwrap();
+        store.insert_subscription(&second).unwrap();
+        store.insert_subscription(&first).unwrap();
+        store.mark_seen("m1", 1_000).unwrap();
+    }
+    let store = KeyStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.device().unwrap(), Some(device.clone()));
+    assert!(!format!("{device:?}").contains("secret-credential"));
+    assert_eq!(
+        store.subscriptions().unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    let loaded = store.subscription("sub-a").unwrap().unwrap();
+    assert_eq!(loaded.keys, first.keys);
+    // The persisted keys still open a message encrypted for them.
+    let body = crypto::encrypt(first.keys.public_key(), first.keys.auth_secret(), b"kept").unwrap();
+    assert_eq!(crypto::decrypt(&loaded.keys, &body).unwrap(), b"kept");
+    assert!(store.is_seen("m1").unwrap());
+    assert!(store.remove_subscription("sub-a").unwrap());
+    assert!(!store.remove_subscription("sub-a").unwrap());
+    assert_eq!(store.subscription("sub-a").unwrap(), None);
+}
+
+#[cfg(unix)]
+#[test]
+fn file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    std::fs::write(&path, b"").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    KeyStore::open(&path).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn refuses_newer_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    drop(KeyStore::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    assert!(matches!(
+        KeyStore::open(&path),
+        Err(StoreError::NewerSchema { found: 99, .. })
+    ));
+}
+
+#[test]
+fn seen_ids_dedup_and_prune() {
+    let store = KeyStore::open_in_memory().unwrap();
+    let now = 10 * SEEN_RETENTION_MS;
+    assert!(!store.is_seen("m1").unwrap());
+    assert!(store.mark_seen("m1", now - SEEN_RETENTION_MS - 1).unwrap());
+    assert!(
+        !store.mark_seen("m1", now).unwrap(),
+        "second mark is a duplicate"
+    );
+    assert!(store.mark_seen("m2", now - 1000).unwrap());
+    assert!(store.is_seen("m1").unwrap());
+    assert_eq!(store.prune_seen(now).unwrap(), 1);
+    assert!(!store.is_seen("m1").unwrap());
+    assert!(store.is_seen("m2").unwrap());
+}
+
+#[test]
+fn corrupt_keys_are_reported_with_the_subscription() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    KeyStore::open(&path)
+        .unwrap()
+        .insert_subscription(&subscription("sub-x", 1))
+        .unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE subscriptions SET keys = x'00'", [])
+        .unwrap();
+    drop(conn);
+    let err = KeyStore::open(&path)
+        .unwrap()
+        .subscription("sub-x")
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::CorruptKeys { subscription_id, .. } if subscription_id == "sub-x")
+    );
+}

@@ -1,0 +1,64 @@
+//! Endpoint URLs: `<public url>/push/<token>`, where the token is the
+//! subscription id. Senders may hand back the whole URL or just the token.
+
+use tonic::Status;
+
+use crate::domain::is_token;
+
+pub fn endpoint_url(public_url: &str, token: &str) -> String {
+    format!("{}/push/{token}", public_url.trim_end_matches('/'))
+}
+
+/// `scheme://host[:port]` of a URL: what a VAPID token's `aud` must say.
+pub fn origin_of(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/');
+    let after_scheme = trimmed.find("://").map_or(0, |index| index + 3);
+    match trimmed[after_scheme..].find('/') {
+        Some(path_start) => trimmed[..after_scheme + path_start].to_owned(),
+        None => trimmed.to_owned(),
+    }
+}
+
+pub fn token_of(endpoint: &str) -> Result<&str, Status> {
+    let token = endpoint
+        .trim()
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    if endpoint.is_empty() {
+        return Err(Status::invalid_argument(
+            "endpoint is required: the subscription's endpoint URL",
+        ));
+    }
+    if !is_token(token) {
+        return Err(Status::invalid_argument(
+            "endpoint is not a subscription endpoint of this service (expected <public url>/push/<22-character token>)",
+        ));
+    }
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_and_tokens() {
+        assert_eq!(
+            origin_of("https://push.example.com/"),
+            "https://push.example.com"
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8070/push/abc"),
+            "http://127.0.0.1:8070"
+        );
+        let token = "AAAAAAAAAAAAAAAAAAAAAA";
+        let url = endpoint_url("https://push.example.com/", token);
+        assert_eq!(url, format!("https://push.example.com/push/{token}"));
+        assert_eq!(token_of(&url).ok(), Some(token));
+        assert_eq!(token_of(token).ok(), Some(token));
+        assert!(token_of("").is_err());
+        assert!(token_of("https://push.example.com/push/short").is_err());
+    }
+}

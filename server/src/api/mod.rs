@@ -1,0 +1,75 @@
+//! The public gRPC API: `push.v1.Sender` for site backends and
+//! `push.v1.Device` for devices. Handlers validate input, call the domain
+//! services, and map every error to a gRPC status in one place ([`status`]).
+
+mod device;
+mod endpoint;
+mod sender;
+mod status;
+mod subscription_cache;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::{CredentialAuthenticator, DeviceAuthenticator, VapidVerifier};
+use crate::delivery::Hub;
+use crate::store::{RetentionLimits, Store};
+
+pub use endpoint::{endpoint_url, origin_of};
+pub use subscription_cache::SubscriptionCache;
+
+/// Limits the API enforces on what callers send.
+#[derive(Debug, Clone)]
+pub struct ApiLimits {
+    pub max_ttl_seconds: u32,
+    pub retention: RetentionLimits,
+    pub handshake_timeout: Duration,
+}
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct PushApi {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    subscriptions: SubscriptionCache,
+    registrar: Arc<CredentialAuthenticator>,
+    authenticator: Arc<dyn DeviceAuthenticator>,
+    vapid: VapidVerifier,
+    hub: Arc<Hub>,
+    limits: ApiLimits,
+    public_url: String,
+}
+
+impl PushApi {
+    pub fn new(
+        store: Arc<dyn Store>,
+        hub: Arc<Hub>,
+        public_url: String,
+        limits: ApiLimits,
+    ) -> Self {
+        let registrar = Arc::new(CredentialAuthenticator::new(store.clone()));
+        let vapid = VapidVerifier::new(origin_of(&public_url));
+        Self {
+            inner: Arc::new(Inner {
+                subscriptions: SubscriptionCache::new(Duration::from_secs(30)),
+                authenticator: registrar.clone(),
+                registrar,
+                store,
+                vapid,
+                hub,
+                limits,
+                public_url,
+            }),
+        }
+    }
+}
+
+fn authorization<T>(request: &tonic::Request<T>) -> Option<&str> {
+    request
+        .metadata()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+}

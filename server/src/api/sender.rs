@@ -1,0 +1,147 @@
+//! `push.v1.Sender/SubmitMessage`.
+
+use push_proto::v1::{self as pb, sender_server};
+use tonic::{Request, Response, Status};
+
+use super::endpoint::token_of;
+use super::{PushApi, authorization, status};
+use crate::delivery::{LiveConnection, Offer};
+use crate::domain::{
+    QueuedMessage, Urgency, check_aes128gcm, check_topic, new_message_id, now_millis,
+};
+
+#[tonic::async_trait]
+impl sender_server::Sender for PushApi {
+    async fn submit_message(
+        &self,
+        request: Request<pb::SubmitMessageRequest>,
+    ) -> Result<Response<pb::SubmitMessageResponse>, Status> {
+        let api = &self.inner;
+        let now = now_millis();
+        // Identify the sender before saying anything about the subscription.
+        let sender = api
+            .vapid
+            .verify(authorization(&request), (now / 1000) as u64)
+            .map_err(status::from_vapid)?;
+        let submitted = request.into_inner();
+        let token = token_of(&submitted.endpoint)?;
+        check_aes128gcm(&submitted.payload).map_err(status::from_payload)?;
+        let urgency = Urgency::from_i32(submitted.urgency).ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "urgency {} is not a known value",
+                submitted.urgency
+            ))
+        })?;
+        let topic = Some(submitted.topic).filter(|topic| !topic.is_empty());
+        if let Some(topic) = &topic {
+            check_topic(topic).map_err(status::from_topic)?;
+        }
+        let subscription = api
+            .subscriptions
+            .get(api.store.as_ref(), token)
+            .await
+            .map_err(status::from_store)?
+            .ok_or_else(|| {
+                Status::not_found(
+                    "no such subscription: it was removed or never existed; stop sending to it",
+                )
+            })?;
+        if subscription
+            .app_server_key
+            .as_ref()
+            .is_some_and(|key| *key != sender.public_key)
+        {
+            return Err(Status::permission_denied(
+                "this subscription accepts only the application server key it was created with",
+            ));
+        }
+        let ttl_seconds = submitted.ttl_seconds.min(api.limits.max_ttl_seconds);
+        let message = QueuedMessage {
+            id: new_message_id(),
+            device_id: subscription.device_id,
+            subscription_id: subscription.id,
+            topic,
+            urgency,
+            payload: submitted.payload,
+            received_at: now,
+            expires_at: now + i64::from(ttl_seconds) * 1000,
+        };
+        let outcome = if ttl_seconds == 0 {
+            self.deliver_now_or_never(&message)
+        } else {
+            self.store_and_deliver(message.clone()).await?
+        };
+        if outcome != pb::Outcome::NotDelivered {
+            metrics::counter!("pushd_messages_accepted_total").increment(1);
+        }
+        Ok(Response::new(pb::SubmitMessageResponse {
+            message_id: message.id,
+            outcome: outcome as i32,
+            ttl_seconds,
+        }))
+    }
+}
+
+impl PushApi {
+    /// TTL 0: RFC 8030 says deliver immediately or not at all, and never store.
+    fn deliver_now_or_never(&self, message: &QueuedMessage) -> pb::Outcome {
+        match self
+            .inner
+            .hub
+            .get(&message.device_id)
+            .map(|live| live.offer(message))
+        {
+            Some(Offer::Sent) => pb::Outcome::Delivered,
+            _ => pb::Outcome::NotDelivered,
+        }
+    }
+
+    /// Offers the message to a live stream first (latency), then waits for
+    /// the durable write (the OK). A device that connected in between, or
+    /// whose buffer was full, is caught after the write, when a replay is
+    /// sure to find the message.
+    async fn store_and_deliver(&self, message: QueuedMessage) -> Result<pb::Outcome, Status> {
+        let api = &self.inner;
+        let first = api.hub.get(&message.device_id).map(|live| {
+            let offer = live.offer(&message);
+            (live, offer)
+        });
+        let enqueued = api
+            .store
+            .enqueue(message.clone(), api.limits.retention)
+            .await
+            .map_err(status::from_store)?;
+        metrics::counter!("pushd_messages_stored_total")
+            .increment(u64::from(!enqueued.already_acked));
+        let mut delivered = enqueued.already_acked || matches!(first, Some((_, Offer::Sent)));
+        if let Some((live, Offer::Full)) = &first {
+            live.request_resync();
+        }
+        if !delivered {
+            let first_id = first.as_ref().map(|(live, _)| live.id);
+            if let Some(live) = api
+                .hub
+                .get(&message.device_id)
+                .filter(|live| Some(live.id) != first_id)
+            {
+                delivered = offer_late(&live, &message);
+            }
+        }
+        Ok(if delivered {
+            pb::Outcome::Delivered
+        } else {
+            pb::Outcome::Stored
+        })
+    }
+}
+
+fn offer_late(live: &LiveConnection, message: &QueuedMessage) -> bool {
+    match live.offer(message) {
+        Offer::Sent => true,
+        Offer::Full => {
+            live.request_resync();
+            false
+        }
+        Offer::BelowThreshold | Offer::Closed => false,
+    }
+}

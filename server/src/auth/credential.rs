@@ -1,0 +1,119 @@
+//! Device credentials: `<device id>.<secret>`, issued once at registration.
+//! Only SHA-256 of the secret is stored, so a copy of the database does not
+//! let anyone act as a device.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::domain::{DeviceRecord, is_token, new_device_id, new_secret, now_millis};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedDevice {
+    pub device_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceAuthError {
+    #[error(
+        "missing device credential: send metadata `authorization: Bearer <credential from Register>`"
+    )]
+    Missing,
+    #[error(
+        "malformed device credential: expected `Bearer <device id>.<secret>` as returned by Register"
+    )]
+    Malformed,
+    #[error("unknown or revoked device credential; register again")]
+    Rejected,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The boundary between the API and how devices prove who they are.
+#[async_trait]
+pub trait DeviceAuthenticator: Send + Sync + 'static {
+    /// Checks the value of the `authorization` metadata entry.
+    async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<AuthenticatedDevice, DeviceAuthError>;
+}
+
+/// A freshly registered device and the one copy of its credential.
+pub struct IssuedCredential {
+    pub device_id: String,
+    pub credential: String,
+}
+
+/// Authenticates devices against credentials `pushd` issued and stored.
+pub struct CredentialAuthenticator {
+    store: Arc<dyn Store>,
+}
+
+impl CredentialAuthenticator {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// Creates a device and returns its credential.
+    pub async fn register(&self) -> Result<IssuedCredential, StoreError> {
+        let device_id = new_device_id();
+        let secret = new_secret();
+        let record = DeviceRecord {
+            id: device_id.clone(),
+            secret_hash: hash(&secret),
+            created_at: now_millis(),
+        };
+        self.store.create_device(&record).await?;
+        Ok(IssuedCredential {
+            credential: format!("{device_id}.{secret}"),
+            device_id,
+        })
+    }
+}
+
+fn hash(secret: &str) -> Vec<u8> {
+    openssl::sha::sha256(secret.as_bytes()).to_vec()
+}
+
+#[async_trait]
+impl DeviceAuthenticator for CredentialAuthenticator {
+    async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<AuthenticatedDevice, DeviceAuthError> {
+        let value = authorization.ok_or(DeviceAuthError::Missing)?;
+        let (scheme, credential) = value.split_once(' ').ok_or(DeviceAuthError::Malformed)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(DeviceAuthError::Malformed);
+        }
+        let (device_id, secret) = credential
+            .trim()
+            .split_once('.')
+            .ok_or(DeviceAuthError::Malformed)?;
+        let secret_is_well_formed = URL_SAFE_NO_PAD
+            .decode(secret)
+            .is_ok_and(|bytes| bytes.len() == 32);
+        if !is_token(device_id) || !secret_is_well_formed {
+            return Err(DeviceAuthError::Malformed);
+        }
+        let device = self
+            .store
+            .device(device_id)
+            .await?
+            .ok_or(DeviceAuthError::Rejected)?;
+        // Constant-time, so response timing tells nothing about the stored hash.
+        let presented = hash(secret);
+        if device.secret_hash.len() != presented.len()
+            || !openssl::memcmp::eq(&device.secret_hash, &presented)
+        {
+            return Err(DeviceAuthError::Rejected);
+        }
+        Ok(AuthenticatedDevice {
+            device_id: device.id,
+        })
+    }
+}

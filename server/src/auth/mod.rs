@@ -1,0 +1,18 @@
+//! Who is calling: devices by the credential `pushd` issued them, senders by
+//! VAPID (RFC 8292). Handlers get a verified identity or a typed error; the
+//! API layer maps those errors to gRPC statuses once.
+
+mod credential;
+mod jwt;
+mod vapid;
+
+pub use credential::{
+    AuthenticatedDevice, CredentialAuthenticator, DeviceAuthError, DeviceAuthenticator,
+    IssuedCredential,
+};
+pub use vapid::{VapidError, VapidVerifier, VerifiedSender};
+
+/// Checks that `raw` is an uncompressed P-256 public key (an application-server key).
+pub fn check_p256_key(raw: &[u8]) -> Result<(), String> {
+    jwt::p256_public_key(raw).map(|_| ())
+}

@@ -1,0 +1,206 @@
+//! Settings: defaults, overridden by an optional TOML file, overridden by
+//! environment variables (`PUSHD_*`), overridden by command-line flags.
+//! One struct ([`Overrides`]) is both the flag set and the file format, so
+//! the two can never drift apart.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser};
+use serde::Deserialize;
+
+use crate::store::RetentionLimits;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pushd",
+    version,
+    about = "Push notification server (Web Push encryption, gRPC delivery)"
+)]
+pub struct Cli {
+    /// TOML file with any of the settings below (flag names with `_` instead of `-`).
+    #[arg(long, env = "PUSHD_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+#[derive(Debug, Default, Clone, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    /// gRPC listen address [default: 127.0.0.1:8070]
+    #[arg(long, env = "PUSHD_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Prometheus /metrics listen address, or "off" [default: 127.0.0.1:9070]
+    #[arg(long, env = "PUSHD_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// Folder for the embedded database [default: ./pushd-data]
+    #[arg(long, env = "PUSHD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Base URL devices' endpoints start with, and the VAPID audience's origin
+    /// [default: http://<listen address>]
+    #[arg(long, env = "PUSHD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Longest TTL kept; longer requests are lowered to it [default: 2419200 (28 days)]
+    #[arg(long, env = "PUSHD_MAX_TTL_SECONDS")]
+    pub max_ttl_seconds: Option<u32>,
+    /// Messages queued per device before senders get RESOURCE_EXHAUSTED [default: 10000]
+    #[arg(long, env = "PUSHD_MAX_QUEUED_MESSAGES")]
+    pub max_queued_messages: Option<u64>,
+    /// Payload bytes queued per device before senders get RESOURCE_EXHAUSTED [default: 33554432]
+    #[arg(long, env = "PUSHD_MAX_QUEUED_BYTES")]
+    pub max_queued_bytes: Option<u64>,
+    /// "full": a commit waits for fsync (survives power loss); "normal": for the OS (survives a pushd crash) [default: full]
+    #[arg(long, env = "PUSHD_SQLITE_SYNC")]
+    pub sqlite_sync: Option<String>,
+    /// Seconds a new stream has to send Hello [default: 10]
+    #[arg(long, env = "PUSHD_HANDSHAKE_TIMEOUT_SECONDS")]
+    pub handshake_timeout_seconds: Option<u64>,
+    /// Seconds between sweeps that delete expired messages [default: 60]
+    #[arg(long, env = "PUSHD_EXPIRY_INTERVAL_SECONDS")]
+    pub expiry_interval_seconds: Option<u64>,
+    /// Seconds SIGTERM waits for streams and requests to finish [default: 10]
+    #[arg(long, env = "PUSHD_DRAIN_SECONDS")]
+    pub drain_seconds: Option<u64>,
+    /// Log filter, tracing-subscriber syntax [default: info]
+    #[arg(long, env = "PUSHD_LOG")]
+    pub log: Option<String>,
+}
+
+/// Fully resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub metrics_listen: Option<SocketAddr>,
+    pub data_dir: PathBuf,
+    pub public_url: Option<String>,
+    pub max_ttl_seconds: u32,
+    pub retention: RetentionLimits,
+    pub sqlite_synchronous_full: bool,
+    pub handshake_timeout: Duration,
+    pub expiry_interval: Duration,
+    pub drain_timeout: Duration,
+    pub log: String,
+}
+
+impl Settings {
+    /// Reads the TOML file named by `--config` (if any) and applies the flags over it.
+    pub fn load(cli: Cli) -> Result<Self, String> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => Overrides::default(),
+        };
+        Self::resolve(cli.overrides, file)
+    }
+
+    pub fn resolve(flags: Overrides, file: Overrides) -> Result<Self, String> {
+        let metrics_listen =
+            match flags.metrics_listen.or(file.metrics_listen).as_deref() {
+                None => Some(SocketAddr::from(([127, 0, 0, 1], 9070))),
+                Some("off") => None,
+                Some(address) => Some(address.parse().map_err(|_| {
+                    format!("metrics_listen {address:?} is not an address or \"off\"")
+                })?),
+            };
+        let sqlite_synchronous_full = match flags.sqlite_sync.or(file.sqlite_sync).as_deref() {
+            None | Some("full") => true,
+            Some("normal") => false,
+            Some(other) => {
+                return Err(format!(
+                    "sqlite_sync is {other:?}; use \"full\" or \"normal\""
+                ));
+            }
+        };
+        let max_queued_messages = flags
+            .max_queued_messages
+            .or(file.max_queued_messages)
+            .unwrap_or(10_000);
+        if max_queued_messages == 0 {
+            return Err("max_queued_messages must be at least 1".into());
+        }
+        Ok(Self {
+            listen: flags
+                .listen
+                .or(file.listen)
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8070))),
+            metrics_listen,
+            data_dir: flags
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("pushd-data")),
+            public_url: flags.public_url.or(file.public_url),
+            max_ttl_seconds: flags
+                .max_ttl_seconds
+                .or(file.max_ttl_seconds)
+                .unwrap_or(28 * 24 * 3600),
+            retention: RetentionLimits {
+                max_messages: max_queued_messages,
+                max_bytes: flags
+                    .max_queued_bytes
+                    .or(file.max_queued_bytes)
+                    .unwrap_or(32 << 20),
+            },
+            sqlite_synchronous_full,
+            handshake_timeout: Duration::from_secs(
+                flags
+                    .handshake_timeout_seconds
+                    .or(file.handshake_timeout_seconds)
+                    .unwrap_or(10),
+            ),
+            expiry_interval: Duration::from_secs(
+                flags
+                    .expiry_interval_seconds
+                    .or(file.expiry_interval_seconds)
+                    .unwrap_or(60)
+                    .max(1),
+            ),
+            drain_timeout: Duration::from_secs(
+                flags.drain_seconds.or(file.drain_seconds).unwrap_or(10),
+            ),
+            log: flags.log.or(file.log).unwrap_or_else(|| "info".into()),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<Overrides, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("reading {}: {error}", path.display()))?;
+    toml::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_and_defaults_fill_the_rest() {
+        let file: Overrides = toml::from_str(
+            "max_ttl_seconds = 60\nlisten = \"127.0.0.1:1\"\nmetrics_listen = \"off\"",
+        )
+        .expect("toml");
+        let flags = Overrides {
+            listen: Some("127.0.0.1:2".parse().expect("addr")),
+            ..Overrides::default()
+        };
+        let settings = Settings::resolve(flags, file).expect("resolve");
+        assert_eq!(settings.listen.port(), 2);
+        assert_eq!(settings.max_ttl_seconds, 60);
+        assert_eq!(settings.metrics_listen, None);
+        assert_eq!(settings.retention.max_messages, 10_000);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_reported() {
+        assert!(toml::from_str::<Overrides>("max_ttl = 5").is_err());
+        let bad = Overrides {
+            sqlite_sync: Some("sometimes".into()),
+            ..Overrides::default()
+        };
+        assert!(
+            Settings::resolve(bad, Overrides::default())
+                .unwrap_err()
+                .contains("sqlite_sync")
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! One device's live stream, as the rest of the server sees it.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use push_proto::v1::{self as pb, server_frame::Frame};
+use tokio::sync::{Notify, mpsc, watch};
+use tonic::Status;
+
+use crate::domain::{Presence, QueuedMessage, Urgency};
+
+pub type Outbound = mpsc::Sender<Result<pb::ServerFrame, Status>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// This node is shutting down.
+    Draining,
+    /// A newer stream for the same device took over.
+    Replaced,
+    /// The device went away or broke the protocol.
+    Ended,
+}
+
+/// What happened when a message was offered to a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    Sent,
+    /// Below the device's urgency threshold: it waits in the store.
+    BelowThreshold,
+    /// The stream's buffer is full; the message must come from a replay.
+    Full,
+    Closed,
+}
+
+pub struct LiveConnection {
+    pub id: u64,
+    pub device_id: String,
+    outbound: Outbound,
+    min_urgency: AtomicU8,
+    presence: AtomicU8,
+    /// Sent on this stream and not yet acked, so a replay does not send them again.
+    in_flight: Mutex<HashSet<String>>,
+    resync: Notify,
+    close: watch::Sender<Option<CloseReason>>,
+}
+
+impl LiveConnection {
+    pub fn new(
+        id: u64,
+        device_id: String,
+        outbound: Outbound,
+        min_urgency: Urgency,
+        presence: Presence,
+    ) -> Self {
+        Self {
+            id,
+            device_id,
+            outbound,
+            min_urgency: AtomicU8::new(min_urgency.as_u8()),
+            presence: AtomicU8::new(presence as u8),
+            in_flight: Mutex::new(HashSet::new()),
+            resync: Notify::new(),
+            close: watch::Sender::new(None),
+        }
+    }
+
+    pub fn min_urgency(&self) -> Urgency {
+        Urgency::from_u8(self.min_urgency.load(Ordering::Acquire)).unwrap_or(Urgency::VeryLow)
+    }
+
+    /// Sets the threshold; returns true if it went down (stored messages may now be due).
+    pub fn set_min_urgency(&self, urgency: Urgency) -> bool {
+        let previous = self.min_urgency.swap(urgency.as_u8(), Ordering::AcqRel);
+        urgency.as_u8() < previous
+    }
+
+    pub fn set_presence(&self, presence: Presence) {
+        self.presence.store(presence as u8, Ordering::Release);
+    }
+
+    pub fn presence(&self) -> u8 {
+        self.presence.load(Ordering::Acquire)
+    }
+
+    /// Tries to hand a message to the stream without waiting.
+    pub fn offer(&self, message: &QueuedMessage) -> Offer {
+        if message.urgency < self.min_urgency() {
+            return Offer::BelowThreshold;
+        }
+        if !self.mark_in_flight(&message.id) {
+            return Offer::Sent;
+        }
+        match self.outbound.try_send(Ok(frame(message))) {
+            Ok(()) => {
+                metrics::counter!("pushd_messages_delivered_total").increment(1);
+                Offer::Sent
+            }
+            Err(error) => {
+                self.unmark_in_flight(&message.id);
+                match error {
+                    mpsc::error::TrySendError::Full(_) => Offer::Full,
+                    mpsc::error::TrySendError::Closed(_) => Offer::Closed,
+                }
+            }
+        }
+    }
+
+    /// Sends a replayed message, waiting for room; false once the stream is gone.
+    pub async fn send_replayed(&self, message: &QueuedMessage) -> bool {
+        if !self.mark_in_flight(&message.id) {
+            return true;
+        }
+        let sent = self.outbound.send(Ok(frame(message))).await.is_ok();
+        if sent {
+            metrics::counter!("pushd_messages_delivered_total").increment(1);
+        }
+        sent
+    }
+
+    pub async fn send_frame(&self, frame: Frame) -> bool {
+        self.outbound
+            .send(Ok(pb::ServerFrame { frame: Some(frame) }))
+            .await
+            .is_ok()
+    }
+
+    /// Ends the stream with an error status.
+    pub async fn fail(&self, status: Status) {
+        let _ = self.outbound.send(Err(status)).await;
+    }
+
+    pub fn acked(&self, message_ids: &[String]) {
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            for id in message_ids {
+                in_flight.remove(id);
+            }
+        }
+    }
+
+    /// Asks the session to replay stored messages (after a full buffer or a lowered threshold).
+    pub fn request_resync(&self) {
+        self.resync.notify_one();
+    }
+
+    pub async fn resync_requested(&self) {
+        self.resync.notified().await;
+    }
+
+    pub fn close(&self, reason: CloseReason) {
+        self.close.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some(reason);
+            true
+        });
+    }
+
+    /// Resolves with the reason once the stream is told to close.
+    pub async fn closed(&self) -> CloseReason {
+        let mut receiver = self.close.subscribe();
+        match receiver.wait_for(Option::is_some).await {
+            Ok(reason) => reason.unwrap_or(CloseReason::Ended),
+            Err(_) => CloseReason::Ended,
+        }
+    }
+
+    pub fn outbound_closed(&self) -> bool {
+        self.outbound.is_closed()
+    }
+
+    pub async fn wait_outbound_closed(&self) {
+        self.outbound.closed().await;
+    }
+
+    fn mark_in_flight(&self, message_id: &str) -> bool {
+        self.in_flight
+            .lock()
+            .map(|mut in_flight| in_flight.insert(message_id.to_owned()))
+            .unwrap_or(true)
+    }
+
+    fn unmark_in_flight(&self, message_id: &str) {
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            in_flight.remove(message_id);
+        }
+    }
+}
+
+fn frame(message: &QueuedMessage) -> pb::ServerFrame {
+    pb::ServerFrame {
+        frame: Some(Frame::Message(pb::PushMessage {
+            message_id: message.id.clone(),
+            subscription_id: message.subscription_id.clone(),
+            payload: message.payload.clone(),
+            urgency: message.urgency.to_proto() as i32,
+            topic: message.topic.clone().unwrap_or_default(),
+            received_at_unix_ms: message.received_at,
+            expires_at_unix_ms: message.expires_at,
+        })),
+    }
+}

@@ -1,0 +1,96 @@
+//! The registry of devices streaming on this node.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::connection::{CloseReason, LiveConnection};
+
+/// Lock striping: submitters on many cores look devices up concurrently.
+const SHARDS: usize = 64;
+
+pub struct Hub {
+    shards: Vec<Mutex<HashMap<String, Arc<LiveConnection>>>>,
+    hasher: RandomState,
+    next_id: AtomicU64,
+    draining: AtomicBool,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            hasher: RandomState::new(),
+            next_id: AtomicU64::new(1),
+            draining: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Hub {
+    pub fn next_connection_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn shard(&self, device_id: &str) -> &Mutex<HashMap<String, Arc<LiveConnection>>> {
+        let index = self.hasher.hash_one(device_id) as usize % SHARDS;
+        &self.shards[index]
+    }
+
+    pub fn get(&self, device_id: &str) -> Option<Arc<LiveConnection>> {
+        self.shard(device_id).lock().ok()?.get(device_id).cloned()
+    }
+
+    /// Makes `connection` the device's stream; an older one is told to close.
+    pub fn register(&self, connection: Arc<LiveConnection>) {
+        let previous = match self.shard(&connection.device_id).lock() {
+            Ok(mut shard) => shard.insert(connection.device_id.clone(), connection.clone()),
+            Err(_) => None,
+        };
+        match previous {
+            Some(previous) => previous.close(CloseReason::Replaced),
+            None => metrics::gauge!("pushd_live_streams").increment(1.0),
+        }
+    }
+
+    /// Removes the device's entry if it is still this connection.
+    pub fn unregister(&self, connection: &LiveConnection) {
+        let Ok(mut shard) = self.shard(&connection.device_id).lock() else {
+            return;
+        };
+        if shard
+            .get(&connection.device_id)
+            .is_some_and(|current| current.id == connection.id)
+        {
+            shard.remove(&connection.device_id);
+            metrics::gauge!("pushd_live_streams").decrement(1.0);
+        }
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Refuses new streams and tells every open one to reconnect elsewhere.
+    pub fn drain(&self) -> usize {
+        self.draining.store(true, Ordering::Release);
+        let mut told = 0;
+        for shard in &self.shards {
+            if let Ok(shard) = shard.lock() {
+                for connection in shard.values() {
+                    connection.close(CloseReason::Draining);
+                    told += 1;
+                }
+            }
+        }
+        told
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.shards
+            .iter()
+            .filter_map(|shard| shard.lock().ok().map(|shard| shard.len()))
+            .sum()
+    }
+}

@@ -1,0 +1,15 @@
+//! Live delivery: which devices hold a stream on this node, and the work of
+//! each stream (backlog replay, live messages, acks, presence, urgency).
+//!
+//! The store is the source of truth; a stream is an optimisation over it. A
+//! message is always written before it counts as accepted, and anything a
+//! stream could not take is replayed from the store, so a slow or vanished
+//! stream can delay a message but never lose it.
+
+mod connection;
+mod hub;
+mod session;
+
+pub use connection::{CloseReason, LiveConnection, Offer};
+pub use hub::Hub;
+pub use session::{OUTBOUND_CAPACITY, Session};

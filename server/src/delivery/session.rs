@@ -1,0 +1,296 @@
+//! The life of one `Listen` stream: handshake, backlog replay, then live
+//! messages, with client frames (acks, presence, urgency) read beside it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use push_proto::v1::{self as pb, client_frame, server_frame::Frame};
+use tokio::sync::Semaphore;
+use tonic::{Status, Streaming};
+
+use super::connection::{CloseReason, LiveConnection, Outbound};
+use super::hub::Hub;
+use crate::domain::{Presence, Urgency, is_message_id, now_millis};
+use crate::store::{PendingQuery, Store, StoreResult};
+
+/// Messages buffered per stream before live offers fall back to replay.
+pub const OUTBOUND_CAPACITY: usize = 256;
+const REPLAY_PAGE: usize = 256;
+/// Largest ack frame accepted; bigger ones are refused, not truncated.
+const MAX_ACK_IDS: usize = 1024;
+/// Ack writes in flight per stream before reading the next frame waits.
+const ACKS_IN_FLIGHT: usize = 8;
+
+pub struct Session {
+    pub hub: Arc<Hub>,
+    pub store: Arc<dyn Store>,
+    pub handshake_timeout: Duration,
+}
+
+impl Session {
+    pub async fn run(
+        self,
+        device_id: String,
+        mut inbound: Streaming<pb::ClientFrame>,
+        outbound: Outbound,
+    ) {
+        let hello = match tokio::time::timeout(self.handshake_timeout, inbound.message()).await {
+            Err(_) => {
+                let wait = self.handshake_timeout.as_secs();
+                let _ = outbound
+                    .send(Err(Status::deadline_exceeded(format!(
+                        "no Hello frame within {wait} s; send Hello first"
+                    ))))
+                    .await;
+                return;
+            }
+            Ok(Err(status)) => {
+                let _ = outbound.send(Err(malformed(&status))).await;
+                return;
+            }
+            Ok(Ok(None)) => return,
+            Ok(Ok(Some(pb::ClientFrame {
+                frame: Some(client_frame::Frame::Hello(hello)),
+            }))) => hello,
+            Ok(Ok(Some(_))) => {
+                let _ = outbound
+                    .send(Err(Status::failed_precondition(
+                        "the first frame on a stream must be Hello",
+                    )))
+                    .await;
+                return;
+            }
+        };
+        let (Some(min_urgency), Some(presence)) = (
+            Urgency::threshold_from_i32(hello.min_urgency),
+            Presence::from_i32(hello.presence),
+        ) else {
+            let _ = outbound
+                .send(Err(Status::invalid_argument(
+                    "Hello carries an unknown urgency or presence value",
+                )))
+                .await;
+            return;
+        };
+        let connection = Arc::new(LiveConnection::new(
+            self.hub.next_connection_id(),
+            device_id,
+            outbound,
+            min_urgency,
+            presence,
+        ));
+        self.hub.register(connection.clone());
+        tracing::debug!(device_id = %connection.device_id, connection = connection.id, "stream opened");
+        let reader = tokio::spawn(read_frames(connection.clone(), self.store.clone(), inbound));
+        self.write_loop(&connection).await;
+        reader.abort();
+        self.hub.unregister(&connection);
+        tracing::debug!(device_id = %connection.device_id, connection = connection.id, "stream closed");
+    }
+
+    async fn write_loop(&self, connection: &LiveConnection) {
+        let mut backlog_done = false;
+        loop {
+            let replayed = tokio::select! {
+                reason = connection.closed() => return say_goodbye(connection, reason).await,
+                result = replay(connection, self.store.as_ref()) => result,
+            };
+            match replayed {
+                Ok(sent) if !backlog_done => {
+                    backlog_done = true;
+                    if !connection
+                        .send_frame(Frame::BacklogDone(pb::BacklogDone { sent }))
+                        .await
+                    {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, device_id = %connection.device_id, "replay failed; closing the stream so the device reconnects");
+                    return connection
+                        .fail(Status::unavailable(format!(
+                            "reading stored messages failed: {error}; reconnect"
+                        )))
+                        .await;
+                }
+            }
+            tokio::select! {
+                reason = connection.closed() => return say_goodbye(connection, reason).await,
+                _ = connection.resync_requested() => {}
+                _ = connection.wait_outbound_closed() => return,
+            }
+        }
+    }
+}
+
+async fn say_goodbye(connection: &LiveConnection, reason: CloseReason) {
+    let (reason, detail) = match reason {
+        CloseReason::Draining => (
+            pb::GoAwayReason::Draining,
+            "server is shutting down; reconnect",
+        ),
+        CloseReason::Replaced => (
+            pb::GoAwayReason::Replaced,
+            "a newer stream for this device took over",
+        ),
+        CloseReason::Ended => return,
+    };
+    let go_away = pb::GoAway {
+        reason: reason as i32,
+        detail: detail.into(),
+    };
+    let _ = connection.send_frame(Frame::GoAway(go_away)).await;
+}
+
+/// Sends every stored message due to this device that the stream does not
+/// already carry, oldest first; returns how many went out.
+async fn replay(connection: &LiveConnection, store: &dyn Store) -> StoreResult<u32> {
+    let mut after = None;
+    let mut sent = 0;
+    loop {
+        let query = PendingQuery {
+            device_id: connection.device_id.clone(),
+            now: now_millis(),
+            min_urgency: connection.min_urgency(),
+            after: after.take(),
+            limit: REPLAY_PAGE,
+        };
+        let page = store.pending(query).await?;
+        for message in &page {
+            if !connection.send_replayed(message).await {
+                return Ok(sent);
+            }
+            sent += 1;
+        }
+        match page.last() {
+            Some(last) if page.len() == REPLAY_PAGE => after = Some(last.id.clone()),
+            _ => return Ok(sent),
+        }
+    }
+}
+
+async fn read_frames(
+    connection: Arc<LiveConnection>,
+    store: Arc<dyn Store>,
+    mut inbound: Streaming<pb::ClientFrame>,
+) {
+    let acks_in_flight = Arc::new(Semaphore::new(ACKS_IN_FLIGHT));
+    loop {
+        match inbound.message().await {
+            Ok(Some(frame)) => handle_frame(&connection, &store, &acks_in_flight, frame).await,
+            Ok(None) => break,
+            Err(status) => {
+                if status.code() != tonic::Code::Cancelled {
+                    connection.fail(malformed(&status)).await;
+                }
+                break;
+            }
+        }
+    }
+    connection.close(CloseReason::Ended);
+}
+
+fn malformed(status: &Status) -> Status {
+    Status::invalid_argument(format!(
+        "malformed client frame, stream closed: {}",
+        status.message()
+    ))
+}
+
+async fn handle_frame(
+    connection: &Arc<LiveConnection>,
+    store: &Arc<dyn Store>,
+    acks_in_flight: &Arc<Semaphore>,
+    frame: pb::ClientFrame,
+) {
+    use client_frame::Frame as Client;
+    let problem = match frame.frame {
+        None => Some("empty frame: set one of hello, ack, presence, min_urgency".to_string()),
+        Some(Client::Hello(_)) => {
+            Some("Hello was already received; send it once, first".to_string())
+        }
+        Some(Client::Ack(ack)) => match check_ack(&ack.message_ids) {
+            Ok(()) => {
+                start_ack(
+                    connection.clone(),
+                    store.clone(),
+                    acks_in_flight.clone(),
+                    ack.message_ids,
+                )
+                .await;
+                None
+            }
+            Err(problem) => Some(problem),
+        },
+        Some(Client::Presence(set)) => match Presence::from_i32(set.presence) {
+            Some(presence) => {
+                connection.set_presence(presence);
+                None
+            }
+            None => Some(format!("unknown presence value {}", set.presence)),
+        },
+        Some(Client::MinUrgency(set)) => match Urgency::threshold_from_i32(set.min_urgency) {
+            Some(urgency) => {
+                if connection.set_min_urgency(urgency) {
+                    connection.request_resync();
+                }
+                None
+            }
+            None => Some(format!("unknown urgency value {}", set.min_urgency)),
+        },
+    };
+    if let Some(message) = problem {
+        connection
+            .send_frame(Frame::Error(pb::FrameError { message }))
+            .await;
+    }
+}
+
+fn check_ack(message_ids: &[String]) -> Result<(), String> {
+    if message_ids.is_empty() {
+        return Err("Ack has no message ids".into());
+    }
+    if message_ids.len() > MAX_ACK_IDS {
+        return Err(format!(
+            "Ack has {} ids; send at most {MAX_ACK_IDS} per frame",
+            message_ids.len()
+        ));
+    }
+    match message_ids.iter().find(|id| !is_message_id(id)) {
+        Some(bad) => Err(format!(
+            "Ack refused: {:?} is not a message id; nothing in this frame was acked",
+            truncate(bad)
+        )),
+        None => Ok(()),
+    }
+}
+
+fn truncate(text: &str) -> &str {
+    text.char_indices()
+        .nth(40)
+        .map_or(text, |(end, _)| &text[..end])
+}
+
+/// Writes an ack in the background so the next frame is read while it
+/// commits; waiting for a permit first bounds the writes per stream.
+async fn start_ack(
+    connection: Arc<LiveConnection>,
+    store: Arc<dyn Store>,
+    acks_in_flight: Arc<Semaphore>,
+    message_ids: Vec<String>,
+) {
+    connection.acked(&message_ids);
+    let Ok(permit) = acks_in_flight.acquire_owned().await else {
+        return;
+    };
+    tokio::spawn(async move {
+        let _permit = permit;
+        match store.ack(&connection.device_id, &message_ids).await {
+            Ok(removed) => metrics::counter!("pushd_messages_acked_total").increment(removed),
+            Err(error) => {
+                tracing::warn!(%error, device_id = %connection.device_id, "ack failed; the messages will be delivered again")
+            }
+        }
+    });
+}

@@ -1,0 +1,59 @@
+//! Domain types shared by every layer: what a queued message, a device and a
+//! subscription are, and the validation of what senders hand us. Nothing here
+//! knows about gRPC or a storage engine.
+
+mod aes128gcm;
+mod ids;
+mod topic;
+mod urgency;
+
+pub use aes128gcm::{HeaderError, MAX_PAYLOAD_BYTES, check_aes128gcm};
+pub use ids::{
+    is_message_id, is_token, new_device_id, new_message_id, new_secret, new_subscription_id,
+};
+pub use topic::{TopicError, check_topic};
+pub use urgency::{Presence, Urgency};
+
+/// Milliseconds since the Unix epoch; every stored timestamp uses it.
+pub type UnixMillis = i64;
+
+/// Now, as stored timestamps count it.
+pub fn now_millis() -> UnixMillis {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A registered device. The credential's secret is kept only as a SHA-256 hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub id: String,
+    pub secret_hash: Vec<u8>,
+    pub created_at: UnixMillis,
+}
+
+/// A push subscription. Its id is the opaque token at the end of the endpoint URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRecord {
+    pub id: String,
+    pub device_id: String,
+    /// Raw uncompressed P-256 VAPID key; when set only that sender may send.
+    pub app_server_key: Option<Vec<u8>>,
+    pub created_at: UnixMillis,
+}
+
+/// A message accepted for a device and kept until acked or expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMessage {
+    /// A UUIDv7 string: sorting ids sorts messages by arrival.
+    pub id: String,
+    pub device_id: String,
+    pub subscription_id: String,
+    pub topic: Option<String>,
+    pub urgency: Urgency,
+    /// aes128gcm ciphertext, never opened here.
+    pub payload: Vec<u8>,
+    pub received_at: UnixMillis,
+    pub expires_at: UnixMillis,
+}

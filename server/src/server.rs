@@ -1,0 +1,128 @@
+//! Wiring: open the store, bind the listeners, serve until shutdown, drain.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use push_proto::v1::{
+    FILE_DESCRIPTOR_SET, device_server::DeviceServer, sender_server::SenderServer,
+};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::api::{ApiLimits, PushApi};
+use crate::config::Settings;
+use crate::delivery::Hub;
+use crate::store::sqlite::{SqliteOptions, SqliteStore};
+use crate::store::{Store, spawn_expiry};
+use crate::telemetry;
+
+/// Largest frame a client may send; a Hello or an ack batch is far smaller,
+/// and a 4096-byte payload plus framing fits with room to spare.
+const MAX_DECODING_BYTES: usize = 64 * 1024;
+
+/// Runs `pushd` until `shutdown` resolves, then drains and returns.
+pub async fn run(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
+    let database = settings.data_dir.join("pushd.sqlite3");
+    let sqlite = Arc::new(
+        SqliteStore::open(
+            &database,
+            SqliteOptions {
+                synchronous_full: settings.sqlite_synchronous_full,
+                ..SqliteOptions::default()
+            },
+        )
+        .with_context(|| format!("opening {}", database.display()))?,
+    );
+    let store: Arc<dyn Store> = sqlite.clone();
+
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding {}", settings.listen))?;
+    let grpc_addr = listener.local_addr()?;
+    let metrics_addr = match settings.metrics_listen {
+        Some(address) => {
+            let metrics_listener = TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding metrics on {address}"))?;
+            let bound = metrics_listener.local_addr()?;
+            tokio::spawn(telemetry::serve_metrics(
+                metrics_listener,
+                telemetry::metrics_handle(),
+            ));
+            Some(bound)
+        }
+        None => None,
+    };
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{grpc_addr}"));
+
+    let hub = Arc::new(Hub::default());
+    let limits = ApiLimits {
+        max_ttl_seconds: settings.max_ttl_seconds,
+        retention: settings.retention,
+        handshake_timeout: settings.handshake_timeout,
+    };
+    let api = PushApi::new(store.clone(), hub.clone(), public_url.clone(), limits);
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<SenderServer<PushApi>>().await;
+    health.set_serving::<DeviceServer<PushApi>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    let (stop_expiry, expiry_stopped) = tokio::sync::watch::channel(false);
+    let expiry = spawn_expiry(store.clone(), settings.expiry_interval, expiry_stopped);
+    let (drain_started, mut draining) = tokio::sync::watch::channel(false);
+    let drain_hub = hub.clone();
+    let signal = async move {
+        shutdown.await;
+        health.set_not_serving::<SenderServer<PushApi>>().await;
+        health.set_not_serving::<DeviceServer<PushApi>>().await;
+        let streams = drain_hub.drain();
+        tracing::info!(
+            streams,
+            "shutting down: draining streams and in-flight requests"
+        );
+        let _ = drain_started.send(true);
+    };
+
+    tracing::info!(
+        grpc_addr = %grpc_addr,
+        metrics_addr = %metrics_addr.map_or("off".to_string(), |address| address.to_string()),
+        data_dir = %settings.data_dir.display(),
+        public_url = %public_url,
+        "pushd listening"
+    );
+    let serve = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(std::time::Duration::from_secs(60)))
+        .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(SenderServer::new(api.clone()).max_decoding_message_size(MAX_DECODING_BYTES))
+        .add_service(DeviceServer::new(api).max_decoding_message_size(MAX_DECODING_BYTES))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    let drain_timeout = settings.drain_timeout;
+    let deadline = async move {
+        let _ = draining.wait_for(|started| *started).await;
+        tokio::time::sleep(drain_timeout).await;
+    };
+    tokio::select! {
+        served = serve => served.context("serving gRPC")?,
+        _ = deadline => tracing::warn!("drain deadline passed; closing the remaining connections"),
+    }
+    let _ = stop_expiry.send(true);
+    let _ = expiry.await;
+    // Every write already acknowledged is on disk; this finishes the rest.
+    sqlite.close().await;
+    tracing::info!("pushd stopped");
+    Ok(())
+}

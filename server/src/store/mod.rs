@@ -1,0 +1,104 @@
+//! Everything durable: devices, subscriptions and queued messages.
+//!
+//! [`Store`] is the boundary; [`sqlite`] is the embedded single-node backend.
+//! Every backend must pass the shared [`conformance`] suite. Methods take the
+//! current time where it matters so expiry is testable without sleeping.
+
+pub mod conformance;
+mod expiry;
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis, Urgency};
+
+pub use expiry::spawn_expiry;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The device's queue is at its retention maximum; nothing was written.
+    #[error(
+        "the device's queue is full ({queued_messages} messages, {queued_bytes} bytes; limits {max_messages} messages, {max_bytes} bytes)"
+    )]
+    QueueFull {
+        queued_messages: u64,
+        queued_bytes: u64,
+        max_messages: u64,
+        max_bytes: u64,
+    },
+    /// A record with this id exists already.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// The backend could not be reached or is shutting down; the caller may retry.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The backend failed in a way a retry will not fix.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+/// Per-device retention maximums, checked atomically with each insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionLimits {
+    pub max_messages: u64,
+    pub max_bytes: u64,
+}
+
+/// What [`Store::enqueue`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Enqueued {
+    /// The older undelivered message with the same topic that this one replaced.
+    pub replaced: Option<String>,
+    /// The device acked this id before the write reached the store, so
+    /// nothing was written (it was delivered live and is done).
+    pub already_acked: bool,
+}
+
+/// Which queued messages a device should get, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingQuery {
+    pub device_id: String,
+    /// Messages expiring at or before this instant are left out.
+    pub now: UnixMillis,
+    /// Messages below this urgency are left out.
+    pub min_urgency: Urgency,
+    /// Page cursor: only ids sorting after this one.
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn create_device(&self, device: &DeviceRecord) -> StoreResult<()>;
+    async fn device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>>;
+
+    async fn create_subscription(&self, subscription: &SubscriptionRecord) -> StoreResult<()>;
+    async fn subscription(&self, subscription_id: &str) -> StoreResult<Option<SubscriptionRecord>>;
+    async fn subscriptions_of(&self, device_id: &str) -> StoreResult<Vec<SubscriptionRecord>>;
+    /// Removes a subscription of this device and every message queued for it.
+    /// False when there is no such subscription on this device.
+    async fn delete_subscription(
+        &self,
+        device_id: &str,
+        subscription_id: &str,
+    ) -> StoreResult<bool>;
+
+    /// Durably queues a message: returns only once it would survive a crash.
+    /// A message with a topic replaces the queued one with the same topic on
+    /// the same subscription. If the device already acked this id (it was
+    /// delivered live before the write landed), nothing is written.
+    async fn enqueue(
+        &self,
+        message: QueuedMessage,
+        limits: RetentionLimits,
+    ) -> StoreResult<Enqueued>;
+    async fn pending(&self, query: PendingQuery) -> StoreResult<Vec<QueuedMessage>>;
+    /// Removes exactly these messages of this device; returns how many existed.
+    /// Ids of other devices are left alone. An id not yet written is
+    /// remembered for a while so a late [`Store::enqueue`] of it writes nothing.
+    async fn ack(&self, device_id: &str, message_ids: &[String]) -> StoreResult<u64>;
+    /// Deletes every message expired at `now`; returns how many.
+    async fn purge_expired(&self, now: UnixMillis) -> StoreResult<u64>;
+}

@@ -1,0 +1,160 @@
+//! The embedded default store: one SQLite file in WAL mode.
+//!
+//! All writes go through one writer thread that group-commits: whatever
+//! arrived while the previous transaction was syncing goes into the next one,
+//! so one fsync covers many accepted messages. Reads use a small pool of
+//! their own connections, which WAL lets run beside the writer.
+
+mod ops;
+mod reader;
+mod row;
+mod schema;
+mod tombstones;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use super::{Enqueued, PendingQuery, RetentionLimits, Store, StoreError, StoreResult};
+use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
+use reader::ReaderPool;
+use writer::{WriteOp, WriterHandle};
+
+/// Options for [`SqliteStore::open`].
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Wait for fsync on every commit (survives power loss), not only for the
+    /// OS to have the data (survives a crash of pushd).
+    pub synchronous_full: bool,
+    pub readers: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            synchronous_full: true,
+            readers: 4,
+        }
+    }
+}
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: WriterHandle,
+    readers: ReaderPool,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path, options: SqliteOptions) -> StoreResult<Self> {
+        let writer = WriterHandle::start(path, options.synchronous_full)?;
+        let readers = ReaderPool::open(path, options.readers.max(1))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer,
+            readers,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Finishes every queued write and stops the writer thread.
+    pub async fn close(&self) {
+        self.writer.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_device(&self, device: &DeviceRecord) -> StoreResult<()> {
+        self.writer
+            .call(|reply| WriteOp::CreateDevice(device.clone(), reply))
+            .await
+    }
+
+    async fn device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>> {
+        let device_id = device_id.to_owned();
+        self.readers
+            .run(move |connection| reader::device(connection, &device_id))
+            .await
+    }
+
+    async fn create_subscription(&self, subscription: &SubscriptionRecord) -> StoreResult<()> {
+        self.writer
+            .call(|reply| WriteOp::CreateSubscription(subscription.clone(), reply))
+            .await
+    }
+
+    async fn subscription(&self, subscription_id: &str) -> StoreResult<Option<SubscriptionRecord>> {
+        let id = subscription_id.to_owned();
+        self.readers
+            .run(move |connection| reader::subscription(connection, &id))
+            .await
+    }
+
+    async fn subscriptions_of(&self, device_id: &str) -> StoreResult<Vec<SubscriptionRecord>> {
+        let device_id = device_id.to_owned();
+        self.readers
+            .run(move |connection| reader::subscriptions_of(connection, &device_id))
+            .await
+    }
+
+    async fn delete_subscription(
+        &self,
+        device_id: &str,
+        subscription_id: &str,
+    ) -> StoreResult<bool> {
+        let (device_id, subscription_id) = (device_id.to_owned(), subscription_id.to_owned());
+        self.writer
+            .call(|reply| WriteOp::DeleteSubscription {
+                device_id,
+                subscription_id,
+                reply,
+            })
+            .await
+    }
+
+    async fn enqueue(
+        &self,
+        message: QueuedMessage,
+        limits: RetentionLimits,
+    ) -> StoreResult<Enqueued> {
+        self.writer
+            .call(|reply| WriteOp::Enqueue {
+                message,
+                limits,
+                reply,
+            })
+            .await
+    }
+
+    async fn pending(&self, query: PendingQuery) -> StoreResult<Vec<QueuedMessage>> {
+        self.readers
+            .run(move |connection| reader::pending(connection, &query))
+            .await
+    }
+
+    async fn ack(&self, device_id: &str, message_ids: &[String]) -> StoreResult<u64> {
+        let (device_id, message_ids) = (device_id.to_owned(), message_ids.to_vec());
+        self.writer
+            .call(|reply| WriteOp::Ack {
+                device_id,
+                message_ids,
+                reply,
+            })
+            .await
+    }
+
+    async fn purge_expired(&self, now: UnixMillis) -> StoreResult<u64> {
+        self.writer
+            .call(|reply| WriteOp::PurgeExpired { now, reply })
+            .await
+    }
+}
+
+fn backend(error: rusqlite::Error) -> StoreError {
+    StoreError::Backend(error.to_string())
+}

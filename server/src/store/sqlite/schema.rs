@@ -1,0 +1,72 @@
+//! Table layout and migrations, versioned with `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+/// Each entry migrates from version `index` to `index + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE devices (
+        id          TEXT PRIMARY KEY,
+        secret_hash BLOB NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE subscriptions (
+        id             TEXT PRIMARY KEY,
+        device_id      TEXT NOT NULL,
+        app_server_key BLOB,
+        created_at     INTEGER NOT NULL
+    );
+    CREATE INDEX subscriptions_by_device ON subscriptions (device_id);
+    CREATE TABLE messages (
+        id              TEXT PRIMARY KEY,
+        device_id       TEXT NOT NULL,
+        subscription_id TEXT NOT NULL,
+        topic           TEXT,
+        urgency         INTEGER NOT NULL,
+        payload         BLOB NOT NULL,
+        received_at     INTEGER NOT NULL,
+        expires_at      INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX messages_by_device ON messages (device_id, id);
+    CREATE UNIQUE INDEX messages_by_topic ON messages (subscription_id, topic) WHERE topic IS NOT NULL;
+    CREATE INDEX messages_by_expiry ON messages (expires_at);
+"#];
+
+pub const VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Connection settings every connection needs. WAL lets readers run beside
+/// the single writer; `synchronous` decides whether a commit waits for fsync.
+pub fn configure(connection: &Connection, synchronous_full: bool) -> rusqlite::Result<()> {
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(
+        None,
+        "synchronous",
+        if synchronous_full { "FULL" } else { "NORMAL" },
+    )?;
+    connection.pragma_update(None, "busy_timeout", 5000)?;
+    Ok(())
+}
+
+/// Brings the database to [`VERSION`]; refuses a database from a newer pushd.
+pub fn migrate(connection: &mut Connection) -> Result<(), String> {
+    let current: u32 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|error| format!("reading schema version: {error}"))?;
+    if current > VERSION {
+        return Err(format!(
+            "database schema version {current} is newer than this pushd understands ({VERSION}); upgrade pushd"
+        ));
+    }
+    for (from, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let transaction = connection
+            .transaction()
+            .map_err(|error| error.to_string())?;
+        transaction
+            .execute_batch(migration)
+            .map_err(|error| format!("migrating schema from version {from}: {error}"))?;
+        transaction
+            .pragma_update(None, "user_version", from as u32 + 1)
+            .map_err(|error| error.to_string())?;
+        transaction.commit().map_err(|error| error.to_string())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! The single writer thread and its group commit.
+//!
+//! A dedicated OS thread (not a tokio task) owns the write connection: SQLite
+//! calls block, and an fsync can take milliseconds. Each loop takes every
+//! operation that queued up, applies them in one transaction (one savepoint
+//! each, so one failing op does not undo the others), commits once, and only
+//! then replies: an OK always means "on disk".
+
+use std::path::Path;
+use std::time::Instant;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::ops::{self, WriterState};
+use super::{backend, schema};
+use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
+use crate::store::{Enqueued, RetentionLimits, StoreError, StoreResult};
+
+/// Upper bound on operations per transaction, so one commit never holds
+/// replies back for long under a flood.
+const MAX_BATCH: usize = 4096;
+const QUEUE_DEPTH: usize = 65_536;
+
+type Reply<T> = oneshot::Sender<StoreResult<T>>;
+
+pub enum WriteOp {
+    CreateDevice(DeviceRecord, Reply<()>),
+    CreateSubscription(SubscriptionRecord, Reply<()>),
+    DeleteSubscription {
+        device_id: String,
+        subscription_id: String,
+        reply: Reply<bool>,
+    },
+    Enqueue {
+        message: QueuedMessage,
+        limits: RetentionLimits,
+        reply: Reply<Enqueued>,
+    },
+    Ack {
+        device_id: String,
+        message_ids: Vec<String>,
+        reply: Reply<u64>,
+    },
+    PurgeExpired {
+        now: UnixMillis,
+        reply: Reply<u64>,
+    },
+    Close(oneshot::Sender<()>),
+}
+
+pub struct WriterHandle {
+    queue: mpsc::Sender<WriteOp>,
+}
+
+impl WriterHandle {
+    pub fn start(path: &Path, synchronous_full: bool) -> StoreResult<Self> {
+        let mut connection = Connection::open(path).map_err(backend)?;
+        schema::configure(&connection, synchronous_full).map_err(backend)?;
+        schema::migrate(&mut connection).map_err(StoreError::Backend)?;
+        let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(connection, receiver))
+            .map_err(|error| StoreError::Backend(format!("starting the writer thread: {error}")))?;
+        Ok(Self { queue })
+    }
+
+    /// Queues one operation and waits for its committed result.
+    pub async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> WriteOp) -> StoreResult<T> {
+        let (reply, result) = oneshot::channel();
+        self.queue.send(make(reply)).await.map_err(|_| closed())?;
+        result.await.map_err(|_| closed())?
+    }
+
+    pub async fn close(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.queue.send(WriteOp::Close(done)).await.is_ok() {
+            let _ = finished.await;
+        }
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("the store is shutting down".into())
+}
+
+fn run(mut connection: Connection, mut receiver: mpsc::Receiver<WriteOp>) {
+    let mut state = WriterState::default();
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = receiver.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let closing = commit_batch(&mut connection, &mut state, &mut batch);
+        if let Some(done) = closing {
+            let _ = done.send(());
+            return;
+        }
+    }
+}
+
+/// A reply waiting for the commit, type-erased so one batch can hold all kinds.
+type Finish = Box<dyn FnOnce(Option<StoreError>) + Send>;
+
+fn finish<T: Send + 'static>(reply: Reply<T>, result: StoreResult<T>) -> Finish {
+    Box::new(move |commit_error| {
+        let _ = reply.send(match commit_error {
+            Some(error) => Err(error),
+            None => result,
+        });
+    })
+}
+
+fn commit_batch(
+    connection: &mut Connection,
+    state: &mut WriterState,
+    batch: &mut Vec<WriteOp>,
+) -> Option<oneshot::Sender<()>> {
+    let started = Instant::now();
+    let ops_count = batch.len();
+    let mut finishers: Vec<Finish> = Vec::with_capacity(ops_count);
+    let mut closing = None;
+    let commit_error = match connection.transaction() {
+        Err(error) => Some(backend(error)),
+        Ok(mut transaction) => {
+            for op in batch.drain(..) {
+                match op {
+                    WriteOp::Close(done) => closing = Some(done),
+                    op => finishers.push(apply(&mut transaction, state, op)),
+                }
+            }
+            transaction.commit().err().map(backend)
+        }
+    };
+    if let Some(error) = &commit_error {
+        tracing::error!(%error, ops = ops_count, "sqlite commit failed; the batch was refused");
+        state.forget_usage();
+    }
+    // Anything left in `batch` (a failed BEGIN) is refused the same way.
+    for op in batch.drain(..) {
+        if let WriteOp::Close(done) = op {
+            closing = Some(done);
+        } else {
+            refuse(op, commit_error.clone().unwrap_or_else(closed));
+        }
+    }
+    for finisher in finishers {
+        finisher(commit_error.clone());
+    }
+    metrics::histogram!("pushd_store_commit_seconds").record(started.elapsed().as_secs_f64());
+    metrics::histogram!("pushd_store_batch_ops").record(ops_count as f64);
+    closing
+}
+
+fn apply(
+    transaction: &mut rusqlite::Transaction<'_>,
+    state: &mut WriterState,
+    op: WriteOp,
+) -> Finish {
+    match op {
+        WriteOp::CreateDevice(device, reply) => finish(
+            reply,
+            ops::isolated(transaction, |tx| ops::create_device(tx, &device)),
+        ),
+        WriteOp::CreateSubscription(subscription, reply) => finish(
+            reply,
+            ops::isolated(transaction, |tx| {
+                ops::create_subscription(tx, &subscription)
+            }),
+        ),
+        WriteOp::DeleteSubscription {
+            device_id,
+            subscription_id,
+            reply,
+        } => {
+            let result = ops::isolated(transaction, |tx| {
+                ops::delete_subscription(tx, &device_id, &subscription_id)
+            });
+            state.forget_device(&device_id);
+            finish(reply, result)
+        }
+        WriteOp::Enqueue {
+            message,
+            limits,
+            reply,
+        } => {
+            let device_id = message.device_id.clone();
+            let result = ops::isolated(transaction, |tx| state.enqueue(tx, message, limits));
+            if result.is_err() {
+                state.forget_device(&device_id);
+            }
+            finish(reply, result)
+        }
+        WriteOp::Ack {
+            device_id,
+            message_ids,
+            reply,
+        } => {
+            let result = ops::isolated(transaction, |tx| state.ack(tx, &device_id, &message_ids));
+            if result.is_err() {
+                state.forget_device(&device_id);
+            }
+            finish(reply, result)
+        }
+        WriteOp::PurgeExpired { now, reply } => {
+            let result = ops::isolated(transaction, |tx| ops::purge_expired(tx, now));
+            state.forget_usage();
+            finish(reply, result)
+        }
+        WriteOp::Close(_) => unreachable!("close is handled by the batch loop"),
+    }
+}
+
+fn refuse(op: WriteOp, error: StoreError) {
+    match op {
+        WriteOp::CreateDevice(_, reply) | WriteOp::CreateSubscription(_, reply) => {
+            drop(reply.send(Err(error)))
+        }
+        WriteOp::DeleteSubscription { reply, .. } => drop(reply.send(Err(error))),
+        WriteOp::Enqueue { reply, .. } => drop(reply.send(Err(error))),
+        WriteOp::Ack { reply, .. } | WriteOp::PurgeExpired { reply, .. } => {
+            drop(reply.send(Err(error)))
+        }
+        WriteOp::Close(done) => drop(done.send(())),
+    }
+}
