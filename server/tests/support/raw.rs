@@ -1,0 +1,168 @@
+//! Protocol-level clients: exact frames and statuses, no SDK smoothing.
+
+use std::time::Duration;
+
+use push_proto::v1::{self as pb, client_frame, device_client::DeviceClient, sender_client::SenderClient, server_frame::Frame};
+use push_sdk::crypto::{self, SubscriptionKeys};
+use push_sdk::vapid::VapidKey;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+use tonic::{Request, Status, Streaming};
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub fn with_auth<T>(message: T, authorization: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert("authorization", MetadataValue::try_from(authorization).expect("ascii header"));
+    request
+}
+
+pub struct RawDevice {
+    pub client: DeviceClient<Channel>,
+    pub device_id: String,
+    pub credential: String,
+}
+
+pub struct Subscribed {
+    pub id: String,
+    pub endpoint: String,
+    pub keys: SubscriptionKeys,
+}
+
+impl RawDevice {
+    pub async fn register(url: &str) -> Self {
+        let mut client = DeviceClient::connect(url.to_string()).await.expect("connect");
+        let registered = client.register(pb::RegisterRequest {}).await.expect("register").into_inner();
+        Self { client, device_id: registered.device_id, credential: registered.credential }
+    }
+
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.credential)
+    }
+
+    pub async fn subscribe(&mut self, app_server_key: Option<Vec<u8>>) -> Subscribed {
+        let keys = crypto::generate_subscription_keys().expect("keys");
+        let request = pb::SubscribeRequest {
+            app_server_key: app_server_key.unwrap_or_default(),
+            p256dh: push_sdk_b64(keys.public_key()),
+            auth: push_sdk_b64(keys.auth_secret()),
+        };
+        let response = self.client.subscribe(with_auth(request, &self.bearer())).await.expect("subscribe").into_inner();
+        let subscription = response.subscription.expect("subscription");
+        Subscribed { id: subscription.id, endpoint: subscription.endpoint, keys }
+    }
+
+    pub async fn listen(&mut self, hello: pb::Hello) -> Result<RawStream, Status> {
+        let (frames, outbound) = mpsc::channel(64);
+        frames.send(pb::ClientFrame { frame: Some(client_frame::Frame::Hello(hello)) }).await.expect("queue hello");
+        let request = with_auth(ReceiverStream::new(outbound), &self.bearer());
+        let inbound = self.client.listen(request).await?.into_inner();
+        Ok(RawStream { frames, inbound })
+    }
+}
+
+pub fn push_sdk_b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub struct RawStream {
+    pub frames: mpsc::Sender<pb::ClientFrame>,
+    pub inbound: Streaming<pb::ServerFrame>,
+}
+
+impl RawStream {
+    /// The next frame; panics after [`WAIT`] so a hung server fails the test.
+    pub async fn next(&mut self) -> Result<Option<Frame>, Status> {
+        let frame = tokio::time::timeout(WAIT, self.inbound.message()).await.expect("no frame within the wait")?;
+        Ok(frame.and_then(|frame| frame.frame))
+    }
+
+    pub async fn next_frame(&mut self) -> Frame {
+        self.next().await.expect("stream failed").expect("stream ended")
+    }
+
+    pub async fn next_message(&mut self) -> pb::PushMessage {
+        match self.next_frame().await {
+            Frame::Message(message) => message,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    /// Messages up to `BacklogDone`.
+    pub async fn backlog(&mut self) -> Vec<pb::PushMessage> {
+        let mut messages = Vec::new();
+        loop {
+            match self.next_frame().await {
+                Frame::Message(message) => messages.push(message),
+                Frame::BacklogDone(done) => {
+                    assert_eq!(done.sent as usize, messages.len(), "BacklogDone counts what was sent");
+                    return messages;
+                }
+                other => panic!("unexpected frame before BacklogDone: {other:?}"),
+            }
+        }
+    }
+
+    /// True if nothing arrives for `quiet`.
+    pub async fn stays_quiet(&mut self, quiet: Duration) -> bool {
+        tokio::time::timeout(quiet, self.inbound.message()).await.is_err()
+    }
+
+    pub async fn send(&self, frame: client_frame::Frame) {
+        self.frames.send(pb::ClientFrame { frame: Some(frame) }).await.expect("stream open");
+    }
+
+    pub async fn ack(&self, ids: &[String]) {
+        self.send(client_frame::Frame::Ack(pb::Ack { message_ids: ids.to_vec() })).await;
+    }
+}
+
+/// A sender with its own VAPID key, speaking raw `SubmitMessage`.
+pub struct Senders {
+    pub client: SenderClient<Channel>,
+    pub key: VapidKey,
+    pub audience: String,
+}
+
+impl Senders {
+    pub async fn new(url: &str) -> Self {
+        let client = SenderClient::connect(url.to_string()).await.expect("connect");
+        Self { client, key: VapidKey::generate().expect("vapid key"), audience: url.trim_end_matches('/').to_string() }
+    }
+
+    pub fn authorization(&self) -> String {
+        let exp = now_secs() + 3600;
+        let jwt = self.key.sign(&self.audience, "mailto:ops@example.com", exp).expect("sign");
+        self.key.authorization_header(&jwt)
+    }
+
+    pub fn request(endpoint: &str, body: Vec<u8>, ttl: u32) -> pb::SubmitMessageRequest {
+        pb::SubmitMessageRequest { endpoint: endpoint.into(), payload: body, ttl_seconds: ttl, urgency: 0, topic: String::new() }
+    }
+
+    pub async fn submit(&mut self, request: pb::SubmitMessageRequest) -> Result<pb::SubmitMessageResponse, Status> {
+        let authorization = self.authorization();
+        self.client.submit_message(with_auth(request, &authorization)).await.map(|response| response.into_inner())
+    }
+
+    /// Encrypts `text` for `subscription` and submits it with `ttl`.
+    pub async fn send_text(&mut self, subscription: &Subscribed, text: &str, ttl: u32) -> pb::SubmitMessageResponse {
+        let body = encrypt_for(subscription, text);
+        self.submit(Self::request(&subscription.endpoint, body, ttl)).await.expect("submit")
+    }
+}
+
+pub fn encrypt_for(subscription: &Subscribed, text: &str) -> Vec<u8> {
+    crypto::encrypt(subscription.keys.public_key(), subscription.keys.auth_secret(), text.as_bytes()).expect("encrypt")
+}
+
+pub fn decrypt_text(subscription: &Subscribed, message: &pb::PushMessage) -> String {
+    String::from_utf8(crypto::decrypt(&subscription.keys, &message.payload).expect("decrypt")).expect("utf-8")
+}
+
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
+}
