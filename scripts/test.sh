@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust unit, conformance and integration tests (each
+# starting the real pushd), interop with third-party Python peers, and the
+# README walkthrough. Installs its Python peers into a virtualenv first.
+#
+# Env: CARGO_TARGET_DIR (default ./target), PUSH_VENV (default ./.venv).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+target=${CARGO_TARGET_DIR:-$root/target}
+venv=${PUSH_VENV:-$root/.venv}
+
+echo "== python peers ($venv)"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/interop/requirements.txt
+export PUSH_TEST_PYTHON="$venv/bin/python"
+
+echo "== build"
+cargo build --workspace --bins --locked
+
+echo "== cargo test"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
+
+echo "== walkthrough"
+scripts/walkthrough.sh "$target/debug" "$venv/bin/python"
+
+passed=$(grep -o 'test result: ok\. [0-9]* passed' "$log" | awk '{s += $4} END {print s + 1}')
+echo "all suites: ${passed} passed, 0 failed"
