@@ -7,3 +7,27 @@ pub mod raw;
 
 pub use process::Pushd;
 pub use raw::RawDevice;
+
+/// The usual start of a test: a fresh pushd, one registered device with one
+/// subscription (no sender key), and a VAPID sender.
+pub struct Setup {
+    pub pushd: Pushd,
+    pub device: RawDevice,
+    pub subscription: raw::Subscribed,
+    pub sender: raw::Senders,
+}
+
+impl Setup {
+    pub async fn new(pushd_args: &[&str]) -> Self {
+        let pushd = Pushd::start(pushd_args);
+        let mut device = RawDevice::register(&pushd.url).await;
+        let subscription = device.subscribe(None).await;
+        let sender = raw::Senders::new(&pushd.url).await;
+        Self {
+            pushd,
+            device,
+            subscription,
+            sender,
+        }
+    }
+}

@@ -24,7 +24,14 @@ impl Pushd {
     pub fn start_in(data_dir: &Path, extra_args: &[&str]) -> Self {
         let extra_args: Vec<String> = extra_args.iter().map(|arg| arg.to_string()).collect();
         let mut child = Command::new(env!("CARGO_BIN_EXE_pushd"))
-            .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log", "info"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "127.0.0.1:0",
+                "--log",
+                "info",
+            ])
             .arg("--data-dir")
             .arg(data_dir)
             .args(&extra_args)
@@ -39,13 +46,23 @@ impl Pushd {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[pushd] {line}");
-                if let (Some(grpc), Some(metrics)) = (field(&line, "grpc_addr="), field(&line, "metrics_addr=")) {
+                if let (Some(grpc), Some(metrics)) =
+                    (field(&line, "grpc_addr="), field(&line, "metrics_addr="))
+                {
                     let _ = ready.send((grpc, metrics));
                 }
             }
         });
-        let (grpc, metrics_addr) = addresses.recv_timeout(Duration::from_secs(30)).expect("pushd did not report its address");
-        Self { child, url: format!("http://{grpc}"), metrics_addr, data_dir: data_dir.to_path_buf(), extra_args }
+        let (grpc, metrics_addr) = addresses
+            .recv_timeout(Duration::from_secs(30))
+            .expect("pushd did not report its address");
+        Self {
+            child,
+            url: format!("http://{grpc}"),
+            metrics_addr,
+            data_dir: data_dir.to_path_buf(),
+            extra_args,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -60,7 +77,10 @@ impl Pushd {
 
     /// SIGTERM, then waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill -TERM");
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
         for _ in 0..300 {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status;

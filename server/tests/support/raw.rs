@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use push_proto::v1::{self as pb, client_frame, device_client::DeviceClient, sender_client::SenderClient, server_frame::Frame};
+use push_proto::v1::{
+    self as pb, client_frame, device_client::DeviceClient, sender_client::SenderClient,
+    server_frame::Frame,
+};
 use push_sdk::crypto::{self, SubscriptionKeys};
 use push_sdk::vapid::VapidKey;
 use tokio::sync::mpsc;
@@ -15,7 +18,10 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 pub fn with_auth<T>(message: T, authorization: &str) -> Request<T> {
     let mut request = Request::new(message);
-    request.metadata_mut().insert("authorization", MetadataValue::try_from(authorization).expect("ascii header"));
+    request.metadata_mut().insert(
+        "authorization",
+        MetadataValue::try_from(authorization).expect("ascii header"),
+    );
     request
 }
 
@@ -33,9 +39,19 @@ pub struct Subscribed {
 
 impl RawDevice {
     pub async fn register(url: &str) -> Self {
-        let mut client = DeviceClient::connect(url.to_string()).await.expect("connect");
-        let registered = client.register(pb::RegisterRequest {}).await.expect("register").into_inner();
-        Self { client, device_id: registered.device_id, credential: registered.credential }
+        let mut client = DeviceClient::connect(url.to_string())
+            .await
+            .expect("connect");
+        let registered = client
+            .register(pb::RegisterRequest {})
+            .await
+            .expect("register")
+            .into_inner();
+        Self {
+            client,
+            device_id: registered.device_id,
+            credential: registered.credential,
+        }
     }
 
     pub fn bearer(&self) -> String {
@@ -49,14 +65,28 @@ impl RawDevice {
             p256dh: push_sdk_b64(keys.public_key()),
             auth: push_sdk_b64(keys.auth_secret()),
         };
-        let response = self.client.subscribe(with_auth(request, &self.bearer())).await.expect("subscribe").into_inner();
+        let response = self
+            .client
+            .subscribe(with_auth(request, &self.bearer()))
+            .await
+            .expect("subscribe")
+            .into_inner();
         let subscription = response.subscription.expect("subscription");
-        Subscribed { id: subscription.id, endpoint: subscription.endpoint, keys }
+        Subscribed {
+            id: subscription.id,
+            endpoint: subscription.endpoint,
+            keys,
+        }
     }
 
     pub async fn listen(&mut self, hello: pb::Hello) -> Result<RawStream, Status> {
         let (frames, outbound) = mpsc::channel(64);
-        frames.send(pb::ClientFrame { frame: Some(client_frame::Frame::Hello(hello)) }).await.expect("queue hello");
+        frames
+            .send(pb::ClientFrame {
+                frame: Some(client_frame::Frame::Hello(hello)),
+            })
+            .await
+            .expect("queue hello");
         let request = with_auth(ReceiverStream::new(outbound), &self.bearer());
         let inbound = self.client.listen(request).await?.into_inner();
         Ok(RawStream { frames, inbound })
@@ -76,12 +106,17 @@ pub struct RawStream {
 impl RawStream {
     /// The next frame; panics after [`WAIT`] so a hung server fails the test.
     pub async fn next(&mut self) -> Result<Option<Frame>, Status> {
-        let frame = tokio::time::timeout(WAIT, self.inbound.message()).await.expect("no frame within the wait")?;
+        let frame = tokio::time::timeout(WAIT, self.inbound.message())
+            .await
+            .expect("no frame within the wait")?;
         Ok(frame.and_then(|frame| frame.frame))
     }
 
     pub async fn next_frame(&mut self) -> Frame {
-        self.next().await.expect("stream failed").expect("stream ended")
+        self.next()
+            .await
+            .expect("stream failed")
+            .expect("stream ended")
     }
 
     pub async fn next_message(&mut self) -> pb::PushMessage {
@@ -98,7 +133,11 @@ impl RawStream {
             match self.next_frame().await {
                 Frame::Message(message) => messages.push(message),
                 Frame::BacklogDone(done) => {
-                    assert_eq!(done.sent as usize, messages.len(), "BacklogDone counts what was sent");
+                    assert_eq!(
+                        done.sent as usize,
+                        messages.len(),
+                        "BacklogDone counts what was sent"
+                    );
                     return messages;
                 }
                 other => panic!("unexpected frame before BacklogDone: {other:?}"),
@@ -108,15 +147,23 @@ impl RawStream {
 
     /// True if nothing arrives for `quiet`.
     pub async fn stays_quiet(&mut self, quiet: Duration) -> bool {
-        tokio::time::timeout(quiet, self.inbound.message()).await.is_err()
+        tokio::time::timeout(quiet, self.inbound.message())
+            .await
+            .is_err()
     }
 
     pub async fn send(&self, frame: client_frame::Frame) {
-        self.frames.send(pb::ClientFrame { frame: Some(frame) }).await.expect("stream open");
+        self.frames
+            .send(pb::ClientFrame { frame: Some(frame) })
+            .await
+            .expect("stream open");
     }
 
     pub async fn ack(&self, ids: &[String]) {
-        self.send(client_frame::Frame::Ack(pb::Ack { message_ids: ids.to_vec() })).await;
+        self.send(client_frame::Frame::Ack(pb::Ack {
+            message_ids: ids.to_vec(),
+        }))
+        .await;
     }
 }
 
@@ -129,40 +176,77 @@ pub struct Senders {
 
 impl Senders {
     pub async fn new(url: &str) -> Self {
-        let client = SenderClient::connect(url.to_string()).await.expect("connect");
-        Self { client, key: VapidKey::generate().expect("vapid key"), audience: url.trim_end_matches('/').to_string() }
+        let client = SenderClient::connect(url.to_string())
+            .await
+            .expect("connect");
+        Self {
+            client,
+            key: VapidKey::generate().expect("vapid key"),
+            audience: url.trim_end_matches('/').to_string(),
+        }
     }
 
     pub fn authorization(&self) -> String {
         let exp = now_secs() + 3600;
-        let jwt = self.key.sign(&self.audience, "mailto:ops@example.com", exp).expect("sign");
+        let jwt = self
+            .key
+            .sign(&self.audience, "mailto:ops@example.com", exp)
+            .expect("sign");
         self.key.authorization_header(&jwt)
     }
 
     pub fn request(endpoint: &str, body: Vec<u8>, ttl: u32) -> pb::SubmitMessageRequest {
-        pb::SubmitMessageRequest { endpoint: endpoint.into(), payload: body, ttl_seconds: ttl, urgency: 0, topic: String::new() }
+        pb::SubmitMessageRequest {
+            endpoint: endpoint.into(),
+            payload: body,
+            ttl_seconds: ttl,
+            urgency: 0,
+            topic: String::new(),
+        }
     }
 
-    pub async fn submit(&mut self, request: pb::SubmitMessageRequest) -> Result<pb::SubmitMessageResponse, Status> {
+    pub async fn submit(
+        &mut self,
+        request: pb::SubmitMessageRequest,
+    ) -> Result<pb::SubmitMessageResponse, Status> {
         let authorization = self.authorization();
-        self.client.submit_message(with_auth(request, &authorization)).await.map(|response| response.into_inner())
+        self.client
+            .submit_message(with_auth(request, &authorization))
+            .await
+            .map(|response| response.into_inner())
     }
 
     /// Encrypts `text` for `subscription` and submits it with `ttl`.
-    pub async fn send_text(&mut self, subscription: &Subscribed, text: &str, ttl: u32) -> pb::SubmitMessageResponse {
+    pub async fn send_text(
+        &mut self,
+        subscription: &Subscribed,
+        text: &str,
+        ttl: u32,
+    ) -> pb::SubmitMessageResponse {
         let body = encrypt_for(subscription, text);
-        self.submit(Self::request(&subscription.endpoint, body, ttl)).await.expect("submit")
+        self.submit(Self::request(&subscription.endpoint, body, ttl))
+            .await
+            .expect("submit")
     }
 }
 
 pub fn encrypt_for(subscription: &Subscribed, text: &str) -> Vec<u8> {
-    crypto::encrypt(subscription.keys.public_key(), subscription.keys.auth_secret(), text.as_bytes()).expect("encrypt")
+    crypto::encrypt(
+        subscription.keys.public_key(),
+        subscription.keys.auth_secret(),
+        text.as_bytes(),
+    )
+    .expect("encrypt")
 }
 
 pub fn decrypt_text(subscription: &Subscribed, message: &pb::PushMessage) -> String {
-    String::from_utf8(crypto::decrypt(&subscription.keys, &message.payload).expect("decrypt")).expect("utf-8")
+    String::from_utf8(crypto::decrypt(&subscription.keys, &message.payload).expect("decrypt"))
+        .expect("utf-8")
 }
 
 pub fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
 }

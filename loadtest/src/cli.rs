@@ -1,0 +1,161 @@
+//! Command-line surface: one subcommand per scenario, plus the hidden `worker` the coordinator
+//! runs as child processes of itself.
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "loadtest",
+    version,
+    about = "Load generator for pushd: throughput and latency, idle-connection memory, backlog drain"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// N live devices; submit at a fixed or maximal rate; report delivered msgs/s, end-to-end
+    /// latency and server CPU per message.
+    Throughput(ThroughputArgs),
+    /// N idle live devices; report server RSS per connected device.
+    Idle(IdleArgs),
+    /// Queue K messages for an offline device, connect it, time until the K-th arrives.
+    Drain(DrainArgs),
+    /// Internal: one worker process, driven by the coordinator over stdin/stdout.
+    #[command(hide = true)]
+    Worker,
+}
+
+/// Which server to load, and how the run is reported.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// gRPC URL of a running pushd, e.g. http://127.0.0.1:8070.
+    #[arg(long, required_unless_present = "pushd")]
+    pub server: Option<String>,
+    /// Pid of that pushd, for server CPU and RSS figures (read from /proc).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Start this pushd binary on 127.0.0.1:0 with a temporary data folder instead.
+    #[arg(long, conflicts_with_all = ["server", "server_pid"])]
+    pub pushd: Option<PathBuf>,
+    /// Extra argument for the started pushd; repeat for several (e.g. --pushd-arg=--sqlite-sync=normal).
+    #[arg(long = "pushd-arg", allow_hyphen_values = true)]
+    pub pushd_args: Vec<String>,
+    /// Folder the started pushd's temporary data folder goes in (pick a real disk: fsync on
+    /// tmpfs is free and would flatter durable acceptance).
+    #[arg(long, default_value_os_t = std::env::temp_dir())]
+    pub data_parent: PathBuf,
+    /// First client source address; worker i binds 127.0.0.x + i (loopback only).
+    #[arg(long, default_value = "127.0.0.2")]
+    pub first_source_ip: Ipv4Addr,
+    /// Print the summary as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ThroughputArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Live devices, each on its own TCP connection.
+    #[arg(long, default_value_t = 1000)]
+    pub devices: usize,
+    /// Worker processes the devices and senders are spread over.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Total submissions per second across workers, or `max`.
+    #[arg(long, default_value = "max")]
+    pub rate: Rate,
+    /// Submissions in flight per worker (the cap in fixed-rate mode, the load in `max` mode).
+    #[arg(long, default_value_t = 256)]
+    pub window: usize,
+    /// Seconds of submitting (the measured window).
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Plaintext bytes per message (encrypted once per device before the run; 1..=3967).
+    #[arg(long, default_value_t = 128)]
+    pub payload: usize,
+    /// HTTP/2 connections per worker that submissions are multiplexed over.
+    #[arg(long, default_value_t = 4)]
+    pub sender_channels: usize,
+    /// TTL of each message; above 0 every accepted message is stored durably first.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl: u32,
+    /// Seconds to wait after the last submission for deliveries still on their way.
+    #[arg(long, default_value_t = 10)]
+    pub grace: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IdleArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Idle live devices, each on its own TCP connection.
+    #[arg(long, default_value_t = 1000)]
+    pub devices: usize,
+    /// Worker processes (each may hold at most ~19,000 sockets); default: one per 9,000 devices.
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Seconds to let the server settle after the last stream opened, before sampling RSS.
+    #[arg(long, default_value_t = 3)]
+    pub settle: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DrainArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Messages queued for the offline device each round.
+    #[arg(long, default_value_t = 1000)]
+    pub messages: usize,
+    /// Rounds, each with a fresh device.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+    /// Plaintext bytes per message.
+    #[arg(long, default_value_t = 128)]
+    pub payload: usize,
+}
+
+/// Submission pacing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rate {
+    /// As fast as the in-flight window allows.
+    Max,
+    /// This many submissions per second in total.
+    PerSecond(f64),
+}
+
+impl FromStr for Rate {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.eq_ignore_ascii_case("max") {
+            return Ok(Rate::Max);
+        }
+        match text.parse::<f64>() {
+            Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(Rate::PerSecond(rate)),
+            _ => Err(format!(
+                "rate {text:?} is neither `max` nor a positive number"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+        assert_eq!("max".parse(), Ok(Rate::Max));
+        assert_eq!("15000".parse(), Ok(Rate::PerSecond(15_000.0)));
+        assert!("-3".parse::<Rate>().is_err());
+    }
+}

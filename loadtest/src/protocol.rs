@@ -1,0 +1,108 @@
+//! What the coordinator and its worker processes say to each other: one JSON object per line,
+//! the plan and commands on the worker's stdin, events on its stdout. Worker diagnostics go
+//! to stderr, which the coordinator leaves attached to the terminal.
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::histogram::Histogram;
+
+/// Everything a worker needs, sent as its first stdin line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerPlan {
+    pub index: usize,
+    pub server_url: String,
+    /// Every connection this worker opens is bound to this loopback address.
+    pub source_ip: IpAddr,
+    pub devices: usize,
+    /// `None`: the devices only connect and idle.
+    pub load: Option<LoadPlan>,
+}
+
+/// This worker's share of a throughput run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadPlan {
+    /// Submissions per second for this worker; `None` means as fast as `window` allows.
+    pub rate: Option<f64>,
+    pub window: usize,
+    pub duration_ms: u64,
+    pub payload_bytes: usize,
+    pub sender_channels: usize,
+    pub ttl_seconds: u32,
+    pub grace_ms: u64,
+}
+
+/// Coordinator → worker, after the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    /// Open every device's stream.
+    Connect,
+    /// Start the measured load.
+    Go,
+    /// Close everything and exit.
+    Stop,
+}
+
+/// Worker → coordinator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// Devices are registered (and subscribed) but not connected.
+    Registered { devices: usize, elapsed_ms: u64 },
+    /// Every device's stream is open and its backlog done.
+    Connected { devices: usize, elapsed_ms: u64 },
+    Report(Box<LoadReport>),
+    Failed { error: String },
+}
+
+/// One worker's view of a throughput run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LoadReport {
+    /// Submissions the server answered OK.
+    pub accepted: u64,
+    /// Refused or failed submissions, by gRPC code.
+    pub submit_errors: BTreeMap<String, u64>,
+    /// Accepted messages that reached their device (each counted once).
+    pub delivered: u64,
+    /// Accepted messages that had not arrived when the grace period ended.
+    pub missing: u64,
+    /// Deliveries of a message already delivered on the same run.
+    pub duplicates: u64,
+    /// Deliveries whose id no accepted submission returned (e.g. a submission that timed
+    /// out on our side after the server had stored it).
+    pub unknown: u64,
+    /// Streams that ended or erred while they should have stayed open.
+    pub stream_failures: u64,
+    /// The first few stream failure messages.
+    pub failure_samples: Vec<String>,
+    /// Submission start → delivery, µs.
+    pub end_to_end: Histogram,
+    /// Submission start → OK (durable acceptance), µs.
+    pub accept: Histogram,
+    /// Go → last submission answered.
+    pub submit_elapsed_ms: f64,
+    /// Go → last delivery.
+    pub deliver_elapsed_ms: f64,
+}
+
+impl LoadReport {
+    pub fn merge(&mut self, other: &LoadReport) {
+        self.accepted += other.accepted;
+        for (code, count) in &other.submit_errors {
+            *self.submit_errors.entry(code.clone()).or_insert(0) += count;
+        }
+        self.delivered += other.delivered;
+        self.missing += other.missing;
+        self.duplicates += other.duplicates;
+        self.unknown += other.unknown;
+        self.stream_failures += other.stream_failures;
+        self.failure_samples
+            .extend(other.failure_samples.iter().take(5).cloned());
+        self.end_to_end.merge(&other.end_to_end);
+        self.accept.merge(&other.accept);
+        self.submit_elapsed_ms = self.submit_elapsed_ms.max(other.submit_elapsed_ms);
+        self.deliver_elapsed_ms = self.deliver_elapsed_ms.max(other.deliver_elapsed_ms);
+    }
+}

@@ -1,0 +1,164 @@
+//! The pushd under test: one the user already runs (`--server` + `--server-pid`), or one the
+//! coordinator starts itself (`--pushd PATH`) on a free port with a throwaway data folder.
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::cli::TargetArgs;
+use crate::procfs::ProcessSample;
+
+/// How long a started pushd may take to log its address.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Log lines kept so a pushd that dies mid-run can be explained.
+const LOG_TAIL: usize = 40;
+
+pub struct ServerUnderTest {
+    /// `http://host:port` of the gRPC listener.
+    pub url: String,
+    pub pid: Option<u32>,
+    /// Kept so the process is killed and the data folder removed when this is dropped.
+    child: Option<Child>,
+    _data_dir: Option<tempfile::TempDir>,
+    log_tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl ServerUnderTest {
+    pub async fn resolve(target: &TargetArgs) -> anyhow::Result<Self> {
+        match (&target.pushd, &target.server) {
+            (Some(binary), _) => start(binary, target).await,
+            (None, Some(url)) => Ok(ServerUnderTest {
+                url: url.trim_end_matches('/').to_owned(),
+                pid: target.server_pid,
+                child: None,
+                _data_dir: None,
+                log_tail: Arc::default(),
+            }),
+            (None, None) => bail!("say which server to load: --server URL or --pushd PATH"),
+        }
+    }
+
+    /// A sample of the server process, when its pid is known.
+    pub fn sample(&self) -> anyhow::Result<Option<ProcessSample>> {
+        self.pid.map(ProcessSample::take).transpose()
+    }
+
+    /// Fails if a pushd we started has exited, quoting the end of its log.
+    pub fn check_alive(&mut self) -> anyhow::Result<()> {
+        let Some(child) = self.child.as_mut() else {
+            return Ok(());
+        };
+        if let Ok(Some(status)) = child.try_wait() {
+            let tail = self.log_tail.lock().map(|t| t.clone()).unwrap_or_default();
+            let tail: Vec<String> = tail.into_iter().collect();
+            bail!("pushd exited ({status}); last log lines:\n{}", tail.join("\n"));
+        }
+        Ok(())
+    }
+}
+
+async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUnderTest> {
+    let data_dir = tempfile::Builder::new()
+        .prefix("pushd-loadtest-")
+        .tempdir_in(&target.data_parent)
+        .with_context(|| format!("creating a data folder in {}", target.data_parent.display()))?;
+    let mut child = Command::new(binary)
+        .args(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir"])
+        .arg(data_dir.path())
+        .args(&target.pushd_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        // The address is read from an info-level line; an inherited RUST_LOG could hide it.
+        .env_remove("RUST_LOG")
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let stderr = child.stderr.take().context("pushd stderr was not captured")?;
+    let mut lines = BufReader::new(stderr).lines();
+    let log_tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
+    let address = tokio::time::timeout(STARTUP_TIMEOUT, async {
+        while let Some(line) = lines.next_line().await? {
+            remember(&log_tail, &line);
+            if let Some(address) = grpc_addr_in(&line) {
+                return Ok(address);
+            }
+        }
+        let tail: Vec<String> = log_tail.lock().map(|t| t.clone()).unwrap_or_default().into();
+        bail!("pushd exited before listening:\n{}", tail.join("\n"))
+    })
+    .await
+    .context("pushd did not log grpc_addr= within 30 s")??;
+    // Keep reading: a full stderr pipe would block pushd's logging and stall the server.
+    let tail = log_tail.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            remember(&tail, &line);
+        }
+    });
+    eprintln!(
+        "loadtest: started pushd pid {} on {address} (data in {})",
+        child.id().unwrap_or(0),
+        data_dir.path().display()
+    );
+    Ok(ServerUnderTest {
+        url: format!("http://{address}"),
+        pid: child.id(),
+        child: Some(child),
+        _data_dir: Some(data_dir),
+        log_tail,
+    })
+}
+
+fn remember(tail: &Mutex<VecDeque<String>>, line: &str) {
+    if let Ok(mut tail) = tail.lock() {
+        if tail.len() == LOG_TAIL {
+            tail.pop_front();
+        }
+        tail.push_back(line.to_owned());
+    }
+}
+
+/// The address in pushd's `grpc_addr=127.0.0.1:PORT` log field, with any ANSI colouring
+/// (a terminal-style log) stripped first.
+fn grpc_addr_in(line: &str) -> Option<std::net::SocketAddr> {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // Skip `ESC [ ... letter`.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    let (_, rest) = plain.split_once("grpc_addr=")?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_address_in_plain_and_coloured_logs() {
+        let plain = "2025-01-01T00:00:00Z  INFO pushd: pushd listening grpc_addr=127.0.0.1:40123 metrics_addr=off";
+        assert_eq!(
+            grpc_addr_in(plain).map(|a| a.port()),
+            Some(40123),
+            "plain"
+        );
+        let coloured = "\u{1b}[3mgrpc_addr\u{1b}[0m\u{1b}[2m=\u{1b}[0m127.0.0.1:9 \u{1b}[3mmetrics";
+        assert_eq!(grpc_addr_in(coloured).map(|a| a.port()), Some(9));
+        assert_eq!(grpc_addr_in("device registered"), None);
+    }
+}

@@ -1,0 +1,143 @@
+//! The site-backend side of a throughput run: `window` submission loops multiplexed over a
+//! few shared connections, each loop taking the next numbered slot, so one counter sets both
+//! the pacing (slot i is due at start + i / rate) and the round-robin over devices.
+//!
+//! Every message carries the same pre-computed VAPID header (the server verifies a token
+//! once and caches it) and a body encrypted for its device before the run: the client spends
+//! its CPU on gRPC, not on crypto, and the figures describe the server.
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use push_proto::v1::sender_client::SenderClient;
+use push_proto::v1::{SubmitMessageRequest, Urgency};
+use push_sdk::vapid::{self, VapidKey};
+use tonic::metadata::AsciiMetadataValue;
+use tonic::transport::Channel;
+
+use crate::client::{authorized, metadata_value};
+use crate::histogram::Histogram;
+
+/// Only the first failure is printed in full; the rest are counted by code.
+static FIRST_ERROR_SHOWN: AtomicBool = AtomicBool::new(false);
+
+/// One device as a sender sees it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub endpoint: String,
+    pub payload: Vec<u8>,
+}
+
+pub struct SubmitPlan {
+    pub targets: Arc<Vec<Target>>,
+    pub senders: Vec<SenderClient<Channel>>,
+    pub authorization: AsciiMetadataValue,
+    pub ttl_seconds: u32,
+    /// Submissions per second; `None` for as fast as the window allows.
+    pub rate: Option<f64>,
+    pub window: usize,
+    pub duration: Duration,
+}
+
+/// What the loops saw.
+#[derive(Debug, Default)]
+pub struct Submissions {
+    /// `(message id, submission start)` for every accepted message.
+    pub accepted: Vec<(String, Instant)>,
+    pub errors: BTreeMap<String, u64>,
+    /// Start → OK, µs.
+    pub accept: Histogram,
+    pub last_answer: Option<Instant>,
+}
+
+impl Submissions {
+    fn merge(&mut self, other: Submissions) {
+        self.accepted.extend(other.accepted);
+        for (code, count) in other.errors {
+            *self.errors.entry(code).or_insert(0) += count;
+        }
+        self.accept.merge(&other.accept);
+        self.last_answer = self.last_answer.max(other.last_answer);
+    }
+}
+
+/// The `authorization` header for one fresh VAPID key, valid for 12 hours for the origin of
+/// `endpoint` (what RFC 8292 says the audience is).
+pub fn vapid_authorization(endpoint: &str) -> anyhow::Result<AsciiMetadataValue> {
+    let key = VapidKey::generate().context("generating a VAPID key")?;
+    let audience = vapid::audience_for(endpoint).context("VAPID audience")?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("clock before 1970")?
+        .as_secs();
+    let jwt = key
+        .sign(&audience, "mailto:loadtest@localhost", now + 12 * 3600)
+        .context("signing the VAPID token")?;
+    metadata_value(&key.authorization_header(&jwt))
+}
+
+/// Runs the loops from `start` until `start + duration`, then returns when all are answered.
+pub async fn run(plan: SubmitPlan, start: Instant) -> Submissions {
+    let plan = Arc::new(plan);
+    let next_slot = Arc::new(AtomicU64::new(0));
+    let loops: Vec<_> = (0..plan.window.max(1))
+        .map(|_| tokio::spawn(submit_loop(plan.clone(), next_slot.clone(), start)))
+        .collect();
+    let mut all = Submissions::default();
+    for handle in loops {
+        match handle.await {
+            Ok(seen) => all.merge(seen),
+            Err(error) => *all.errors.entry(format!("task: {error}")).or_insert(0) += 1,
+        }
+    }
+    all
+}
+
+async fn submit_loop(plan: Arc<SubmitPlan>, next_slot: Arc<AtomicU64>, start: Instant) -> Submissions {
+    let deadline = start + plan.duration;
+    let mut seen = Submissions::default();
+    if plan.targets.is_empty() || plan.senders.is_empty() {
+        return seen;
+    }
+    loop {
+        let slot = next_slot.fetch_add(1, Ordering::Relaxed);
+        if let Some(rate) = plan.rate {
+            let due = start + Duration::from_secs_f64(slot as f64 / rate);
+            if due >= deadline {
+                return seen;
+            }
+            tokio::time::sleep_until(due.into()).await;
+        } else if Instant::now() >= deadline {
+            return seen;
+        }
+        let target = &plan.targets[slot as usize % plan.targets.len()];
+        let mut sender = plan.senders[slot as usize % plan.senders.len()].clone();
+        let message = SubmitMessageRequest {
+            endpoint: target.endpoint.clone(),
+            payload: target.payload.clone(),
+            ttl_seconds: plan.ttl_seconds,
+            urgency: Urgency::Normal as i32,
+            topic: String::new(),
+        };
+        let request = authorized(message, &plan.authorization);
+        let started = Instant::now();
+        let answer = sender.submit_message(request).await;
+        let answered = Instant::now();
+        seen.last_answer = Some(answered);
+        match answer {
+            Ok(reply) => {
+                let micros = answered.duration_since(started).as_micros() as u64;
+                seen.accept.record(micros);
+                seen.accepted.push((reply.into_inner().message_id, started));
+            }
+            Err(status) => {
+                *seen.errors.entry(format!("{:?}", status.code())).or_insert(0) += 1;
+                if !FIRST_ERROR_SHOWN.swap(true, Ordering::Relaxed) {
+                    eprintln!("loadtest worker: first submit error: {status}");
+                }
+            }
+        }
+    }
+}
