@@ -53,6 +53,11 @@ pub struct TargetArgs {
     /// First client source address; worker i binds 127.0.0.x + i (loopback only).
     #[arg(long, default_value = "127.0.0.2")]
     pub first_source_ip: Ipv4Addr,
+    /// Device connections each worker opens at once. pushd listens with tokio's default backlog
+    /// of 128: more connects in flight than that overflow it, and the kernel then answers with
+    /// SYN cookies and drops or resets connections (counted in `nstat` ListenOverflows).
+    #[arg(long, default_value_t = 32)]
+    pub connect_concurrency: usize,
     /// Print the summary as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -65,14 +70,15 @@ pub struct ThroughputArgs {
     /// Live devices, each on its own TCP connection.
     #[arg(long, default_value_t = 1000)]
     pub devices: usize,
-    /// Worker processes the devices and senders are spread over.
-    #[arg(long, default_value_t = 2)]
+    /// Worker processes the devices and senders are spread over. On two shared cores one
+    /// worker measured best: each extra process costs the server more CPU than it adds load.
+    #[arg(long, default_value_t = 1)]
     pub workers: usize,
     /// Total submissions per second across workers, or `max`.
     #[arg(long, default_value = "max")]
     pub rate: Rate,
     /// Submissions in flight per worker (the cap in fixed-rate mode, the load in `max` mode).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 128)]
     pub window: usize,
     /// Seconds of submitting (the measured window).
     #[arg(long, default_value_t = 10)]

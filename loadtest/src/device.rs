@@ -36,7 +36,10 @@ impl Stream for Outgoing {
             return Poll::Ready(Some(hello));
         }
         let mut message_ids = Vec::new();
-        match self.acks.poll_recv_many(cx, &mut message_ids, MAX_ACK_BATCH) {
+        match self
+            .acks
+            .poll_recv_many(cx, &mut message_ids, MAX_ACK_BATCH)
+        {
             Poll::Ready(0) => Poll::Ready(None),
             Poll::Ready(_) => Poll::Ready(Some(ClientFrame {
                 frame: Some(client_frame::Frame::Ack(Ack { message_ids })),
@@ -48,7 +51,8 @@ impl Stream for Outgoing {
 
 /// An open stream: the server's frames, and where to put ids to ack.
 pub struct OpenStream {
-    pub client: DeviceClient<Channel>,
+    /// Held so the device's connection lives exactly as long as its stream.
+    _client: DeviceClient<Channel>,
     pub frames: Streaming<ServerFrame>,
     pub acks: mpsc::UnboundedSender<String>,
 }
@@ -77,7 +81,7 @@ pub async fn listen(channel: Channel, device: &RegisteredDevice) -> anyhow::Resu
         .with_context(|| format!("Listen for device {}", device.device_id))?
         .into_inner();
     Ok(OpenStream {
-        client,
+        _client: client,
         frames,
         acks,
     })
@@ -117,7 +121,10 @@ impl LiveDevice {
                         bail!("device {}: {unexpected}", device.device_id);
                     }
                 }
-                Ok(None) => bail!("device {}: stream ended before BacklogDone", device.device_id),
+                Ok(None) => bail!(
+                    "device {}: stream ended before BacklogDone",
+                    device.device_id
+                ),
                 Err(status) => bail!("device {}: Listen failed: {status}", device.device_id),
             }
         }
@@ -172,7 +179,8 @@ fn record(
 ) -> Option<String> {
     match frame.frame {
         Some(Frame::Message(message)) => {
-            log.deliveries.push((message.message_id.clone(), Instant::now()));
+            log.deliveries
+                .push((message.message_id.clone(), Instant::now()));
             delivered.fetch_add(1, Ordering::Relaxed);
             let _ = acks.send(message.message_id);
             None

@@ -78,6 +78,16 @@ impl CpuUsage {
     }
 }
 
+/// CPU seconds used so far by all of `pids` together; processes that are gone count 0.
+pub fn total_cpu_seconds(pids: &[u32]) -> f64 {
+    let ticks: u64 = pids
+        .iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|stat| cpu_ticks_of(&stat).ok())
+        .sum();
+    ticks as f64 / clock_ticks_per_second()
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`). Asking `getconf` once avoids `unsafe` sysconf;
 /// 100 is what every Linux architecture we run on uses.
 pub fn clock_ticks_per_second() -> f64 {

@@ -16,6 +16,8 @@ pub struct WorkerPlan {
     /// Every connection this worker opens is bound to this loopback address.
     pub source_ip: IpAddr,
     pub devices: usize,
+    /// Device connections opened at once.
+    pub connect_concurrency: usize,
     /// `None`: the devices only connect and idle.
     pub load: Option<LoadPlan>,
 }
@@ -50,11 +52,19 @@ pub enum Command {
 #[serde(rename_all = "snake_case")]
 pub enum Event {
     /// Devices are registered (and subscribed) but not connected.
-    Registered { devices: usize, elapsed_ms: u64 },
+    Registered {
+        devices: usize,
+        elapsed_ms: u64,
+    },
     /// Every device's stream is open and its backlog done.
-    Connected { devices: usize, elapsed_ms: u64 },
+    Connected {
+        devices: usize,
+        elapsed_ms: u64,
+    },
     Report(Box<LoadReport>),
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 /// One worker's view of a throughput run.

@@ -56,7 +56,10 @@ impl ServerUnderTest {
         if let Ok(Some(status)) = child.try_wait() {
             let tail = self.log_tail.lock().map(|t| t.clone()).unwrap_or_default();
             let tail: Vec<String> = tail.into_iter().collect();
-            bail!("pushd exited ({status}); last log lines:\n{}", tail.join("\n"));
+            bail!(
+                "pushd exited ({status}); last log lines:\n{}",
+                tail.join("\n")
+            );
         }
         Ok(())
     }
@@ -68,7 +71,13 @@ async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUn
         .tempdir_in(&target.data_parent)
         .with_context(|| format!("creating a data folder in {}", target.data_parent.display()))?;
     let mut child = Command::new(binary)
-        .args(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+            "--data-dir",
+        ])
         .arg(data_dir.path())
         .args(&target.pushd_args)
         .stdin(Stdio::null())
@@ -79,7 +88,10 @@ async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUn
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("starting {}", binary.display()))?;
-    let stderr = child.stderr.take().context("pushd stderr was not captured")?;
+    let stderr = child
+        .stderr
+        .take()
+        .context("pushd stderr was not captured")?;
     let mut lines = BufReader::new(stderr).lines();
     let log_tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
     let address = tokio::time::timeout(STARTUP_TIMEOUT, async {
@@ -89,7 +101,11 @@ async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUn
                 return Ok(address);
             }
         }
-        let tail: Vec<String> = log_tail.lock().map(|t| t.clone()).unwrap_or_default().into();
+        let tail: Vec<String> = log_tail
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
+            .into();
         bail!("pushd exited before listening:\n{}", tail.join("\n"))
     })
     .await
@@ -152,11 +168,7 @@ mod tests {
     #[test]
     fn finds_the_address_in_plain_and_coloured_logs() {
         let plain = "2025-01-01T00:00:00Z  INFO pushd: pushd listening grpc_addr=127.0.0.1:40123 metrics_addr=off";
-        assert_eq!(
-            grpc_addr_in(plain).map(|a| a.port()),
-            Some(40123),
-            "plain"
-        );
+        assert_eq!(grpc_addr_in(plain).map(|a| a.port()), Some(40123), "plain");
         let coloured = "\u{1b}[3mgrpc_addr\u{1b}[0m\u{1b}[2m=\u{1b}[0m127.0.0.1:9 \u{1b}[3mmetrics";
         assert_eq!(grpc_addr_in(coloured).map(|a| a.port()), Some(9));
         assert_eq!(grpc_addr_in("device registered"), None);

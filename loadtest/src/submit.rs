@@ -95,7 +95,11 @@ pub async fn run(plan: SubmitPlan, start: Instant) -> Submissions {
     all
 }
 
-async fn submit_loop(plan: Arc<SubmitPlan>, next_slot: Arc<AtomicU64>, start: Instant) -> Submissions {
+async fn submit_loop(
+    plan: Arc<SubmitPlan>,
+    next_slot: Arc<AtomicU64>,
+    start: Instant,
+) -> Submissions {
     let deadline = start + plan.duration;
     let mut seen = Submissions::default();
     if plan.targets.is_empty() || plan.senders.is_empty() {
@@ -133,7 +137,10 @@ async fn submit_loop(plan: Arc<SubmitPlan>, next_slot: Arc<AtomicU64>, start: In
                 seen.accepted.push((reply.into_inner().message_id, started));
             }
             Err(status) => {
-                *seen.errors.entry(format!("{:?}", status.code())).or_insert(0) += 1;
+                *seen
+                    .errors
+                    .entry(format!("{:?}", status.code()))
+                    .or_insert(0) += 1;
                 if !FIRST_ERROR_SHOWN.swap(true, Ordering::Relaxed) {
                     eprintln!("loadtest worker: first submit error: {status}");
                 }
