@@ -4,6 +4,8 @@
 //! only compiles it and exposes the descriptor set for gRPC reflection.
 #![forbid(unsafe_code)]
 
+pub mod codec;
+
 /// Generated messages, clients and servers for package `push.v1`.
 pub mod v1 {
     #![allow(clippy::all, missing_docs)]

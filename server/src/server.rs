@@ -7,7 +7,9 @@ use anyhow::Context as _;
 use push_proto::v1::{
     FILE_DESCRIPTOR_SET, device_server::DeviceServer, sender_server::SenderServer,
 };
-use tokio::net::TcpListener;
+use std::net::SocketAddr;
+
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::api::{ApiLimits, PushApi};
@@ -20,6 +22,22 @@ use crate::telemetry;
 /// Largest frame a client may send; a Hello or an ack batch is far smaller,
 /// and a 4096-byte payload plus framing fits with room to spare.
 const MAX_DECODING_BYTES: usize = 64 * 1024;
+
+/// Pending connections the kernel may queue before pushd accepts them. A
+/// fleet reconnecting after a restart arrives as a burst far above tokio's
+/// default of 128 (the kernel caps this at `net.core.somaxconn`).
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 /// Runs `pushd` until `shutdown` resolves, then drains and returns.
 pub async fn run(
@@ -41,9 +59,7 @@ pub async fn run(
     );
     let store: Arc<dyn Store> = sqlite.clone();
 
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("binding {}", settings.listen))?;
+    let listener = bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
     let grpc_addr = listener.local_addr()?;
     let metrics_addr = match settings.metrics_listen {
         Some(address) => {

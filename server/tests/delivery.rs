@@ -350,3 +350,39 @@ async fn a_full_queue_refuses_with_resource_exhausted_and_recovers_after_acks() 
         other => panic!("expected the new message, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_connected_device_that_never_acks_is_bounded_too() {
+    let Setup {
+        pushd: _pushd,
+        mut device,
+        subscription,
+        mut sender,
+    } = Setup::new(&["--max-queued-messages", "3"]).await;
+    let mut stream = device
+        .listen(hello(pb::Urgency::Unspecified))
+        .await
+        .expect("listen");
+    assert!(stream.backlog().await.is_empty());
+    for n in 0..3 {
+        let receipt = sender
+            .send_text(&subscription, &format!("live {n}"), 600)
+            .await;
+        assert_eq!(receipt.outcome(), pb::Outcome::Delivered);
+        assert_eq!(stream.next_message().await.message_id, receipt.message_id);
+    }
+    let body = encrypt_for(&subscription, "unacked backlog is full");
+    let refused = sender
+        .submit(Senders::request(&subscription.endpoint, body, 600))
+        .await
+        .expect_err("three unacked already");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "{refused:?}"
+    );
+    assert!(
+        stream.stays_quiet(Duration::from_millis(300)).await,
+        "a refused message never reaches the device"
+    );
+}

@@ -3,13 +3,12 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use push_proto::v1::{self as pb, device_server};
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::endpoint::endpoint_url;
 use super::{PushApi, authorization, status};
 use crate::auth::AuthenticatedDevice;
-use crate::delivery::{OUTBOUND_CAPACITY, Session};
+use crate::delivery::{OUTBOUND_CAPACITY, OutboundStream, Session};
 use crate::domain::{SubscriptionRecord, is_token, new_subscription_id, now_millis};
 
 impl PushApi {
@@ -133,7 +132,7 @@ impl device_server::Device for PushApi {
         }))
     }
 
-    type ListenStream = ReceiverStream<Result<pb::ServerFrame, Status>>;
+    type ListenStream = OutboundStream;
 
     async fn listen(
         &self,
@@ -143,14 +142,16 @@ impl device_server::Device for PushApi {
         if self.inner.hub.is_draining() {
             return Err(Status::unavailable("server is shutting down; reconnect"));
         }
-        let (outbound, receiver) = tokio::sync::mpsc::channel(OUTBOUND_CAPACITY);
+        let (outbound, stream) = OutboundStream::channel(OUTBOUND_CAPACITY);
         let session = Session {
             hub: self.inner.hub.clone(),
             store: self.inner.store.clone(),
             handshake_timeout: self.inner.limits.handshake_timeout,
+            max_in_flight: usize::try_from(self.inner.limits.retention.max_messages)
+                .unwrap_or(usize::MAX),
         };
         tokio::spawn(session.run(device.device_id, request.into_inner(), outbound));
-        Ok(Response::new(ReceiverStream::new(receiver)))
+        Ok(Response::new(stream))
     }
 }
 

@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use push_proto::v1::{self as pb, server_frame::Frame};
 use tokio::sync::{Notify, mpsc, watch};
+
+use super::outbound::Outbound;
 use tonic::Status;
 
 use crate::domain::{Presence, QueuedMessage, Urgency};
-
-pub type Outbound = mpsc::Sender<Result<pb::ServerFrame, Status>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
@@ -41,6 +41,10 @@ pub struct LiveConnection {
     presence: AtomicU8,
     /// Sent on this stream and not yet acked, so a replay does not send them again.
     in_flight: Mutex<HashSet<String>>,
+    /// Live offers stop at this many unacked messages. Messages taken live skip
+    /// the retention maximum (the device has them), so this keeps a connected
+    /// device that never acks from growing its queue without bound.
+    max_in_flight: usize,
     resync: Notify,
     close: watch::Sender<Option<CloseReason>>,
 }
@@ -52,6 +56,7 @@ impl LiveConnection {
         outbound: Outbound,
         min_urgency: Urgency,
         presence: Presence,
+        max_in_flight: usize,
     ) -> Self {
         Self {
             id,
@@ -60,6 +65,7 @@ impl LiveConnection {
             min_urgency: AtomicU8::new(min_urgency.as_u8()),
             presence: AtomicU8::new(presence as u8),
             in_flight: Mutex::new(HashSet::new()),
+            max_in_flight,
             resync: Notify::new(),
             close: watch::Sender::new(None),
         }
@@ -88,10 +94,13 @@ impl LiveConnection {
         if message.urgency < self.min_urgency() {
             return Offer::BelowThreshold;
         }
+        if !self.has_room() {
+            return Offer::Full;
+        }
         if !self.mark_in_flight(&message.id) {
             return Offer::Sent;
         }
-        match self.outbound.try_send(Ok(frame(message))) {
+        match self.outbound.try_send(Ok(Box::new(frame(message)))) {
             Ok(()) => {
                 metrics::counter!("pushd_messages_delivered_total").increment(1);
                 Offer::Sent
@@ -111,7 +120,11 @@ impl LiveConnection {
         if !self.mark_in_flight(&message.id) {
             return true;
         }
-        let sent = self.outbound.send(Ok(frame(message))).await.is_ok();
+        let sent = self
+            .outbound
+            .send(Ok(Box::new(frame(message))))
+            .await
+            .is_ok();
         if sent {
             metrics::counter!("pushd_messages_delivered_total").increment(1);
         }
@@ -120,7 +133,7 @@ impl LiveConnection {
 
     pub async fn send_frame(&self, frame: Frame) -> bool {
         self.outbound
-            .send(Ok(pb::ServerFrame { frame: Some(frame) }))
+            .send(Ok(Box::new(pb::ServerFrame { frame: Some(frame) })))
             .await
             .is_ok()
     }
@@ -172,6 +185,13 @@ impl LiveConnection {
 
     pub async fn wait_outbound_closed(&self) {
         self.outbound.closed().await;
+    }
+
+    fn has_room(&self) -> bool {
+        self.in_flight
+            .lock()
+            .map(|in_flight| in_flight.len() < self.max_in_flight)
+            .unwrap_or(false)
     }
 
     fn mark_in_flight(&self, message_id: &str) -> bool {

@@ -8,8 +8,10 @@
 
 mod connection;
 mod hub;
+mod outbound;
 mod session;
 
 pub use connection::{CloseReason, LiveConnection, Offer};
 pub use hub::Hub;
+pub use outbound::{Outbound, OutboundStream};
 pub use session::{OUTBOUND_CAPACITY, Session};

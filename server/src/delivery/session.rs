@@ -8,8 +8,9 @@ use push_proto::v1::{self as pb, client_frame, server_frame::Frame};
 use tokio::sync::Semaphore;
 use tonic::{Status, Streaming};
 
-use super::connection::{CloseReason, LiveConnection, Outbound};
+use super::connection::{CloseReason, LiveConnection};
 use super::hub::Hub;
+use super::outbound::Outbound;
 use crate::domain::{Presence, Urgency, is_message_id, now_millis};
 use crate::store::{PendingQuery, Store, StoreResult};
 
@@ -25,6 +26,8 @@ pub struct Session {
     pub hub: Arc<Hub>,
     pub store: Arc<dyn Store>,
     pub handshake_timeout: Duration,
+    /// Unacked messages a stream may hold before live offers wait for acks.
+    pub max_in_flight: usize,
 }
 
 impl Session {
@@ -78,6 +81,7 @@ impl Session {
             outbound,
             min_urgency,
             presence,
+            self.max_in_flight,
         ));
         self.hub.register(connection.clone());
         tracing::debug!(device_id = %connection.device_id, connection = connection.id, "stream opened");

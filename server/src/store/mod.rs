@@ -46,6 +46,14 @@ pub struct RetentionLimits {
     pub max_bytes: u64,
 }
 
+impl RetentionLimits {
+    /// For a message already handed to the device's live stream.
+    pub const UNLIMITED: Self = Self {
+        max_messages: u64::MAX - 1,
+        max_bytes: u64::MAX / 2,
+    };
+}
+
 /// What [`Store::enqueue`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Enqueued {

@@ -5,6 +5,7 @@
 //! so one fsync covers many accepted messages. Reads use a small pool of
 //! their own connections, which WAL lets run beside the writer.
 
+mod coalesce;
 mod ops;
 mod reader;
 mod row;
@@ -126,6 +127,7 @@ impl Store for SqliteStore {
             .call(|reply| WriteOp::Enqueue {
                 message,
                 limits,
+                acked_in_batch: false,
                 reply,
             })
             .await
@@ -143,6 +145,7 @@ impl Store for SqliteStore {
             .call(|reply| WriteOp::Ack {
                 device_id,
                 message_ids,
+                removed_in_batch: 0,
                 reply,
             })
             .await

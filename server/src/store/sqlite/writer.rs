@@ -12,6 +12,7 @@ use std::time::Instant;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::coalesce::coalesce;
 use super::ops::{self, WriterState};
 use super::{backend, schema};
 use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
@@ -35,11 +36,15 @@ pub enum WriteOp {
     Enqueue {
         message: QueuedMessage,
         limits: RetentionLimits,
+        /// Set by [`coalesce`]: an ack later in the same batch cancels this write.
+        acked_in_batch: bool,
         reply: Reply<Enqueued>,
     },
     Ack {
         device_id: String,
         message_ids: Vec<String>,
+        /// Ids [`coalesce`] matched to inserts in the same batch and took out.
+        removed_in_batch: u64,
         reply: Reply<u64>,
     },
     PurgeExpired {
@@ -123,6 +128,7 @@ fn commit_batch(
 ) -> Option<oneshot::Sender<()>> {
     let started = Instant::now();
     let ops_count = batch.len();
+    coalesce(batch);
     let mut finishers: Vec<Finish> = Vec::with_capacity(ops_count);
     let mut closing = None;
     let commit_error = match connection.transaction() {
@@ -163,16 +169,14 @@ fn apply(
     op: WriteOp,
 ) -> Finish {
     match op {
-        WriteOp::CreateDevice(device, reply) => finish(
-            reply,
-            ops::isolated(transaction, |tx| ops::create_device(tx, &device)),
-        ),
-        WriteOp::CreateSubscription(subscription, reply) => finish(
-            reply,
-            ops::isolated(transaction, |tx| {
-                ops::create_subscription(tx, &subscription)
-            }),
-        ),
+        // Single statements are atomic on their own; only multi-statement
+        // operations pay for a savepoint.
+        WriteOp::CreateDevice(device, reply) => {
+            finish(reply, ops::create_device(transaction, &device))
+        }
+        WriteOp::CreateSubscription(subscription, reply) => {
+            finish(reply, ops::create_subscription(transaction, &subscription))
+        }
         WriteOp::DeleteSubscription {
             device_id,
             subscription_id,
@@ -185,12 +189,30 @@ fn apply(
             finish(reply, result)
         }
         WriteOp::Enqueue {
+            acked_in_batch: true,
+            reply,
+            ..
+        } => finish(
+            reply,
+            Ok(Enqueued {
+                replaced: None,
+                already_acked: true,
+            }),
+        ),
+        WriteOp::Enqueue {
             message,
             limits,
             reply,
+            ..
         } => {
             let device_id = message.device_id.clone();
-            let result = ops::isolated(transaction, |tx| state.enqueue(tx, message, limits));
+            // Without a topic the only write is the insert (an expired-message
+            // sweep before it is harmless to keep), so no savepoint is needed.
+            let result = if message.topic.is_some() {
+                ops::isolated(transaction, |tx| state.enqueue(tx, message, limits))
+            } else {
+                state.enqueue(transaction, message, limits)
+            };
             if result.is_err() {
                 state.forget_device(&device_id);
             }
@@ -199,16 +221,20 @@ fn apply(
         WriteOp::Ack {
             device_id,
             message_ids,
+            removed_in_batch,
             reply,
         } => {
-            let result = ops::isolated(transaction, |tx| state.ack(tx, &device_id, &message_ids));
+            // Each delete stands alone: a failure part way still removes only acked ids.
+            let result = state
+                .ack(transaction, &device_id, &message_ids)
+                .map(|removed| removed + removed_in_batch);
             if result.is_err() {
                 state.forget_device(&device_id);
             }
             finish(reply, result)
         }
         WriteOp::PurgeExpired { now, reply } => {
-            let result = ops::isolated(transaction, |tx| ops::purge_expired(tx, now));
+            let result = ops::purge_expired(transaction, now);
             state.forget_usage();
             finish(reply, result)
         }
