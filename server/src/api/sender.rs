@@ -9,7 +9,7 @@ use crate::delivery::{LiveConnection, Offer};
 use crate::domain::{
     QueuedMessage, Urgency, check_aes128gcm, check_topic, new_message_id, now_millis,
 };
-use crate::store::RetentionLimits;
+use crate::store::Admission;
 
 #[tonic::async_trait]
 impl sender_server::Sender for PushApi {
@@ -107,16 +107,13 @@ impl PushApi {
             let offer = live.offer(&message);
             (live, offer)
         });
-        // A message the live stream took is with the device already: refusing
-        // it as "queue full" would make the sender retry something the user
-        // sees. The stream's unacked cap bounds what skips the maximum.
-        let limits = match first {
-            Some((_, Offer::Sent)) => RetentionLimits::UNLIMITED,
-            _ => api.limits.retention,
+        let admission = match first {
+            Some((_, Offer::Sent)) => Admission::DeliveredLive,
+            _ => Admission::Queue(api.limits.retention),
         };
         let enqueued = api
             .store
-            .enqueue(message.clone(), limits)
+            .enqueue(message.clone(), admission)
             .await
             .map_err(status::from_store)?;
         metrics::counter!("pushd_messages_stored_total")

@@ -6,17 +6,17 @@
 
 use std::sync::Arc;
 
-use super::{PendingQuery, RetentionLimits, Store, StoreError};
+use super::{Admission, PendingQuery, RetentionLimits, Store, StoreError};
 use crate::domain::{
     DeviceRecord, QueuedMessage, SubscriptionRecord, Urgency, new_device_id, new_message_id,
     new_subscription_id, now_millis,
 };
 
 const HOUR: i64 = 3_600_000;
-const ROOMY: RetentionLimits = RetentionLimits {
+const ROOMY: Admission = Admission::Queue(RetentionLimits {
     max_messages: 100_000,
     max_bytes: 1 << 30,
-};
+});
 
 /// Generates one `#[tokio::test]` per conformance case.
 #[macro_export]
@@ -375,10 +375,10 @@ pub async fn urgency_threshold_filters(store: Arc<dyn Store>) {
 pub async fn retention_limits_refuse_and_recover(store: Arc<dyn Store>) {
     let device_id = device(&store).await;
     let subscription_id = subscription(&store, &device_id).await;
-    let limits = RetentionLimits {
+    let limits = Admission::Queue(RetentionLimits {
         max_messages: 3,
         max_bytes: 1 << 20,
-    };
+    });
     let mut ids = Vec::new();
     for _ in 0..3 {
         let queued = message(&device_id, &subscription_id, now_millis() + HOUR);
@@ -415,10 +415,10 @@ pub async fn retention_limits_refuse_and_recover(store: Arc<dyn Store>) {
         )
         .await
         .expect("room again after an ack");
-    let bytes = RetentionLimits {
+    let bytes = Admission::Queue(RetentionLimits {
         max_messages: 100,
         max_bytes: 450,
-    };
+    });
     let other = device(&store).await;
     let other_sub = subscription(&store, &other).await;
     for _ in 0..4 {
@@ -446,10 +446,10 @@ pub async fn retention_limits_refuse_and_recover(store: Arc<dyn Store>) {
 pub async fn expired_messages_do_not_count_toward_limits(store: Arc<dyn Store>) {
     let device_id = device(&store).await;
     let subscription_id = subscription(&store, &device_id).await;
-    let limits = RetentionLimits {
+    let limits = Admission::Queue(RetentionLimits {
         max_messages: 2,
         max_bytes: 1 << 20,
-    };
+    });
     for _ in 0..2 {
         store
             .enqueue(
@@ -485,10 +485,10 @@ pub async fn unsubscribe_drops_queued_messages(store: Arc<dyn Store>) {
     );
     assert_eq!(pending_ids(&store, all_pending(&device_id)).await, kept_ids);
     // The freed room is usable: a limit of 3 now admits one more beside the 2 kept.
-    let limits = RetentionLimits {
+    let limits = Admission::Queue(RetentionLimits {
         max_messages: 3,
         max_bytes: 1 << 20,
-    };
+    });
     store
         .enqueue(message(&device_id, &kept, now_millis() + HOUR), limits)
         .await

@@ -46,12 +46,18 @@ pub struct RetentionLimits {
     pub max_bytes: u64,
 }
 
-impl RetentionLimits {
-    /// For a message already handed to the device's live stream.
-    pub const UNLIMITED: Self = Self {
-        max_messages: u64::MAX - 1,
-        max_bytes: u64::MAX / 2,
-    };
+/// How a message comes to [`Store::enqueue`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// The device does not have it yet: the retention maximums apply.
+    Queue(RetentionLimits),
+    /// A live stream already took it. Refusing it as "queue full" would make
+    /// the sender retry something the user sees, so no maximum applies (the
+    /// stream's cap on unacked messages bounds these). The device is likely
+    /// to ack it within milliseconds, so a backend may hold the write briefly
+    /// and skip it when the ack comes first; it still answers only once the
+    /// message is durable or acked.
+    DeliveredLive,
 }
 
 /// What [`Store::enqueue`] did.
@@ -97,11 +103,7 @@ pub trait Store: Send + Sync + 'static {
     /// A message with a topic replaces the queued one with the same topic on
     /// the same subscription. If the device already acked this id (it was
     /// delivered live before the write landed), nothing is written.
-    async fn enqueue(
-        &self,
-        message: QueuedMessage,
-        limits: RetentionLimits,
-    ) -> StoreResult<Enqueued>;
+    async fn enqueue(&self, message: QueuedMessage, admission: Admission) -> StoreResult<Enqueued>;
     async fn pending(&self, query: PendingQuery) -> StoreResult<Vec<QueuedMessage>>;
     /// Removes exactly these messages of this device; returns how many existed.
     /// Ids of other devices are left alone. An id not yet written is

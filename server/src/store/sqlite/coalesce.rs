@@ -57,7 +57,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{QueuedMessage, Urgency};
-    use crate::store::RetentionLimits;
+    use crate::store::Admission;
 
     fn insert(device_id: &str, id: &str, topic: Option<&str>) -> WriteOp {
         let message = QueuedMessage {
@@ -70,13 +70,9 @@ mod tests {
             received_at: 0,
             expires_at: 1,
         };
-        let limits = RetentionLimits {
-            max_messages: 10,
-            max_bytes: 10,
-        };
         WriteOp::Enqueue {
             message,
-            limits,
+            admission: Admission::DeliveredLive,
             acked_in_batch: false,
             reply: oneshot::channel().0,
         }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{Enqueued, PendingQuery, RetentionLimits, Store, StoreError, StoreResult};
+use super::{Admission, Enqueued, PendingQuery, Store, StoreError, StoreResult};
 use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
 use reader::ReaderPool;
 use writer::{WriteOp, WriterHandle};
@@ -118,15 +118,11 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn enqueue(
-        &self,
-        message: QueuedMessage,
-        limits: RetentionLimits,
-    ) -> StoreResult<Enqueued> {
+    async fn enqueue(&self, message: QueuedMessage, admission: Admission) -> StoreResult<Enqueued> {
         self.writer
             .call(|reply| WriteOp::Enqueue {
                 message,
-                limits,
+                admission,
                 acked_in_batch: false,
                 reply,
             })

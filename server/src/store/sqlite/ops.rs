@@ -7,7 +7,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
 use super::backend;
 use super::tombstones::Tombstones;
 use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis, now_millis};
-use crate::store::{Enqueued, RetentionLimits, StoreError, StoreResult};
+use crate::store::{Admission, Enqueued, RetentionLimits, StoreError, StoreResult};
 
 /// Per-device queue usage, cached so the quota check costs no query.
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,7 +58,7 @@ impl WriterState {
         &mut self,
         tx: &Connection,
         message: QueuedMessage,
-        limits: RetentionLimits,
+        admission: Admission,
     ) -> StoreResult<Enqueued> {
         if self.tombstones.take(&message.device_id, &message.id) {
             return Ok(Enqueued {
@@ -92,7 +92,9 @@ impl WriterState {
         let size = message.payload.len() as u64;
         let now = now_millis();
         let usage = *self.usage_of(tx, &message.device_id, now)?;
-        if over_limits(usage, size, limits) {
+        if let Admission::Queue(limits) = admission
+            && over_limits(usage, size, limits)
+        {
             // Expired messages still count until the sweep; reclaim them first.
             tx.execute(
                 "DELETE FROM messages WHERE device_id = ?1 AND expires_at <= ?2",

@@ -16,7 +16,7 @@ use super::coalesce::coalesce;
 use super::ops::{self, WriterState};
 use super::{backend, schema};
 use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
-use crate::store::{Enqueued, RetentionLimits, StoreError, StoreResult};
+use crate::store::{Admission, Enqueued, StoreError, StoreResult};
 
 /// Upper bound on operations per transaction, so one commit never holds
 /// replies back for long under a flood.
@@ -35,7 +35,7 @@ pub enum WriteOp {
     },
     Enqueue {
         message: QueuedMessage,
-        limits: RetentionLimits,
+        admission: Admission,
         /// Set by [`coalesce`]: an ack later in the same batch cancels this write.
         acked_in_batch: bool,
         reply: Reply<Enqueued>,
@@ -201,7 +201,7 @@ fn apply(
         ),
         WriteOp::Enqueue {
             message,
-            limits,
+            admission,
             reply,
             ..
         } => {
@@ -209,9 +209,9 @@ fn apply(
             // Without a topic the only write is the insert (an expired-message
             // sweep before it is harmless to keep), so no savepoint is needed.
             let result = if message.topic.is_some() {
-                ops::isolated(transaction, |tx| state.enqueue(tx, message, limits))
+                ops::isolated(transaction, |tx| state.enqueue(tx, message, admission))
             } else {
-                state.enqueue(transaction, message, limits)
+                state.enqueue(transaction, message, admission)
             };
             if result.is_err() {
                 state.forget_device(&device_id);
