@@ -54,6 +54,10 @@ pub struct Overrides {
     /// "full": a commit waits for fsync (survives power loss); "normal": for the OS (survives a pushd crash) [default: full]
     #[arg(long, env = "PUSHD_SQLITE_SYNC")]
     pub sqlite_sync: Option<String>,
+    /// Milliseconds the store holds a live-delivered message's write, waiting
+    /// for the ack that makes it unnecessary; 0 writes at once [default: 20]
+    #[arg(long, env = "PUSHD_LIVE_ACK_WAIT_MS")]
+    pub live_ack_wait_ms: Option<u64>,
     /// Seconds a new stream has to send Hello [default: 10]
     #[arg(long, env = "PUSHD_HANDSHAKE_TIMEOUT_SECONDS")]
     pub handshake_timeout_seconds: Option<u64>,
@@ -78,6 +82,7 @@ pub struct Settings {
     pub max_ttl_seconds: u32,
     pub retention: RetentionLimits,
     pub sqlite_synchronous_full: bool,
+    pub live_ack_wait: Duration,
     pub handshake_timeout: Duration,
     pub expiry_interval: Duration,
     pub drain_timeout: Duration,
@@ -142,6 +147,13 @@ impl Settings {
                     .unwrap_or(32 << 20),
             },
             sqlite_synchronous_full,
+            live_ack_wait: Duration::from_millis(
+                flags
+                    .live_ack_wait_ms
+                    .or(file.live_ack_wait_ms)
+                    .unwrap_or(20)
+                    .min(1_000),
+            ),
             handshake_timeout: Duration::from_secs(
                 flags
                     .handshake_timeout_seconds

@@ -52,6 +52,7 @@ pub async fn run(
             &database,
             SqliteOptions {
                 synchronous_full: settings.sqlite_synchronous_full,
+                live_ack_wait: settings.live_ack_wait,
                 ..SqliteOptions::default()
             },
         )

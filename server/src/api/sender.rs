@@ -122,14 +122,17 @@ impl PushApi {
         if let Some((live, Offer::Full)) = &first {
             live.request_resync();
         }
-        if !delivered {
+        // The device may have (re)connected while the write was in flight: its
+        // backlog read could have missed this message, so offer it to the new
+        // stream (a stream that already holds it ignores the offer).
+        if !enqueued.already_acked {
             let first_id = first.as_ref().map(|(live, _)| live.id);
             if let Some(live) = api
                 .hub
                 .get(&message.device_id)
                 .filter(|live| Some(live.id) != first_id)
             {
-                delivered = offer_late(&live, &message);
+                delivered |= offer_late(&live, &message);
             }
         }
         Ok(if delivered {

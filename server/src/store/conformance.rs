@@ -28,7 +28,8 @@ macro_rules! store_conformance_suite {
             ack_before_write_makes_the_write_a_no_op, expired_messages_are_never_pending_and_get_purged,
             topic_replaces_only_on_the_same_subscription, urgency_threshold_filters, retention_limits_refuse_and_recover,
             expired_messages_do_not_count_toward_limits, unsubscribe_drops_queued_messages,
-            large_backlog_pages_completely, concurrent_enqueues_all_land);
+            large_backlog_pages_completely, concurrent_enqueues_all_land,
+            live_delivered_messages_are_durable_and_skip_limits, an_ack_racing_a_live_write_leaves_nothing);
     };
     (@cases $make_store:expr; $($case:ident),+) => {
         $(
@@ -544,4 +545,50 @@ pub async fn concurrent_enqueues_all_land(store: Arc<dyn Store>) {
         .collect();
     ids.sort();
     assert_eq!(pending_ids(&store, all_pending(&device_id)).await, ids);
+}
+
+pub async fn live_delivered_messages_are_durable_and_skip_limits(store: Arc<dyn Store>) {
+    let device_id = device(&store).await;
+    let subscription_id = subscription(&store, &device_id).await;
+    let one = Admission::Queue(RetentionLimits {
+        max_messages: 1,
+        max_bytes: 1 << 20,
+    });
+    let queued = message(&device_id, &subscription_id, now_millis() + HOUR);
+    store.enqueue(queued.clone(), one).await.expect("fits");
+    let live = message(&device_id, &subscription_id, now_millis() + HOUR);
+    let enqueued = store
+        .enqueue(live.clone(), Admission::DeliveredLive)
+        .await
+        .expect("live messages skip the maximum");
+    assert!(!enqueued.already_acked);
+    // Never acked: it must be stored, like any accepted message.
+    assert_eq!(
+        pending_ids(&store, all_pending(&device_id)).await,
+        vec![queued.id, live.id]
+    );
+}
+
+pub async fn an_ack_racing_a_live_write_leaves_nothing(store: Arc<dyn Store>) {
+    let device_id = device(&store).await;
+    let subscription_id = subscription(&store, &device_id).await;
+    let mut ids = Vec::new();
+    let mut writes = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let live = message(&device_id, &subscription_id, now_millis() + HOUR);
+        ids.push(live.id.clone());
+        let store = store.clone();
+        writes.spawn(async move { store.enqueue(live, Admission::DeliveredLive).await });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    store.ack(&device_id, &ids).await.expect("ack");
+    for written in writes.join_all().await {
+        written.expect("every write answers");
+    }
+    // Whichever came first, an acked message is gone for good.
+    assert!(
+        pending_ids(&store, all_pending(&device_id))
+            .await
+            .is_empty()
+    );
 }

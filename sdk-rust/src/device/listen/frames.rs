@@ -11,8 +11,9 @@ use crate::device::options::StreamSettings;
 
 /// Frames queued towards the server; a handful is plenty since acks are batched.
 pub(super) const OUTBOUND_CAPACITY: usize = 32;
-/// Acks wait this long for company, so a burst of backlog costs few frames.
-const ACK_DELAY: Duration = Duration::from_millis(50);
+/// Acks wait this long for company, so a burst of backlog costs few frames. Short, because
+/// pushd can skip writing a live message whose ack arrives within its brief hold.
+const ACK_DELAY: Duration = Duration::from_millis(5);
 /// ...but never more than this many ids per frame.
 const MAX_ACK_BATCH: usize = 64;
 /// How long a closing stream waits for the server to read our last acks.

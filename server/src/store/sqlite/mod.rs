@@ -6,6 +6,7 @@
 //! their own connections, which WAL lets run beside the writer.
 
 mod coalesce;
+mod deferred;
 mod ops;
 mod reader;
 mod row;
@@ -14,6 +15,7 @@ mod tombstones;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -29,6 +31,9 @@ pub struct SqliteOptions {
     /// OS to have the data (survives a crash of pushd).
     pub synchronous_full: bool,
     pub readers: usize,
+    /// How long an insert of a live-delivered message waits for its ack,
+    /// which makes the write unnecessary. Zero writes at once.
+    pub live_ack_wait: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -36,6 +41,7 @@ impl Default for SqliteOptions {
         Self {
             synchronous_full: true,
             readers: 4,
+            live_ack_wait: Duration::from_millis(20),
         }
     }
 }
@@ -49,7 +55,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path, options: SqliteOptions) -> StoreResult<Self> {
-        let writer = WriterHandle::start(path, options.synchronous_full)?;
+        let writer = WriterHandle::start(path, options.synchronous_full, options.live_ack_wait)?;
         let readers = ReaderPool::open(path, options.readers.max(1))?;
         Ok(Self {
             path: path.to_path_buf(),

@@ -7,12 +7,13 @@
 //! then replies: an OK always means "on disk".
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::coalesce::coalesce;
+use super::deferred::Deferred;
 use super::ops::{self, WriterState};
 use super::{backend, schema};
 use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
@@ -59,14 +60,14 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    pub fn start(path: &Path, synchronous_full: bool) -> StoreResult<Self> {
+    pub fn start(path: &Path, synchronous_full: bool, hold: Duration) -> StoreResult<Self> {
         let mut connection = Connection::open(path).map_err(backend)?;
         schema::configure(&connection, synchronous_full).map_err(backend)?;
         schema::migrate(&mut connection).map_err(StoreError::Backend)?;
         let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(connection, receiver))
+            .spawn(move || run(connection, receiver, hold))
             .map_err(|error| StoreError::Backend(format!("starting the writer thread: {error}")))?;
         Ok(Self { queue })
     }
@@ -90,22 +91,111 @@ fn closed() -> StoreError {
     StoreError::Unavailable("the store is shutting down".into())
 }
 
-fn run(mut connection: Connection, mut receiver: mpsc::Receiver<WriteOp>) {
-    let mut state = WriterState::default();
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = receiver.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
+fn run(mut connection: Connection, mut receiver: mpsc::Receiver<WriteOp>, hold: Duration) {
+    // A private single-threaded runtime, only to wait on the queue with a
+    // deadline (the next held insert); SQLite itself runs synchronously here.
+    let (runtime, hold) = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(runtime) => (Some(runtime), hold),
+        Err(error) => {
+            tracing::warn!(%error, "no timer for the sqlite writer; live inserts will not wait for acks");
+            (None, Duration::ZERO)
         }
-        let closing = commit_batch(&mut connection, &mut state, &mut batch);
-        if let Some(done) = closing {
+    };
+    let mut state = WriterState::default();
+    let mut deferred = Deferred::new(hold);
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let wake = match (deferred.next_deadline(), &runtime) {
+            (Some(deadline), Some(runtime)) => {
+                let waited = runtime.block_on(async {
+                    tokio::time::timeout_at(deadline.into(), receiver.recv()).await
+                });
+                match waited {
+                    Ok(Some(op)) => Wake::Op(op),
+                    Ok(None) => Wake::Closed,
+                    Err(_elapsed) => Wake::Deadline,
+                }
+            }
+            _ => receiver.blocking_recv().map_or(Wake::Closed, Wake::Op),
+        };
+        let mut next = match wake {
+            Wake::Op(op) => Some(op),
+            Wake::Deadline => None,
+            Wake::Closed => break,
+        };
+        deferred.take_due(Instant::now(), &mut batch);
+        let mut taken = 0;
+        while let Some(op) = next.take().or_else(|| {
+            (taken < MAX_BATCH)
+                .then(|| receiver.try_recv().ok())
+                .flatten()
+        }) {
+            taken += 1;
+            route(op, &mut deferred, &mut batch);
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        if let Some(done) = commit_batch(&mut connection, &mut state, &mut batch) {
             let _ = done.send(());
             return;
         }
+    }
+    // Every sender is gone: write what is still held, then stop.
+    deferred.take_all(&mut batch);
+    if !batch.is_empty() {
+        commit_batch(&mut connection, &mut state, &mut batch);
+    }
+}
+
+enum Wake {
+    Op(WriteOp),
+    /// The oldest held insert is due.
+    Deadline,
+    Closed,
+}
+
+/// Places one incoming operation: held for its ack, matched against held
+/// inserts, or queued behind everything it must see.
+fn route(op: WriteOp, deferred: &mut Deferred, batch: &mut Vec<WriteOp>) {
+    if deferred.wants(&op) {
+        return deferred.hold(op);
+    }
+    match op {
+        WriteOp::Ack {
+            device_id,
+            mut message_ids,
+            mut removed_in_batch,
+            reply,
+        } => {
+            message_ids.retain(|message_id| {
+                let cancelled = deferred.cancel(&device_id, message_id);
+                removed_in_batch += u64::from(cancelled);
+                !cancelled
+            });
+            batch.push(WriteOp::Ack {
+                device_id,
+                message_ids,
+                removed_in_batch,
+                reply,
+            });
+        }
+        // These must see every earlier insert: a topic replacement, a removed
+        // subscription, a sweep, and shutdown.
+        WriteOp::Enqueue { ref message, .. } if message.topic.is_some() => {
+            deferred.take_all(batch);
+            batch.push(op);
+        }
+        op @ (WriteOp::DeleteSubscription { .. }
+        | WriteOp::PurgeExpired { .. }
+        | WriteOp::Close(_)) => {
+            deferred.take_all(batch);
+            batch.push(op);
+        }
+        op => batch.push(op),
     }
 }
 
