@@ -34,6 +34,7 @@ pub fn coalesce(batch: &mut [WriteOp]) {
                     match inserts.remove(&(device_id.clone(), message_id.clone())) {
                         Some(insert) => {
                             cancelled.push(insert);
+                            metrics::counter!("pushd_store_writes_skipped_total").increment(1);
                             *removed_in_batch += 1;
                             false
                         }

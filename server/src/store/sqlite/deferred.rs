@@ -75,6 +75,7 @@ impl Deferred {
                     replaced: None,
                     already_acked: true,
                 }));
+                metrics::counter!("pushd_store_writes_skipped_total").increment(1);
                 true
             }
             _ => false,

@@ -23,6 +23,8 @@ use crate::store::{Admission, Enqueued, StoreError, StoreResult};
 /// replies back for long under a flood.
 const MAX_BATCH: usize = 4096;
 const QUEUE_DEPTH: usize = 65_536;
+/// Longest nap while only held inserts and their acks are coming in.
+const GATHER: Duration = Duration::from_micros(500);
 
 type Reply<T> = oneshot::Sender<StoreResult<T>>;
 
@@ -137,6 +139,12 @@ fn run(mut connection: Connection, mut receiver: mpsc::Receiver<WriteOp>, hold: 
             route(op, &mut deferred, &mut batch);
         }
         if batch.is_empty() {
+            // Only holds and cancels so far: nothing to write. A short nap lets
+            // more gather, so the thread wakes once per batch, not per message
+            // (an insert arriving meanwhile waits at most this long).
+            if let Some(deadline) = deferred.next_deadline() {
+                std::thread::sleep(deadline.saturating_duration_since(Instant::now()).min(GATHER));
+            }
             continue;
         }
         if let Some(done) = commit_batch(&mut connection, &mut state, &mut batch) {
