@@ -191,6 +191,34 @@ mod tests {
     }
 
     #[test]
+    fn a_token_is_verified_once_and_still_expires_from_the_cache() {
+        let key = push_sdk::vapid::VapidKey::generate().expect("key");
+        let now = 1_800_000_000;
+        let jwt = key
+            .sign(
+                "http://127.0.0.1:8070",
+                "mailto:ops@example.com",
+                now + 3600,
+            )
+            .expect("sign");
+        let header = key.authorization_header(&jwt);
+        let verifier = VapidVerifier::new("http://127.0.0.1:8070");
+        let first = verifier.verify(Some(&header), now).expect("valid token");
+        assert_eq!(first.public_key, key.public_key_raw());
+        assert_eq!(
+            verifier.cache.lock().expect("cache").len(),
+            1,
+            "verified tokens are cached"
+        );
+        assert_eq!(verifier.verify(Some(&header), now + 600), Ok(first));
+        let expired = verifier.verify(Some(&header), now + 3600 + CLOCK_SKEW_SECS);
+        assert!(
+            matches!(expired, Err(VapidError::Expired { .. })),
+            "{expired:?}"
+        );
+    }
+
+    #[test]
     fn missing_and_garbage_are_refused() {
         let verifier = VapidVerifier::new("http://127.0.0.1:8070");
         assert_eq!(verifier.verify(None, 0), Err(VapidError::Missing));

@@ -6,6 +6,7 @@
 //! their own connections, which WAL lets run beside the writer.
 
 mod coalesce;
+mod commit;
 mod deferred;
 mod ops;
 mod reader;

@@ -2,9 +2,9 @@
 //!
 //! A dedicated OS thread (not a tokio task) owns the write connection: SQLite
 //! calls block, and an fsync can take milliseconds. Each loop takes every
-//! operation that queued up, applies them in one transaction (one savepoint
-//! each, so one failing op does not undo the others), commits once, and only
-//! then replies: an OK always means "on disk".
+//! operation that queued up, applies them in one transaction ([`super::commit`]),
+//! commits once, and only then replies: an OK always means "on disk" (or, for
+//! a held live insert, "acked" — see [`super::deferred`]).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::coalesce::coalesce;
+use super::commit::commit_batch;
 use super::deferred::Deferred;
-use super::ops::{self, WriterState};
+use super::ops::WriterState;
 use super::{backend, schema};
 use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
 use crate::store::{Admission, Enqueued, StoreError, StoreResult};
@@ -26,7 +26,7 @@ const QUEUE_DEPTH: usize = 65_536;
 /// Longest nap while only held inserts and their acks are coming in.
 const GATHER: Duration = Duration::from_micros(500);
 
-type Reply<T> = oneshot::Sender<StoreResult<T>>;
+pub type Reply<T> = oneshot::Sender<StoreResult<T>>;
 
 pub enum WriteOp {
     CreateDevice(DeviceRecord, Reply<()>),
@@ -89,7 +89,7 @@ impl WriterHandle {
     }
 }
 
-fn closed() -> StoreError {
+pub(super) fn closed() -> StoreError {
     StoreError::Unavailable("the store is shutting down".into())
 }
 
@@ -143,7 +143,11 @@ fn run(mut connection: Connection, mut receiver: mpsc::Receiver<WriteOp>, hold: 
             // more gather, so the thread wakes once per batch, not per message
             // (an insert arriving meanwhile waits at most this long).
             if let Some(deadline) = deferred.next_deadline() {
-                std::thread::sleep(deadline.saturating_duration_since(Instant::now()).min(GATHER));
+                std::thread::sleep(
+                    deadline
+                        .saturating_duration_since(Instant::now())
+                        .min(GATHER),
+                );
             }
             continue;
         }
@@ -204,152 +208,5 @@ fn route(op: WriteOp, deferred: &mut Deferred, batch: &mut Vec<WriteOp>) {
             batch.push(op);
         }
         op => batch.push(op),
-    }
-}
-
-/// A reply waiting for the commit, type-erased so one batch can hold all kinds.
-type Finish = Box<dyn FnOnce(Option<StoreError>) + Send>;
-
-fn finish<T: Send + 'static>(reply: Reply<T>, result: StoreResult<T>) -> Finish {
-    Box::new(move |commit_error| {
-        let _ = reply.send(match commit_error {
-            Some(error) => Err(error),
-            None => result,
-        });
-    })
-}
-
-fn commit_batch(
-    connection: &mut Connection,
-    state: &mut WriterState,
-    batch: &mut Vec<WriteOp>,
-) -> Option<oneshot::Sender<()>> {
-    let started = Instant::now();
-    let ops_count = batch.len();
-    coalesce(batch);
-    let mut finishers: Vec<Finish> = Vec::with_capacity(ops_count);
-    let mut closing = None;
-    let commit_error = match connection.transaction() {
-        Err(error) => Some(backend(error)),
-        Ok(mut transaction) => {
-            for op in batch.drain(..) {
-                match op {
-                    WriteOp::Close(done) => closing = Some(done),
-                    op => finishers.push(apply(&mut transaction, state, op)),
-                }
-            }
-            transaction.commit().err().map(backend)
-        }
-    };
-    if let Some(error) = &commit_error {
-        tracing::error!(%error, ops = ops_count, "sqlite commit failed; the batch was refused");
-        state.forget_usage();
-    }
-    // Anything left in `batch` (a failed BEGIN) is refused the same way.
-    for op in batch.drain(..) {
-        if let WriteOp::Close(done) = op {
-            closing = Some(done);
-        } else {
-            refuse(op, commit_error.clone().unwrap_or_else(closed));
-        }
-    }
-    for finisher in finishers {
-        finisher(commit_error.clone());
-    }
-    metrics::histogram!("pushd_store_commit_seconds").record(started.elapsed().as_secs_f64());
-    metrics::histogram!("pushd_store_batch_ops").record(ops_count as f64);
-    closing
-}
-
-fn apply(
-    transaction: &mut rusqlite::Transaction<'_>,
-    state: &mut WriterState,
-    op: WriteOp,
-) -> Finish {
-    match op {
-        // Single statements are atomic on their own; only multi-statement
-        // operations pay for a savepoint.
-        WriteOp::CreateDevice(device, reply) => {
-            finish(reply, ops::create_device(transaction, &device))
-        }
-        WriteOp::CreateSubscription(subscription, reply) => {
-            finish(reply, ops::create_subscription(transaction, &subscription))
-        }
-        WriteOp::DeleteSubscription {
-            device_id,
-            subscription_id,
-            reply,
-        } => {
-            let result = ops::isolated(transaction, |tx| {
-                ops::delete_subscription(tx, &device_id, &subscription_id)
-            });
-            state.forget_device(&device_id);
-            finish(reply, result)
-        }
-        WriteOp::Enqueue {
-            acked_in_batch: true,
-            reply,
-            ..
-        } => finish(
-            reply,
-            Ok(Enqueued {
-                replaced: None,
-                already_acked: true,
-            }),
-        ),
-        WriteOp::Enqueue {
-            message,
-            admission,
-            reply,
-            ..
-        } => {
-            let device_id = message.device_id.clone();
-            // Without a topic the only write is the insert (an expired-message
-            // sweep before it is harmless to keep), so no savepoint is needed.
-            let result = if message.topic.is_some() {
-                ops::isolated(transaction, |tx| state.enqueue(tx, message, admission))
-            } else {
-                state.enqueue(transaction, message, admission)
-            };
-            if result.is_err() {
-                state.forget_device(&device_id);
-            }
-            finish(reply, result)
-        }
-        WriteOp::Ack {
-            device_id,
-            message_ids,
-            removed_in_batch,
-            reply,
-        } => {
-            // Each delete stands alone: a failure part way still removes only acked ids.
-            let result = state
-                .ack(transaction, &device_id, &message_ids)
-                .map(|removed| removed + removed_in_batch);
-            if result.is_err() {
-                state.forget_device(&device_id);
-            }
-            finish(reply, result)
-        }
-        WriteOp::PurgeExpired { now, reply } => {
-            let result = ops::purge_expired(transaction, now);
-            state.forget_usage();
-            finish(reply, result)
-        }
-        WriteOp::Close(_) => unreachable!("close is handled by the batch loop"),
-    }
-}
-
-fn refuse(op: WriteOp, error: StoreError) {
-    match op {
-        WriteOp::CreateDevice(_, reply) | WriteOp::CreateSubscription(_, reply) => {
-            drop(reply.send(Err(error)))
-        }
-        WriteOp::DeleteSubscription { reply, .. } => drop(reply.send(Err(error))),
-        WriteOp::Enqueue { reply, .. } => drop(reply.send(Err(error))),
-        WriteOp::Ack { reply, .. } | WriteOp::PurgeExpired { reply, .. } => {
-            drop(reply.send(Err(error)))
-        }
-        WriteOp::Close(done) => drop(done.send(())),
     }
 }
