@@ -53,9 +53,10 @@ pub struct TargetArgs {
     /// First client source address; worker i binds 127.0.0.x + i (loopback only).
     #[arg(long, default_value = "127.0.0.2")]
     pub first_source_ip: Ipv4Addr,
-    /// Device connections each worker opens at once. pushd listens with tokio's default backlog
-    /// of 128: more connects in flight than that overflow it, and the kernel then answers with
-    /// SYN cookies and drops or resets connections (counted in `nstat` ListenOverflows).
+    /// Device connections each worker opens at once. pushd listens with a backlog of 4096
+    /// (capped by `net.core.somaxconn`); more connects in flight than the backlog overflow it,
+    /// and the kernel then answers with SYN cookies and drops or resets connections (counted in
+    /// `nstat` ListenOverflows). 32 stays well clear of that for servers with tokio's default 128.
     #[arg(long, default_value_t = 32)]
     pub connect_concurrency: usize,
     /// Print the summary as one JSON object instead of text.

@@ -15,6 +15,36 @@ use super::ops::{self, WriterState};
 use super::writer::{Reply, WriteOp, closed};
 use crate::store::{Enqueued, StoreError, StoreResult};
 
+/// Answers what [`coalesce`] left with nothing to write (an insert cancelled
+/// by its ack, an ack whose every id cancelled an insert), so a batch of only
+/// those opens no transaction at all.
+fn answer_without_writing(batch: &mut Vec<WriteOp>) {
+    let ops = std::mem::take(batch);
+    for op in ops {
+        match op {
+            WriteOp::Enqueue {
+                acked_in_batch: true,
+                reply,
+                ..
+            } => {
+                let _ = reply.send(Ok(Enqueued {
+                    replaced: None,
+                    already_acked: true,
+                }));
+            }
+            WriteOp::Ack {
+                message_ids,
+                removed_in_batch,
+                reply,
+                ..
+            } if message_ids.is_empty() => {
+                let _ = reply.send(Ok(removed_in_batch));
+            }
+            op => batch.push(op),
+        }
+    }
+}
+
 /// A reply waiting for the commit, type-erased so one batch can hold all kinds.
 type Finish = Box<dyn FnOnce(Option<StoreError>) + Send>;
 
@@ -35,6 +65,10 @@ pub fn commit_batch(
     let started = Instant::now();
     let ops_count = batch.len();
     coalesce(batch);
+    answer_without_writing(batch);
+    if batch.is_empty() {
+        return None;
+    }
     let mut finishers: Vec<Finish> = Vec::with_capacity(ops_count);
     let mut closing = None;
     let commit_error = match connection.transaction() {
