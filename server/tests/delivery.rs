@@ -306,11 +306,9 @@ async fn a_full_queue_refuses_with_resource_exhausted_and_recovers_after_acks() 
     for _ in 0..3 {
         sender.send_text(&subscription, "fits", 600).await;
     }
-    let body = encrypt_for(&subscription, "one too many");
     let refused = sender
-        .submit(Senders::request(&subscription.endpoint, body.clone(), 600))
-        .await
-        .expect_err("queue is full");
+        .send_text_refused(&subscription, "one too many", 600)
+        .await;
     assert_eq!(
         refused.code(),
         tonic::Code::ResourceExhausted,
@@ -328,6 +326,7 @@ async fn a_full_queue_refuses_with_resource_exhausted_and_recovers_after_acks() 
     let backlog = stream.backlog().await;
     assert_eq!(backlog.len(), 3, "the refused message was not stored");
     stream.ack(&[backlog[0].message_id.clone()]).await;
+    let body = encrypt_for(&subscription, "one too many");
     let mut accepted = None;
     for _ in 0..50 {
         match sender
@@ -371,11 +370,9 @@ async fn a_connected_device_that_never_acks_is_bounded_too() {
         assert_eq!(receipt.outcome(), pb::Outcome::Delivered);
         assert_eq!(stream.next_message().await.message_id, receipt.message_id);
     }
-    let body = encrypt_for(&subscription, "unacked backlog is full");
     let refused = sender
-        .submit(Senders::request(&subscription.endpoint, body, 600))
-        .await
-        .expect_err("three unacked already");
+        .send_text_refused(&subscription, "unacked backlog is full", 600)
+        .await;
     assert_eq!(
         refused.code(),
         tonic::Code::ResourceExhausted,

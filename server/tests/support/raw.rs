@@ -216,6 +216,19 @@ impl Senders {
             .map(|response| response.into_inner())
     }
 
+    /// Like [`Senders::send_text`], for a submission that must be refused.
+    pub async fn send_text_refused(
+        &mut self,
+        subscription: &Subscribed,
+        text: &str,
+        ttl: u32,
+    ) -> Status {
+        let body = encrypt_for(subscription, text);
+        self.submit(Self::request(&subscription.endpoint, body, ttl))
+            .await
+            .expect_err("the submission must be refused")
+    }
+
     /// Encrypts `text` for `subscription` and submits it with `ttl`.
     pub async fn send_text(
         &mut self,
