@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::writer::WriteOp;
+use super::op::WriteOp;
 
 /// Marks each untopical insert whose ack follows it in `batch`.
 pub fn coalesce(batch: &mut [WriteOp]) {

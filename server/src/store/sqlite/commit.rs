@@ -11,8 +11,8 @@ use tokio::sync::oneshot;
 
 use super::backend;
 use super::coalesce::coalesce;
+use super::op::{Reply, WriteOp, closed};
 use super::ops::{self, WriterState};
-use super::writer::{Reply, WriteOp, closed};
 use crate::store::{Enqueued, StoreError, StoreResult};
 
 /// Answers what [`coalesce`] left with nothing to write (an insert cancelled

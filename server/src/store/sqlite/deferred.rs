@@ -9,7 +9,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::writer::WriteOp;
+use super::op::WriteOp;
 use crate::store::Enqueued;
 
 struct Held {

@@ -8,6 +8,7 @@
 mod coalesce;
 mod commit;
 mod deferred;
+mod op;
 mod ops;
 mod reader;
 mod row;
@@ -22,8 +23,9 @@ use async_trait::async_trait;
 
 use super::{Admission, Enqueued, PendingQuery, Store, StoreError, StoreResult};
 use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
+use op::WriteOp;
 use reader::ReaderPool;
-use writer::{WriteOp, WriterHandle};
+use writer::WriterHandle;
 
 /// Options for [`SqliteStore::open`].
 #[derive(Debug, Clone)]

@@ -14,10 +14,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::commit::commit_batch;
 use super::deferred::Deferred;
+use super::op::{Reply, WriteOp, closed};
 use super::ops::WriterState;
 use super::{backend, schema};
-use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
-use crate::store::{Admission, Enqueued, StoreError, StoreResult};
+use crate::store::{StoreError, StoreResult};
 
 /// Upper bound on operations per transaction, so one commit never holds
 /// replies back for long under a flood.
@@ -25,37 +25,6 @@ const MAX_BATCH: usize = 4096;
 const QUEUE_DEPTH: usize = 65_536;
 /// Longest nap while only held inserts and their acks are coming in.
 const GATHER: Duration = Duration::from_micros(500);
-
-pub type Reply<T> = oneshot::Sender<StoreResult<T>>;
-
-pub enum WriteOp {
-    CreateDevice(DeviceRecord, Reply<()>),
-    CreateSubscription(SubscriptionRecord, Reply<()>),
-    DeleteSubscription {
-        device_id: String,
-        subscription_id: String,
-        reply: Reply<bool>,
-    },
-    Enqueue {
-        message: QueuedMessage,
-        admission: Admission,
-        /// Set by [`coalesce`]: an ack later in the same batch cancels this write.
-        acked_in_batch: bool,
-        reply: Reply<Enqueued>,
-    },
-    Ack {
-        device_id: String,
-        message_ids: Vec<String>,
-        /// Ids [`coalesce`] matched to inserts in the same batch and took out.
-        removed_in_batch: u64,
-        reply: Reply<u64>,
-    },
-    PurgeExpired {
-        now: UnixMillis,
-        reply: Reply<u64>,
-    },
-    Close(oneshot::Sender<()>),
-}
 
 pub struct WriterHandle {
     queue: mpsc::Sender<WriteOp>,
@@ -87,10 +56,6 @@ impl WriterHandle {
             let _ = finished.await;
         }
     }
-}
-
-pub(super) fn closed() -> StoreError {
-    StoreError::Unavailable("the store is shutting down".into())
 }
 
 fn run(mut connection: Connection, mut receiver: mpsc::Receiver<WriteOp>, hold: Duration) {

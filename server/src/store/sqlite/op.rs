@@ -1,0 +1,41 @@
+//! The operations the writer thread applies, each carrying its caller's reply.
+
+use tokio::sync::oneshot;
+
+use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
+use crate::store::{Admission, Enqueued, StoreError, StoreResult};
+
+pub type Reply<T> = oneshot::Sender<StoreResult<T>>;
+
+pub enum WriteOp {
+    CreateDevice(DeviceRecord, Reply<()>),
+    CreateSubscription(SubscriptionRecord, Reply<()>),
+    DeleteSubscription {
+        device_id: String,
+        subscription_id: String,
+        reply: Reply<bool>,
+    },
+    Enqueue {
+        message: QueuedMessage,
+        admission: Admission,
+        /// Set by [`coalesce`]: an ack later in the same batch cancels this write.
+        acked_in_batch: bool,
+        reply: Reply<Enqueued>,
+    },
+    Ack {
+        device_id: String,
+        message_ids: Vec<String>,
+        /// Ids [`coalesce`] matched to inserts in the same batch and took out.
+        removed_in_batch: u64,
+        reply: Reply<u64>,
+    },
+    PurgeExpired {
+        now: UnixMillis,
+        reply: Reply<u64>,
+    },
+    Close(oneshot::Sender<()>),
+}
+
+pub fn closed() -> StoreError {
+    StoreError::Unavailable("the store is shutting down".into())
+}
