@@ -93,6 +93,8 @@ pub async fn run(
     health.set_serving::<DeviceServer<PushApi>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        // So `grpcurl` can call the health service by name too.
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
     let (stop_expiry, expiry_stopped) = tokio::sync::watch::channel(false);
