@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust unit, conformance and integration tests (each
-# starting the real pushd), interop with third-party Python peers, and the
-# README walkthrough. Installs its Python peers into a virtualenv first.
+# starting the real pushd, on SQLite and on a real Cassandra node), interop
+# with third-party Python peers, and the README walkthrough. Installs its
+# Python peers into a virtualenv and fetches Cassandra with Maven first.
 #
 # Env: CARGO_TARGET_DIR (default ./target), PUSH_VENV (default ./.venv).
 set -euo pipefail
@@ -19,9 +20,13 @@ export PUSH_TEST_PYTHON="$venv/bin/python"
 echo "== build"
 cargo build --workspace --bins --locked
 
-echo "== cargo test"
+echo "== cassandra (a real CQL node for the distributed store's tests)"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'deploy/cassandra/stop.sh --wipe >/dev/null 2>&1 || true; rm -f "$log"' EXIT
+deploy/cassandra/start.sh --nodes 1
+export PUSHD_TEST_CQL=127.0.0.1:9042
+
+echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee "$log"
 
 echo "== walkthrough"

@@ -35,6 +35,10 @@ pub struct Overrides {
     /// Prometheus /metrics listen address, or "off" [default: 127.0.0.1:9070]
     #[arg(long, env = "PUSHD_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
+    /// Storage: "sqlite" (embedded, in data_dir) or scylla://host1,host2[:port]/keyspace[?rf=N]
+    /// for a ScyllaDB/Cassandra cluster shared by several pushd nodes [default: sqlite]
+    #[arg(long, env = "PUSHD_STORE")]
+    pub store: Option<String>,
     /// Folder for the embedded database [default: ./pushd-data]
     #[arg(long, env = "PUSHD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -72,11 +76,19 @@ pub struct Overrides {
     pub log: Option<String>,
 }
 
+/// Which [`crate::store::Store`] backend to run on.
+#[derive(Debug, Clone)]
+pub enum StoreChoice {
+    Sqlite,
+    Scylla(crate::store::scylla::ScyllaOptions),
+}
+
 /// Fully resolved settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
     pub metrics_listen: Option<SocketAddr>,
+    pub store: StoreChoice,
     pub data_dir: PathBuf,
     pub public_url: Option<String>,
     pub max_ttl_seconds: u32,
@@ -124,7 +136,12 @@ impl Settings {
         if max_queued_messages == 0 {
             return Err("max_queued_messages must be at least 1".into());
         }
+        let store = match flags.store.or(file.store).as_deref() {
+            None | Some("sqlite") => StoreChoice::Sqlite,
+            Some(url) => StoreChoice::Scylla(crate::store::scylla::ScyllaOptions::from_url(url)?),
+        };
         Ok(Self {
+            store,
             listen: flags
                 .listen
                 .or(file.listen)

@@ -13,8 +13,9 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::api::{ApiLimits, PushApi};
-use crate::config::Settings;
+use crate::config::{Settings, StoreChoice};
 use crate::delivery::Hub;
+use crate::store::scylla::ScyllaStore;
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
 use crate::store::{Store, spawn_expiry};
 use crate::telemetry;
@@ -39,26 +40,45 @@ fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// Opens the configured store; the SQLite handle comes back too, to be
+/// closed (its writer flushed) on shutdown.
+async fn open_store(
+    settings: &Settings,
+) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<SqliteStore>>)> {
+    match &settings.store {
+        StoreChoice::Scylla(options) => {
+            let store = ScyllaStore::connect(options, true).await.with_context(|| {
+                format!(
+                    "connecting to {:?} (keyspace {})",
+                    options.nodes, options.keyspace
+                )
+            })?;
+            Ok((Arc::new(store), None))
+        }
+        StoreChoice::Sqlite => {
+            std::fs::create_dir_all(&settings.data_dir)
+                .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
+            let database = settings.data_dir.join("pushd.sqlite3");
+            let options = SqliteOptions {
+                synchronous_full: settings.sqlite_synchronous_full,
+                live_ack_wait: settings.live_ack_wait,
+                ..SqliteOptions::default()
+            };
+            let sqlite = Arc::new(
+                SqliteStore::open(&database, options)
+                    .with_context(|| format!("opening {}", database.display()))?,
+            );
+            Ok((sqlite.clone(), Some(sqlite)))
+        }
+    }
+}
+
 /// Runs `pushd` until `shutdown` resolves, then drains and returns.
 pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
-    let database = settings.data_dir.join("pushd.sqlite3");
-    let sqlite = Arc::new(
-        SqliteStore::open(
-            &database,
-            SqliteOptions {
-                synchronous_full: settings.sqlite_synchronous_full,
-                live_ack_wait: settings.live_ack_wait,
-                ..SqliteOptions::default()
-            },
-        )
-        .with_context(|| format!("opening {}", database.display()))?,
-    );
-    let store: Arc<dyn Store> = sqlite.clone();
+    let (store, sqlite) = open_store(&settings).await?;
 
     let listener = bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
     let grpc_addr = listener.local_addr()?;
@@ -116,7 +136,10 @@ pub async fn run(
     tracing::info!(
         grpc_addr = %grpc_addr,
         metrics_addr = %metrics_addr.map_or("off".to_string(), |address| address.to_string()),
-        data_dir = %settings.data_dir.display(),
+        store = %match &settings.store {
+            StoreChoice::Sqlite => format!("sqlite:{}", settings.data_dir.display()),
+            StoreChoice::Scylla(options) => format!("scylla:{}/{}", options.nodes.join(","), options.keyspace),
+        },
         public_url = %public_url,
         "pushd listening"
     );
@@ -140,8 +163,10 @@ pub async fn run(
     }
     let _ = stop_expiry.send(true);
     let _ = expiry.await;
-    // Every write already acknowledged is on disk; this finishes the rest.
-    sqlite.close().await;
+    // Every write already acknowledged is durable; this finishes the rest.
+    if let Some(sqlite) = sqlite {
+        sqlite.close().await;
+    }
     tracing::info!("pushd stopped");
     Ok(())
 }

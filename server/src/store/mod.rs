@@ -6,6 +6,7 @@
 
 pub mod conformance;
 mod expiry;
+pub mod scylla;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -71,8 +71,9 @@ pub async fn ack_before_write_makes_the_write_a_no_op(store: Arc<dyn Store>) {
             .expect("early ack"),
         0
     );
-    let enqueued = store.enqueue(early, ROOMY).await.expect("late write");
-    assert!(enqueued.already_acked);
+    // A backend may or may not know the write was moot (`already_acked`);
+    // either way the message must never become pending.
+    store.enqueue(early, ROOMY).await.expect("late write");
     assert!(
         pending_ids(&store, all_pending(&device_id))
             .await
@@ -100,14 +101,18 @@ pub async fn expired_messages_are_never_pending_and_get_purged(store: Arc<dyn St
         vec![long.id.clone()],
         "expiry is exclusive at expires_at"
     );
-    assert_eq!(store.purge_expired(now + 1_000).await.expect("purge"), 1);
-    assert_eq!(
-        pending_ids(&store, all_pending(&device_id)).await,
-        vec![long.id.clone()]
-    );
+    // A sweep removes at most the expired message (a backend with native
+    // TTLs may find nothing left to do), and never an unexpired one.
+    assert!(store.purge_expired(now + 1_000).await.expect("purge") <= 1);
+    assert_eq!(pending_ids(&store, later).await, vec![long.id.clone()]);
     assert_eq!(
         store.purge_expired(now + 1_000).await.expect("purge again"),
         0
+    );
+    assert!(
+        pending_ids(&store, all_pending(&device_id))
+            .await
+            .contains(&long.id)
     );
 }
 

@@ -1,0 +1,385 @@
+//! The distributed store: ScyllaDB (or Apache Cassandra, same CQL protocol)
+//! through the `scylla` driver.
+//!
+//! How it keeps the [`Store`] contract without one writer thread:
+//! - expiry is native (`USING TTL`), and reads also skip expired rows;
+//! - a message's write is stamped with its arrival time and an ack's delete
+//!   with "now", so an ack that lands before the write still wins;
+//! - retention maximums are checked against a read of the device's queue,
+//!   so two nodes accepting for one device at the same instant can overshoot
+//!   by the messages in flight between them (never by more).
+
+mod rows;
+mod schema;
+mod statements;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::statement::Consistency;
+use tokio_stream::StreamExt as _;
+
+use super::{Admission, Enqueued, PendingQuery, Store, StoreError, StoreResult};
+use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis, now_millis};
+use schema::{backend, unavailable};
+use statements::Statements;
+
+/// Where and how to reach the cluster.
+#[derive(Debug, Clone)]
+pub struct ScyllaOptions {
+    /// `host:port` contact points.
+    pub nodes: Vec<String>,
+    pub keyspace: String,
+    /// Used only when pushd creates the keyspace.
+    pub replication_factor: u32,
+    pub consistency: Consistency,
+}
+
+impl ScyllaOptions {
+    /// Parses `scylla://host1[:port],host2/keyspace?rf=3`.
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        let rest = url
+            .strip_prefix("scylla://")
+            .ok_or_else(|| format!("{url:?} does not start with scylla://"))?;
+        let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (hosts, keyspace) = location.split_once('/').unwrap_or((location, "pushd"));
+        let keyspace = if keyspace.is_empty() {
+            "pushd"
+        } else {
+            keyspace
+        };
+        if !keyspace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || keyspace.len() > 48
+        {
+            return Err(format!(
+                "keyspace {keyspace:?} must be letters, digits and _ (at most 48)"
+            ));
+        }
+        let nodes: Vec<String> = hosts
+            .split(',')
+            .filter(|host| !host.is_empty())
+            .map(|host| {
+                if host.contains(':') {
+                    host.to_string()
+                } else {
+                    format!("{host}:9042")
+                }
+            })
+            .collect();
+        if nodes.is_empty() {
+            return Err("scylla:// needs at least one host".into());
+        }
+        let mut replication_factor = 3;
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            match pair.split_once('=') {
+                Some(("rf", value)) => {
+                    replication_factor = value
+                        .parse()
+                        .map_err(|_| format!("rf={value:?} is not a number"))?
+                }
+                _ => return Err(format!("unknown scylla:// option {pair:?} (known: rf)")),
+            }
+        }
+        Ok(Self {
+            nodes,
+            keyspace: keyspace.to_string(),
+            replication_factor,
+            consistency: Consistency::LocalQuorum,
+        })
+    }
+}
+
+pub struct ScyllaStore {
+    session: Arc<Session>,
+    statements: Statements,
+}
+
+impl ScyllaStore {
+    /// Connects, creates or migrates the keyspace (if `migrate`), and prepares every statement.
+    pub async fn connect(options: &ScyllaOptions, migrate: bool) -> StoreResult<Self> {
+        let session = SessionBuilder::new()
+            .known_nodes(&options.nodes)
+            .build()
+            .await
+            .map_err(unavailable)?;
+        if migrate {
+            schema::migrate(&session, &options.keyspace, options.replication_factor).await?;
+        }
+        let statements =
+            Statements::prepare(&session, &options.keyspace, options.consistency).await?;
+        Ok(Self {
+            session: Arc::new(session),
+            statements,
+        })
+    }
+
+    async fn execute(
+        &self,
+        statement: &scylla::statement::prepared::PreparedStatement,
+        values: impl scylla::serialize::row::SerializeRow,
+    ) -> StoreResult<scylla::response::query_result::QueryResult> {
+        self.session
+            .execute_unpaged(statement, values)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Every (id, subscription id) queued for a device, read page by page.
+    async fn message_subscriptions(&self, device_id: &str) -> StoreResult<Vec<(String, String)>> {
+        let pager = self
+            .session
+            .execute_iter(
+                self.statements.select_message_subscriptions.clone(),
+                (device_id,),
+            )
+            .await
+            .map_err(unavailable)?;
+        let mut rows = pager.rows_stream::<(String, String)>().map_err(backend)?;
+        let mut all = Vec::new();
+        while let Some(row) = rows.next().await {
+            all.push(row.map_err(unavailable)?);
+        }
+        Ok(all)
+    }
+
+    /// Messages and bytes queued and not expired for a device.
+    async fn usage(&self, device_id: &str, now: UnixMillis) -> StoreResult<(u64, u64)> {
+        let pager = self
+            .session
+            .execute_iter(self.statements.select_usage.clone(), (device_id,))
+            .await
+            .map_err(unavailable)?;
+        let mut rows = pager.rows_stream::<(Option<i32>, i64)>().map_err(backend)?;
+        let (mut messages, mut bytes) = (0, 0);
+        while let Some(row) = rows.next().await {
+            let (size, expires_at) = row.map_err(unavailable)?;
+            if expires_at > now {
+                messages += 1;
+                bytes += size.unwrap_or(0).max(0) as u64;
+            }
+        }
+        Ok((messages, bytes))
+    }
+
+    async fn delete_messages(&self, device_id: &str, ids: Vec<String>) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.execute(
+            &self.statements.delete_messages,
+            (now_micros(), device_id, ids),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn now_micros() -> i64 {
+    now_millis().saturating_mul(1000)
+        + i64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_micros() % 1000),
+        )
+}
+
+#[async_trait]
+impl Store for ScyllaStore {
+    async fn create_device(&self, device: &DeviceRecord) -> StoreResult<()> {
+        let result = self
+            .execute(
+                &self.statements.insert_device,
+                (&device.id, &device.secret_hash, device.created_at),
+            )
+            .await?;
+        rows::require_applied(result, &format!("device {}", device.id))
+    }
+
+    async fn device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>> {
+        let result = self
+            .execute(&self.statements.select_device, (device_id,))
+            .await?;
+        rows::maybe_device(result)
+    }
+
+    async fn create_subscription(&self, subscription: &SubscriptionRecord) -> StoreResult<()> {
+        let values = (
+            &subscription.id,
+            &subscription.device_id,
+            &subscription.app_server_key,
+            subscription.created_at,
+        );
+        let result = self
+            .execute(&self.statements.insert_subscription, values)
+            .await?;
+        rows::require_applied(result, &format!("subscription {}", subscription.id))?;
+        let values = (
+            &subscription.device_id,
+            &subscription.id,
+            &subscription.app_server_key,
+            subscription.created_at,
+        );
+        self.execute(&self.statements.insert_subscription_by_device, values)
+            .await?;
+        Ok(())
+    }
+
+    async fn subscription(&self, subscription_id: &str) -> StoreResult<Option<SubscriptionRecord>> {
+        let result = self
+            .execute(&self.statements.select_subscription, (subscription_id,))
+            .await?;
+        Ok(rows::subscriptions(result)?.into_iter().next())
+    }
+
+    async fn subscriptions_of(&self, device_id: &str) -> StoreResult<Vec<SubscriptionRecord>> {
+        let result = self
+            .execute(&self.statements.select_subscriptions_of, (device_id,))
+            .await?;
+        let mut subscriptions = rows::subscriptions(result)?;
+        subscriptions.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(subscriptions)
+    }
+
+    async fn delete_subscription(
+        &self,
+        device_id: &str,
+        subscription_id: &str,
+    ) -> StoreResult<bool> {
+        let Some(found) = self.subscription(subscription_id).await? else {
+            return Ok(false);
+        };
+        if found.device_id != device_id {
+            return Ok(false);
+        }
+        self.execute(&self.statements.delete_subscription, (subscription_id,))
+            .await?;
+        self.execute(
+            &self.statements.delete_subscription_by_device,
+            (device_id, subscription_id),
+        )
+        .await?;
+        let queued: Vec<String> = self
+            .message_subscriptions(device_id)
+            .await?
+            .into_iter()
+            .filter(|(_, subscription)| subscription == subscription_id)
+            .map(|(id, _)| id)
+            .collect();
+        self.delete_messages(device_id, queued).await?;
+        self.execute(&self.statements.delete_topics_of, (subscription_id,))
+            .await?;
+        Ok(true)
+    }
+
+    async fn enqueue(&self, message: QueuedMessage, admission: Admission) -> StoreResult<Enqueued> {
+        let now = now_millis();
+        let mut replaced = None;
+        if let Some(topic) = &message.topic {
+            let result = self
+                .execute(
+                    &self.statements.select_topic,
+                    (&message.subscription_id, topic),
+                )
+                .await?;
+            if let Some(old_id) = rows::maybe_text(result)?.filter(|old| *old != message.id) {
+                self.delete_messages(&message.device_id, vec![old_id.clone()])
+                    .await?;
+                replaced = Some(old_id);
+            }
+        }
+        if let Admission::Queue(limits) = admission {
+            let (messages, bytes) = self.usage(&message.device_id, now).await?;
+            if messages + 1 > limits.max_messages
+                || bytes + message.payload.len() as u64 > limits.max_bytes
+            {
+                return Err(StoreError::QueueFull {
+                    queued_messages: messages,
+                    queued_bytes: bytes,
+                    max_messages: limits.max_messages,
+                    max_bytes: limits.max_bytes,
+                });
+            }
+        }
+        let ttl_seconds =
+            i32::try_from((message.expires_at - now + 999).max(1000) / 1000).unwrap_or(i32::MAX);
+        let values = (
+            &message.device_id,
+            &message.id,
+            &message.subscription_id,
+            &message.topic,
+            message.urgency.as_u8() as i8,
+            &message.payload,
+            message.payload.len() as i32,
+            message.received_at,
+            message.expires_at,
+            ttl_seconds,
+            message.received_at.saturating_mul(1000),
+        );
+        self.execute(&self.statements.insert_message, values)
+            .await?;
+        if let Some(topic) = &message.topic {
+            let values = (
+                &message.subscription_id,
+                topic,
+                &message.id,
+                &message.device_id,
+                ttl_seconds,
+            );
+            self.execute(&self.statements.insert_topic, values).await?;
+        }
+        Ok(Enqueued {
+            replaced,
+            already_acked: false,
+        })
+    }
+
+    async fn pending(&self, query: PendingQuery) -> StoreResult<Vec<QueuedMessage>> {
+        let after = query.after.clone().unwrap_or_default();
+        let pager = self
+            .session
+            .execute_iter(
+                self.statements.select_pending.clone(),
+                (&query.device_id, after),
+            )
+            .await
+            .map_err(unavailable)?;
+        let mut stream = pager.rows_stream::<rows::PendingRow>().map_err(backend)?;
+        let mut due = Vec::new();
+        while due.len() < query.limit {
+            let Some(row) = stream.next().await else {
+                break;
+            };
+            if let Some(message) = rows::pending_message(row.map_err(unavailable)?, &query) {
+                due.push(message);
+            }
+        }
+        Ok(due)
+    }
+
+    async fn ack(&self, device_id: &str, message_ids: &[String]) -> StoreResult<u64> {
+        if message_ids.is_empty() {
+            return Ok(0);
+        }
+        let result = self
+            .execute(
+                &self.statements.select_existing,
+                (device_id, message_ids.to_vec()),
+            )
+            .await?;
+        let existing = rows::count(result)?;
+        // Delete every acked id, present or not: a delete stamped now also
+        // shadows a write of that id still on its way.
+        self.delete_messages(device_id, message_ids.to_vec())
+            .await?;
+        Ok(existing)
+    }
+
+    async fn purge_expired(&self, _now: UnixMillis) -> StoreResult<u64> {
+        // Rows carry their TTL; the database drops them itself.
+        Ok(0)
+    }
+}

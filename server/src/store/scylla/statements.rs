@@ -1,0 +1,89 @@
+//! Every statement the store runs, prepared once per session (prepared
+//! statements are token-aware: the driver sends each to a replica of its
+//! partition).
+
+use scylla::client::session::Session;
+use scylla::statement::Consistency;
+use scylla::statement::prepared::PreparedStatement;
+
+use super::schema::unavailable;
+use crate::store::StoreResult;
+
+pub struct Statements {
+    pub insert_device: PreparedStatement,
+    pub select_device: PreparedStatement,
+    pub insert_subscription: PreparedStatement,
+    pub insert_subscription_by_device: PreparedStatement,
+    pub select_subscription: PreparedStatement,
+    pub select_subscriptions_of: PreparedStatement,
+    pub delete_subscription: PreparedStatement,
+    pub delete_subscription_by_device: PreparedStatement,
+    pub delete_topics_of: PreparedStatement,
+    pub insert_message: PreparedStatement,
+    pub select_pending: PreparedStatement,
+    pub select_usage: PreparedStatement,
+    pub select_existing: PreparedStatement,
+    pub delete_messages: PreparedStatement,
+    pub select_topic: PreparedStatement,
+    pub insert_topic: PreparedStatement,
+    pub select_message_subscriptions: PreparedStatement,
+}
+
+impl Statements {
+    pub async fn prepare(
+        session: &Session,
+        keyspace: &str,
+        consistency: Consistency,
+    ) -> StoreResult<Self> {
+        let prepare = |cql: &str| {
+            let cql = cql.replace("{ks}", keyspace);
+            async move {
+                let mut statement = session.prepare(cql).await.map_err(unavailable)?;
+                statement.set_consistency(consistency);
+                Ok::<_, crate::store::StoreError>(statement)
+            }
+        };
+        Ok(Self {
+            // Lightweight transactions: creating an id twice must be refused, not merged.
+            insert_device: prepare("INSERT INTO {ks}.devices (id, secret_hash, created_at) VALUES (?, ?, ?) IF NOT EXISTS").await?,
+            select_device: prepare("SELECT id, secret_hash, created_at FROM {ks}.devices WHERE id = ?").await?,
+            insert_subscription: prepare(
+                "INSERT INTO {ks}.subscriptions (id, device_id, app_server_key, created_at) VALUES (?, ?, ?, ?) IF NOT EXISTS",
+            )
+            .await?,
+            insert_subscription_by_device: prepare(
+                "INSERT INTO {ks}.subscriptions_by_device (device_id, id, app_server_key, created_at) VALUES (?, ?, ?, ?)",
+            )
+            .await?,
+            select_subscription: prepare("SELECT id, device_id, app_server_key, created_at FROM {ks}.subscriptions WHERE id = ?").await?,
+            select_subscriptions_of: prepare(
+                "SELECT id, device_id, app_server_key, created_at FROM {ks}.subscriptions_by_device WHERE device_id = ?",
+            )
+            .await?,
+            delete_subscription: prepare("DELETE FROM {ks}.subscriptions WHERE id = ?").await?,
+            delete_subscription_by_device: prepare("DELETE FROM {ks}.subscriptions_by_device WHERE device_id = ? AND id = ?").await?,
+            delete_topics_of: prepare("DELETE FROM {ks}.topics WHERE subscription_id = ?").await?,
+            // The write carries the message's own arrival time as its timestamp,
+            // so an ack (a delete stamped later) wins even if it lands first.
+            insert_message: prepare(
+                "INSERT INTO {ks}.messages (device_id, id, subscription_id, topic, urgency, payload, size, received_at, expires_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?",
+            )
+            .await?,
+            select_pending: prepare(
+                "SELECT id, subscription_id, topic, urgency, payload, received_at, expires_at FROM {ks}.messages
+                 WHERE device_id = ? AND id > ?",
+            )
+            .await?,
+            select_usage: prepare("SELECT size, expires_at FROM {ks}.messages WHERE device_id = ?").await?,
+            select_existing: prepare("SELECT id FROM {ks}.messages WHERE device_id = ? AND id IN ?").await?,
+            delete_messages: prepare("DELETE FROM {ks}.messages USING TIMESTAMP ? WHERE device_id = ? AND id IN ?").await?,
+            select_topic: prepare("SELECT message_id FROM {ks}.topics WHERE subscription_id = ? AND topic = ?").await?,
+            insert_topic: prepare(
+                "INSERT INTO {ks}.topics (subscription_id, topic, message_id, device_id) VALUES (?, ?, ?, ?) USING TTL ?",
+            )
+            .await?,
+            select_message_subscriptions: prepare("SELECT id, subscription_id FROM {ks}.messages WHERE device_id = ?").await?,
+        })
+    }
+}
