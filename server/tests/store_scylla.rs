@@ -49,6 +49,10 @@ fn store_urls_parse_and_name_their_problems() {
         (parsed.keyspace.as_str(), parsed.replication_factor),
         ("push_prod", 3)
     );
+    let tuned =
+        ScyllaOptions::from_url("scylla://h/ks?consistency=quorum&timeout_ms=250").expect("parse");
+    assert_eq!(tuned.request_timeout, std::time::Duration::from_millis(250));
+    assert!(ScyllaOptions::from_url("scylla://h/ks?consistency=most").is_err());
     assert!(ScyllaOptions::from_url("cassandra://x").is_err());
     assert!(ScyllaOptions::from_url("scylla:///ks").is_err());
     assert!(ScyllaOptions::from_url("scylla://h/bad-name").is_err());

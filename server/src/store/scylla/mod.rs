@@ -14,8 +14,10 @@ mod schema;
 mod statements;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::statement::Consistency;
@@ -35,10 +37,12 @@ pub struct ScyllaOptions {
     /// Used only when pushd creates the keyspace.
     pub replication_factor: u32,
     pub consistency: Consistency,
+    /// Per request; a timed-out write is reported as a failure, never as OK.
+    pub request_timeout: Duration,
 }
 
 impl ScyllaOptions {
-    /// Parses `scylla://host1[:port],host2/keyspace?rf=3`.
+    /// Parses `scylla://host1[:port],host2/keyspace?rf=3&consistency=local_quorum&timeout_ms=5000`.
     pub fn from_url(url: &str) -> Result<Self, String> {
         let rest = url
             .strip_prefix("scylla://")
@@ -73,24 +77,52 @@ impl ScyllaOptions {
         if nodes.is_empty() {
             return Err("scylla:// needs at least one host".into());
         }
-        let mut replication_factor = 3;
+        let mut options = Self {
+            nodes,
+            keyspace: keyspace.to_string(),
+            replication_factor: 3,
+            consistency: Consistency::LocalQuorum,
+            request_timeout: Duration::from_secs(5),
+        };
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             match pair.split_once('=') {
                 Some(("rf", value)) => {
-                    replication_factor = value
+                    options.replication_factor = value
                         .parse()
                         .map_err(|_| format!("rf={value:?} is not a number"))?
                 }
-                _ => return Err(format!("unknown scylla:// option {pair:?} (known: rf)")),
+                Some(("consistency", value)) => options.consistency = consistency(value)?,
+                Some(("timeout_ms", value)) => {
+                    let millis = value
+                        .parse()
+                        .map_err(|_| format!("timeout_ms={value:?} is not a number"))?;
+                    options.request_timeout = Duration::from_millis(millis);
+                }
+                _ => {
+                    return Err(format!(
+                        "unknown scylla:// option {pair:?} (known: rf, consistency, timeout_ms)"
+                    ));
+                }
             }
         }
-        Ok(Self {
-            nodes,
-            keyspace: keyspace.to_string(),
-            replication_factor,
-            consistency: Consistency::LocalQuorum,
-        })
+        Ok(options)
     }
+}
+
+fn consistency(name: &str) -> Result<Consistency, String> {
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "one" => Consistency::One,
+        "quorum" => Consistency::Quorum,
+        "local_quorum" => Consistency::LocalQuorum,
+        "each_quorum" => Consistency::EachQuorum,
+        "all" => Consistency::All,
+        "local_one" => Consistency::LocalOne,
+        other => {
+            return Err(format!(
+                "consistency={other:?}: use one, quorum, local_quorum, each_quorum, all or local_one"
+            ));
+        }
+    })
 }
 
 pub struct ScyllaStore {
@@ -101,8 +133,13 @@ pub struct ScyllaStore {
 impl ScyllaStore {
     /// Connects, creates or migrates the keyspace (if `migrate`), and prepares every statement.
     pub async fn connect(options: &ScyllaOptions, migrate: bool) -> StoreResult<Self> {
+        let profile = ExecutionProfile::builder()
+            .consistency(options.consistency)
+            .request_timeout(Some(options.request_timeout))
+            .build();
         let session = SessionBuilder::new()
             .known_nodes(&options.nodes)
+            .default_execution_profile_handle(profile.into_handle())
             .build()
             .await
             .map_err(unavailable)?;
