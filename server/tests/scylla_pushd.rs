@@ -45,7 +45,15 @@ async fn pushd_on_a_cql_cluster_delivers_retains_and_survives_sigkill() {
         let receipt = sender
             .send_text(&subscription, &format!("stored {n}"), 600)
             .await;
-        assert_eq!(receipt.outcome(), pb::Outcome::Stored);
+        // The server may not have noticed the dropped stream yet: a message
+        // offered to it is stored all the same, so either outcome is durable.
+        assert!(
+            matches!(
+                receipt.outcome(),
+                pb::Outcome::Stored | pb::Outcome::Delivered
+            ),
+            "{receipt:?}"
+        );
         accepted.push(receipt.message_id);
     }
     pushd.restart();
