@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use push_proto::v1::{self as pb, client_frame, server_frame::Frame};
+use support::Setup;
 use support::raw::{Senders, decrypt_text, encrypt_for};
-use support::{RawDevice, Setup};
 
 fn hello(min_urgency: pb::Urgency) -> pb::Hello {
     pb::Hello {
@@ -101,7 +101,7 @@ async fn offline_messages_wait_and_an_ack_removes_exactly_those_acked() {
 async fn every_accepted_message_survives_sigkill() {
     let Setup {
         mut pushd,
-        device,
+        mut device,
         subscription,
         sender: _,
     } = Setup::new(&[]).await;
@@ -139,12 +139,7 @@ async fn every_accepted_message_survives_sigkill() {
     );
     eprintln!("{} messages accepted before SIGKILL", accepted.len());
     pushd.restart();
-    let mut device = RawDevice {
-        client: push_proto::v1::device_client::DeviceClient::connect(pushd.url.clone())
-            .await
-            .expect("connect"),
-        ..device
-    };
+    device.reconnect(&pushd.url).await;
     let mut stream = device
         .listen(hello(pb::Urgency::Unspecified))
         .await

@@ -7,8 +7,8 @@ mod support;
 use std::collections::HashSet;
 
 use push_proto::v1 as pb;
+use support::Setup;
 use support::raw::decrypt_text;
-use support::{RawDevice, Setup};
 
 fn store_flag() -> String {
     let node = std::env::var("PUSHD_TEST_CQL").unwrap_or_else(|_| {
@@ -57,12 +57,7 @@ async fn pushd_on_a_cql_cluster_delivers_retains_and_survives_sigkill() {
         accepted.push(receipt.message_id);
     }
     pushd.restart();
-    let mut device = RawDevice {
-        client: push_proto::v1::device_client::DeviceClient::connect(pushd.url.clone())
-            .await
-            .expect("connect"),
-        ..device
-    };
+    device.reconnect(&pushd.url).await;
     let mut stream = device
         .listen(pb::Hello::default())
         .await

@@ -54,6 +54,13 @@ impl RawDevice {
         }
     }
 
+    /// The same device, talking to a (restarted) server at `url`.
+    pub async fn reconnect(&mut self, url: &str) {
+        self.client = DeviceClient::connect(url.to_string())
+            .await
+            .expect("connect");
+    }
+
     pub fn bearer(&self) -> String {
         format!("Bearer {}", self.credential)
     }
