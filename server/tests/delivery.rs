@@ -25,11 +25,7 @@ async fn live_message_is_delivered_and_decrypts() {
         subscription,
         mut sender,
     } = Setup::new(&[]).await;
-    let mut stream = device
-        .listen(hello(pb::Urgency::Unspecified))
-        .await
-        .expect("listen");
-    assert!(stream.backlog().await.is_empty());
+    let mut stream = device.listen_live(hello(pb::Urgency::Unspecified)).await;
     let receipt = sender
         .send_text(&subscription, "the eagle has landed", 60)
         .await;
@@ -254,11 +250,7 @@ async fn low_urgency_waits_until_the_device_lowers_its_threshold() {
         subscription,
         mut sender,
     } = Setup::new(&[]).await;
-    let mut stream = device
-        .listen(hello(pb::Urgency::High))
-        .await
-        .expect("listen");
-    assert!(stream.backlog().await.is_empty());
+    let mut stream = device.listen_live(hello(pb::Urgency::High)).await;
     let mut low = Senders::request(
         &subscription.endpoint,
         encrypt_for(&subscription, "whenever"),
@@ -353,11 +345,7 @@ async fn a_connected_device_that_never_acks_is_bounded_too() {
         subscription,
         mut sender,
     } = Setup::new(&["--max-queued-messages", "3"]).await;
-    let mut stream = device
-        .listen(hello(pb::Urgency::Unspecified))
-        .await
-        .expect("listen");
-    assert!(stream.backlog().await.is_empty());
+    let mut stream = device.listen_live(hello(pb::Urgency::Unspecified)).await;
     for n in 0..3 {
         let receipt = sender
             .send_text(&subscription, &format!("live {n}"), 600)

@@ -29,8 +29,7 @@ async fn pushd_on_a_cql_cluster_delivers_retains_and_survives_sigkill() {
         mut sender,
     } = Setup::new(&["--store", &store]).await;
 
-    let mut stream = device.listen(pb::Hello::default()).await.expect("listen");
-    assert!(stream.backlog().await.is_empty());
+    let mut stream = device.listen_live(pb::Hello::default()).await;
     let live = sender.send_text(&subscription, "live over CQL", 600).await;
     assert_eq!(live.outcome(), pb::Outcome::Delivered);
     let message = stream.next_message().await;

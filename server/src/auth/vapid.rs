@@ -55,10 +55,6 @@ impl VapidVerifier {
         }
     }
 
-    pub fn audience(&self) -> &str {
-        &self.audience
-    }
-
     pub fn verify(
         &self,
         authorization: Option<&str>,

@@ -179,10 +179,6 @@ impl LiveConnection {
         }
     }
 
-    pub fn outbound_closed(&self) -> bool {
-        self.outbound.is_closed()
-    }
-
     pub async fn wait_outbound_closed(&self) {
         self.outbound.closed().await;
     }

@@ -86,11 +86,4 @@ impl Hub {
         }
         told
     }
-
-    pub fn live_count(&self) -> usize {
-        self.shards
-            .iter()
-            .filter_map(|shard| shard.lock().ok().map(|shard| shard.len()))
-            .sum()
-    }
 }

@@ -100,6 +100,18 @@ impl RawDevice {
     }
 }
 
+impl RawDevice {
+    /// Opens a stream for a device with nothing queued, past its empty backlog.
+    pub async fn listen_live(&mut self, hello: pb::Hello) -> RawStream {
+        let mut stream = self.listen(hello).await.expect("listen");
+        assert!(
+            stream.backlog().await.is_empty(),
+            "nothing was queued for this device"
+        );
+        stream
+    }
+}
+
 pub fn push_sdk_b64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)

@@ -215,13 +215,12 @@ impl ScyllaStore {
     }
 }
 
+/// Write timestamps are microseconds, as CQL's own are.
 fn now_micros() -> i64 {
-    now_millis().saturating_mul(1000)
-        + i64::from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_micros() % 1000),
-        )
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_micros()).unwrap_or(i64::MAX)
 }
 
 #[async_trait]

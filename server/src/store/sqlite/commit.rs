@@ -129,17 +129,6 @@ fn apply(
             finish(reply, result)
         }
         WriteOp::Enqueue {
-            acked_in_batch: true,
-            reply,
-            ..
-        } => finish(
-            reply,
-            Ok(Enqueued {
-                replaced: None,
-                already_acked: true,
-            }),
-        ),
-        WriteOp::Enqueue {
             message,
             admission,
             reply,

@@ -16,7 +16,7 @@ mod schema;
 mod tombstones;
 mod writer;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -50,7 +50,6 @@ impl Default for SqliteOptions {
 }
 
 pub struct SqliteStore {
-    path: PathBuf,
     writer: WriterHandle,
     readers: ReaderPool,
 }
@@ -60,15 +59,7 @@ impl SqliteStore {
     pub fn open(path: &Path, options: SqliteOptions) -> StoreResult<Self> {
         let writer = WriterHandle::start(path, options.synchronous_full, options.live_ack_wait)?;
         let readers = ReaderPool::open(path, options.readers.max(1))?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            writer,
-            readers,
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Self { writer, readers })
     }
 
     /// Finishes every queued write and stops the writer thread.
