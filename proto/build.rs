@@ -1,4 +1,5 @@
-//! Compiles `proto/push/v1/push.proto` with the vendored `protoc`, so building
+//! Compiles the public `push.v1` and the cluster-internal `push.internal.v1`
+//! contracts with the vendored `protoc`, so building
 //! needs no system protobuf compiler.
 use std::{env, path::PathBuf};
 
@@ -12,6 +13,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .codec_path("crate::codec::PushCodec")
         .file_descriptor_set_path(out_dir.join("push_v1_descriptor.bin"))
         .compile_protos(&["proto/push/v1/push.proto"], &["proto"])?;
+    // Compiled on its own so the public reflection descriptor set never
+    // mentions the internal service.
+    tonic_prost_build::configure()
+        .codec_path("crate::codec::PushCodec")
+        .compile_protos(&["proto/push/internal/v1/node.proto"], &["proto"])?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())
 }

@@ -16,3 +16,11 @@ pub mod v1 {
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         tonic::include_file_descriptor_set!("push_v1_descriptor");
 }
+
+/// Generated code for `push.internal.v1`, spoken only between the pushd
+/// nodes of a cluster. Deliberately left out of the reflection descriptor
+/// set: nothing on the public listener advertises it.
+pub mod internal {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("push.internal.v1");
+}

@@ -71,6 +71,19 @@ pub struct Overrides {
     /// Seconds SIGTERM waits for streams and requests to finish [default: 10]
     #[arg(long, env = "PUSHD_DRAIN_SECONDS")]
     pub drain_seconds: Option<u64>,
+    /// Listen address of the internal node-to-node service; setting it makes
+    /// this node route to the others sharing its scylla:// store. Never expose
+    /// it to devices [default: off]
+    #[arg(long, env = "PUSHD_CLUSTER_LISTEN")]
+    pub cluster_listen: Option<SocketAddr>,
+    /// host:port the other nodes dial for the internal service [default: the
+    /// cluster_listen address, which must then not be 0.0.0.0 or [::]]
+    #[arg(long, env = "PUSHD_CLUSTER_ADVERTISE")]
+    pub cluster_advertise: Option<String>,
+    /// Shared secret every node of the cluster presents on internal calls, at
+    /// least 16 characters; prefer the environment variable to the flag
+    #[arg(long, env = "PUSHD_CLUSTER_SECRET", hide_env_values = true)]
+    pub cluster_secret: Option<String>,
     /// Log filter, tracing-subscriber syntax [default: info]
     #[arg(long, env = "PUSHD_LOG")]
     pub log: Option<String>,
@@ -81,6 +94,26 @@ pub struct Overrides {
 pub enum StoreChoice {
     Sqlite,
     Scylla(crate::store::scylla::ScyllaOptions),
+}
+
+/// Routing between nodes; see [`crate::cluster`].
+#[derive(Clone)]
+pub struct ClusterSettings {
+    pub listen: SocketAddr,
+    /// None: advertise the bound listen address.
+    pub advertise: Option<String>,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ClusterSettings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ClusterSettings")
+            .field("listen", &self.listen)
+            .field("advertise", &self.advertise)
+            .field("secret", &"<hidden>")
+            .finish()
+    }
 }
 
 /// Fully resolved settings.
@@ -98,6 +131,7 @@ pub struct Settings {
     pub handshake_timeout: Duration,
     pub expiry_interval: Duration,
     pub drain_timeout: Duration,
+    pub cluster: Option<ClusterSettings>,
     pub log: String,
 }
 
@@ -140,7 +174,14 @@ impl Settings {
             None | Some("sqlite") => StoreChoice::Sqlite,
             Some(url) => StoreChoice::Scylla(crate::store::scylla::ScyllaOptions::from_url(url)?),
         };
+        let cluster = cluster_settings(
+            &store,
+            flags.cluster_listen.or(file.cluster_listen),
+            flags.cluster_advertise.or(file.cluster_advertise),
+            flags.cluster_secret.or(file.cluster_secret),
+        )?;
         Ok(Self {
+            cluster,
             store,
             listen: flags
                 .listen
@@ -192,6 +233,40 @@ impl Settings {
     }
 }
 
+fn cluster_settings(
+    store: &StoreChoice,
+    listen: Option<SocketAddr>,
+    advertise: Option<String>,
+    secret: Option<String>,
+) -> Result<Option<ClusterSettings>, String> {
+    let Some(listen) = listen else {
+        return match (advertise, secret) {
+            (None, None) => Ok(None),
+            _ => Err("cluster_advertise and cluster_secret need cluster_listen too".into()),
+        };
+    };
+    if matches!(store, StoreChoice::Sqlite) {
+        return Err(
+            "cluster_listen needs a store the nodes share: set store to scylla://hosts/keyspace"
+                .into(),
+        );
+    }
+    let secret = secret.unwrap_or_default();
+    if secret.len() < 16 || !secret.chars().all(|c| c.is_ascii_graphic()) {
+        return Err("cluster_secret must be at least 16 printable ASCII characters, the same on every node (e.g. from `openssl rand -hex 32`)".into());
+    }
+    if advertise.is_none() && listen.ip().is_unspecified() {
+        return Err(format!(
+            "cluster_listen {listen} is a wildcard address: set cluster_advertise to the host:port other nodes can dial"
+        ));
+    }
+    Ok(Some(ClusterSettings {
+        listen,
+        advertise,
+        secret,
+    }))
+}
+
 fn read_file(path: &Path) -> Result<Overrides, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| format!("reading {}: {error}", path.display()))?;
@@ -230,6 +305,35 @@ mod tests {
             Settings::resolve(bad, Overrides::default())
                 .unwrap_err()
                 .contains("sqlite_sync")
+        );
+    }
+
+    #[test]
+    fn cluster_mode_needs_a_shared_store_a_secret_and_a_dialable_address() {
+        let cluster = |store: &str, listen: &str, secret: &str| Overrides {
+            store: Some(store.into()),
+            cluster_listen: Some(listen.parse().expect("addr")),
+            cluster_secret: Some(secret.into()),
+            ..Overrides::default()
+        };
+        let good = "0123456789abcdef";
+        let refused =
+            |flags: Overrides| Settings::resolve(flags, Overrides::default()).unwrap_err();
+        assert!(refused(cluster("sqlite", "127.0.0.1:8071", good)).contains("scylla://"));
+        assert!(refused(cluster("scylla://h/ks", "127.0.0.1:8071", "short")).contains("16"));
+        assert!(
+            refused(cluster("scylla://h/ks", "0.0.0.0:8071", good)).contains("cluster_advertise")
+        );
+        let settings = Settings::resolve(
+            cluster("scylla://h/ks", "127.0.0.1:8071", good),
+            Overrides::default(),
+        )
+        .expect("resolve");
+        let resolved = settings.cluster.expect("cluster on");
+        assert_eq!(resolved.listen.port(), 8071);
+        assert!(
+            !format!("{resolved:?}").contains(good),
+            "the secret stays out of logs"
         );
     }
 }

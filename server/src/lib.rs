@@ -8,12 +8,14 @@
 //! - [`auth`] — device credentials and VAPID sender identity;
 //! - [`delivery`] — live streams: backlog replay, live messages, acks;
 //! - [`store`] — everything durable, behind the [`store::Store`] trait;
+//! - [`cluster`] — routing between the nodes that share a distributed store;
 //! - [`domain`] — the types all of them share;
 //! - [`config`], [`telemetry`], [`server`] — settings, logs and metrics, wiring.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod delivery;
 pub mod domain;

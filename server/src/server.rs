@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::api::{ApiLimits, PushApi};
+use crate::cluster::{ClusterNode, Directory};
 use crate::config::{Settings, StoreChoice};
 use crate::delivery::Hub;
 use crate::store::scylla::ScyllaStore;
@@ -40,11 +41,17 @@ fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Opens the configured store; the SQLite handle comes back too, to be
-/// closed (its writer flushed) on shutdown.
-async fn open_store(
-    settings: &Settings,
-) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<SqliteStore>>)> {
+/// The configured store, with the views of it the server needs besides
+/// [`Store`].
+struct Opened {
+    store: Arc<dyn Store>,
+    /// Closed (its writer flushed) on shutdown.
+    sqlite: Option<Arc<SqliteStore>>,
+    /// A store the nodes share keeps the cluster directory.
+    directory: Option<Arc<dyn Directory>>,
+}
+
+async fn open_store(settings: &Settings) -> anyhow::Result<Opened> {
     match &settings.store {
         StoreChoice::Scylla(options) => {
             let store = ScyllaStore::connect(options, true).await.with_context(|| {
@@ -53,7 +60,12 @@ async fn open_store(
                     options.nodes, options.keyspace
                 )
             })?;
-            Ok((Arc::new(store), None))
+            let store = Arc::new(store);
+            Ok(Opened {
+                store: store.clone(),
+                sqlite: None,
+                directory: Some(store),
+            })
         }
         StoreChoice::Sqlite => {
             std::fs::create_dir_all(&settings.data_dir)
@@ -68,7 +80,11 @@ async fn open_store(
                 SqliteStore::open(&database, options)
                     .with_context(|| format!("opening {}", database.display()))?,
             );
-            Ok((sqlite.clone(), Some(sqlite)))
+            Ok(Opened {
+                store: sqlite.clone(),
+                sqlite: Some(sqlite),
+                directory: None,
+            })
         }
     }
 }
@@ -78,7 +94,11 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let (store, sqlite) = open_store(&settings).await?;
+    let Opened {
+        store,
+        sqlite,
+        directory,
+    } = open_store(&settings).await?;
 
     let listener = bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
     let grpc_addr = listener.local_addr()?;
@@ -102,12 +122,26 @@ pub async fn run(
         .unwrap_or_else(|| format!("http://{grpc_addr}"));
 
     let hub = Arc::new(Hub::default());
+    let (drain_started, mut draining) = tokio::sync::watch::channel(false);
+    // Leaving starts with the drain, so other nodes stop forwarding here at once.
+    let cluster_node = match (&settings.cluster, directory) {
+        (Some(cluster), Some(directory)) => {
+            Some(ClusterNode::start(cluster, directory, hub.clone(), draining.clone()).await?)
+        }
+        _ => None,
+    };
+    let cluster = cluster_node.as_ref().map(|node| node.cluster.clone());
     let limits = ApiLimits {
         max_ttl_seconds: settings.max_ttl_seconds,
         retention: settings.retention,
         handshake_timeout: settings.handshake_timeout,
     };
-    let api = PushApi::new(store.clone(), hub.clone(), public_url.clone(), limits);
+    let api = PushApi::new(
+        store.clone(),
+        (hub.clone(), cluster),
+        public_url.clone(),
+        limits,
+    );
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<SenderServer<PushApi>>().await;
     health.set_serving::<DeviceServer<PushApi>>().await;
@@ -119,7 +153,6 @@ pub async fn run(
 
     let (stop_expiry, expiry_stopped) = tokio::sync::watch::channel(false);
     let expiry = spawn_expiry(store.clone(), settings.expiry_interval, expiry_stopped);
-    let (drain_started, mut draining) = tokio::sync::watch::channel(false);
     let drain_hub = hub.clone();
     let signal = async move {
         shutdown.await;
@@ -160,6 +193,9 @@ pub async fn run(
     tokio::select! {
         served = serve => served.context("serving gRPC")?,
         _ = deadline => tracing::warn!("drain deadline passed; closing the remaining connections"),
+    }
+    if let Some(node) = cluster_node {
+        node.left().await;
     }
     let _ = stop_expiry.send(true);
     let _ = expiry.await;

@@ -1,4 +1,4 @@
-//! The store conformance suite against a real CQL server (ScyllaDB, or
+//! The store and directory conformance suites against a real CQL server (ScyllaDB, or
 //! Apache Cassandra as `scripts/test.sh` starts it from deploy/cassandra/).
 //!
 //! `PUSHD_TEST_CQL` names the node (e.g. `127.0.0.1:9042`). Without it these
@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use pushd::cluster::Directory;
 use pushd::store::Store;
 use pushd::store::scylla::{ScyllaOptions, ScyllaStore};
 use tokio::sync::OnceCell;
@@ -21,7 +22,7 @@ fn options() -> ScyllaOptions {
 /// from every test at once would race in the cluster.
 static MIGRATED: OnceCell<()> = OnceCell::const_new();
 
-async fn fresh_store() -> Arc<dyn Store> {
+async fn fresh_store() -> Arc<ScyllaStore> {
     let options = options();
     MIGRATED
         .get_or_init(|| async {
@@ -38,7 +39,16 @@ async fn fresh_store() -> Arc<dyn Store> {
     )
 }
 
-pushd::store_conformance_suite!(fresh_store());
+async fn fresh_dyn_store() -> Arc<dyn Store> {
+    fresh_store().await
+}
+
+async fn fresh_directory() -> Arc<dyn Directory> {
+    fresh_store().await
+}
+
+pushd::store_conformance_suite!(fresh_dyn_store());
+pushd::directory_conformance_suite!(fresh_directory());
 
 #[test]
 fn store_urls_parse_and_name_their_problems() {

@@ -146,6 +146,7 @@ impl device_server::Device for PushApi {
         let session = Session {
             hub: self.inner.hub.clone(),
             store: self.inner.store.clone(),
+            cluster: self.inner.cluster.clone(),
             handshake_timeout: self.inner.limits.handshake_timeout,
             max_in_flight: usize::try_from(self.inner.limits.retention.max_messages)
                 .unwrap_or(usize::MAX),

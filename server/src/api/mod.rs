@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{CredentialAuthenticator, DeviceAuthenticator, VapidVerifier};
+use crate::cluster::Cluster;
 use crate::delivery::Hub;
 use crate::store::{RetentionLimits, Store};
 
@@ -39,6 +40,7 @@ struct Inner {
     authenticator: Arc<dyn DeviceAuthenticator>,
     vapid: VapidVerifier,
     hub: Arc<Hub>,
+    cluster: Option<Arc<Cluster>>,
     limits: ApiLimits,
     public_url: String,
 }
@@ -46,7 +48,7 @@ struct Inner {
 impl PushApi {
     pub fn new(
         store: Arc<dyn Store>,
-        hub: Arc<Hub>,
+        (hub, cluster): (Arc<Hub>, Option<Arc<Cluster>>),
         public_url: String,
         limits: ApiLimits,
     ) -> Self {
@@ -60,6 +62,7 @@ impl PushApi {
                 store,
                 vapid,
                 hub,
+                cluster,
                 limits,
                 public_url,
             }),

@@ -68,7 +68,7 @@ impl sender_server::Sender for PushApi {
             expires_at: now + i64::from(ttl_seconds) * 1000,
         };
         let outcome = if ttl_seconds == 0 {
-            self.deliver_now_or_never(&message)
+            self.deliver_now_or_never(&message).await
         } else {
             self.store_and_deliver(message.clone()).await?
         };
@@ -85,15 +85,23 @@ impl sender_server::Sender for PushApi {
 
 impl PushApi {
     /// TTL 0: RFC 8030 says deliver immediately or not at all, and never store.
-    fn deliver_now_or_never(&self, message: &QueuedMessage) -> pb::Outcome {
-        match self
-            .inner
-            .hub
-            .get(&message.device_id)
-            .map(|live| live.offer(message))
-        {
-            Some(Offer::Sent) => pb::Outcome::Delivered,
-            _ => pb::Outcome::NotDelivered,
+    async fn deliver_now_or_never(&self, message: &QueuedMessage) -> pb::Outcome {
+        let sent = match self.inner.hub.get(&message.device_id) {
+            Some(live) => live.offer(message) == Offer::Sent,
+            None => self.forward(message, false).await,
+        };
+        if sent {
+            pb::Outcome::Delivered
+        } else {
+            pb::Outcome::NotDelivered
+        }
+    }
+
+    /// Hands the message to the node streaming its device, in a cluster.
+    async fn forward(&self, message: &QueuedMessage, stored: bool) -> bool {
+        match &self.inner.cluster {
+            Some(cluster) => cluster.forward(message, stored).await,
+            None => false,
         }
     }
 
@@ -127,12 +135,11 @@ impl PushApi {
         // stream (a stream that already holds it ignores the offer).
         if !enqueued.already_acked {
             let first_id = first.as_ref().map(|(live, _)| live.id);
-            if let Some(live) = api
-                .hub
-                .get(&message.device_id)
-                .filter(|live| Some(live.id) != first_id)
-            {
-                delivered |= offer_late(&live, &message);
+            match api.hub.get(&message.device_id) {
+                Some(live) if Some(live.id) != first_id => delivered |= offer_late(&live, &message),
+                Some(_) => {}
+                // Not streaming here: another node of the cluster may hold it.
+                None => delivered |= self.forward(&message, true).await,
             }
         }
         Ok(if delivered {

@@ -36,6 +36,9 @@ pub enum Offer {
 pub struct LiveConnection {
     pub id: u64,
     pub device_id: String,
+    /// Unix microseconds, unique on this node: the stream's route claim, so
+    /// of two streams for one device (on any nodes) the newer wins.
+    pub opened_at_micros: i64,
     outbound: Outbound,
     min_urgency: AtomicU8,
     presence: AtomicU8,
@@ -51,7 +54,7 @@ pub struct LiveConnection {
 
 impl LiveConnection {
     pub fn new(
-        id: u64,
+        (id, opened_at_micros): (u64, i64),
         device_id: String,
         outbound: Outbound,
         min_urgency: Urgency,
@@ -61,6 +64,7 @@ impl LiveConnection {
         Self {
             id,
             device_id,
+            opened_at_micros,
             outbound,
             min_urgency: AtomicU8::new(min_urgency.as_u8()),
             presence: AtomicU8::new(presence as u8),

@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::connection::{CloseReason, LiveConnection};
+use crate::domain::now_micros;
 
 /// Lock striping: submitters on many cores look devices up concurrently.
 const SHARDS: usize = 64;
@@ -14,6 +15,7 @@ pub struct Hub {
     shards: Vec<Mutex<HashMap<String, Arc<LiveConnection>>>>,
     hasher: RandomState,
     next_id: AtomicU64,
+    last_stamp: AtomicI64,
     draining: AtomicBool,
 }
 
@@ -23,14 +25,25 @@ impl Default for Hub {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
             next_id: AtomicU64::new(1),
+            last_stamp: AtomicI64::new(0),
             draining: AtomicBool::new(false),
         }
     }
 }
 
 impl Hub {
-    pub fn next_connection_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+    /// A new stream's id and opening stamp (Unix microseconds, strictly
+    /// increasing on this node even if the clock steps back).
+    pub fn next_connection(&self) -> (u64, i64) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let now = now_micros();
+        let previous = self
+            .last_stamp
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| {
+                Some(now.max(last + 1))
+            })
+            .unwrap_or(now);
+        (id, now.max(previous + 1))
     }
 
     fn shard(&self, device_id: &str) -> &Mutex<HashMap<String, Arc<LiveConnection>>> {
@@ -65,6 +78,18 @@ impl Hub {
         {
             shard.remove(&connection.device_id);
             metrics::gauge!("pushd_live_streams").decrement(1.0);
+        }
+    }
+
+    /// Closes the device's stream if it opened before `newer_micros` (the
+    /// device opened a newer one on another node); true if one was closed.
+    pub fn evict(&self, device_id: &str, newer_micros: i64) -> bool {
+        match self.get(device_id) {
+            Some(connection) if connection.opened_at_micros < newer_micros => {
+                connection.close(CloseReason::Replaced);
+                true
+            }
+            _ => false,
         }
     }
 

@@ -11,6 +11,7 @@ use tonic::{Status, Streaming};
 use super::connection::{CloseReason, LiveConnection};
 use super::hub::Hub;
 use super::outbound::Outbound;
+use crate::cluster::{Cluster, RouteClaim};
 use crate::domain::{Presence, Urgency, is_message_id, now_millis};
 use crate::store::{PendingQuery, Store, StoreResult};
 
@@ -25,6 +26,8 @@ const ACKS_IN_FLIGHT: usize = 8;
 pub struct Session {
     pub hub: Arc<Hub>,
     pub store: Arc<dyn Store>,
+    /// Set when nodes share a distributed store: streams claim their route.
+    pub cluster: Option<Arc<Cluster>>,
     pub handshake_timeout: Duration,
     /// Unacked messages a stream may hold before live offers wait for acks.
     pub max_in_flight: usize,
@@ -76,7 +79,7 @@ impl Session {
             return;
         };
         let connection = Arc::new(LiveConnection::new(
-            self.hub.next_connection_id(),
+            self.hub.next_connection(),
             device_id,
             outbound,
             min_urgency,
@@ -84,12 +87,33 @@ impl Session {
             self.max_in_flight,
         ));
         self.hub.register(connection.clone());
+        // Before the backlog read; see the cluster module for why.
+        let route = match self.claim_route(&connection).await {
+            Ok(route) => route,
+            Err(error) => {
+                self.hub.unregister(&connection);
+                tracing::warn!(%error, "claiming a stream's route failed");
+                let detail = format!("recording this stream failed: {error}; reconnect");
+                return connection.fail(Status::unavailable(detail)).await;
+            }
+        };
         tracing::debug!(device_id = %connection.device_id, connection = connection.id, "stream opened");
         let reader = tokio::spawn(read_frames(connection.clone(), self.store.clone(), inbound));
         self.write_loop(&connection).await;
         reader.abort();
         self.hub.unregister(&connection);
+        drop(route);
         tracing::debug!(device_id = %connection.device_id, connection = connection.id, "stream closed");
+    }
+
+    async fn claim_route(&self, connection: &LiveConnection) -> StoreResult<Option<RouteClaim>> {
+        match &self.cluster {
+            Some(cluster) => cluster
+                .claim(&connection.device_id, connection.opened_at_micros)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn write_loop(&self, connection: &LiveConnection) {

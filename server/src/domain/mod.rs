@@ -25,6 +25,14 @@ pub fn now_millis() -> UnixMillis {
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Now in microseconds, as CQL write timestamps and route claims count it.
+pub fn now_micros() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_micros()).unwrap_or(i64::MAX)
+}
+
 /// A registered device. The credential's secret is kept only as a SHA-256 hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceRecord {

@@ -6,10 +6,19 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// What a cluster node logs about itself when it joins.
+#[derive(Debug, Clone)]
+pub struct ClusterNode {
+    pub node_id: String,
+    pub address: String,
+}
+
 pub struct Pushd {
     child: Child,
     pub url: String,
     pub metrics_addr: String,
+    /// Set when pushd runs with --cluster-listen.
+    pub cluster: Option<ClusterNode>,
     pub data_dir: PathBuf,
     extra_args: Vec<String>,
 }
@@ -44,22 +53,29 @@ impl Pushd {
         let (ready, addresses) = mpsc::channel();
         // Keeps draining stderr after startup so pushd never blocks on a full pipe.
         std::thread::spawn(move || {
+            let mut cluster = None;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[pushd] {line}");
+                if let (Some(node_id), Some(address)) =
+                    (field(&line, "node_id="), field(&line, "cluster_addr="))
+                {
+                    cluster = Some(ClusterNode { node_id, address });
+                }
                 if let (Some(grpc), Some(metrics)) =
                     (field(&line, "grpc_addr="), field(&line, "metrics_addr="))
                 {
-                    let _ = ready.send((grpc, metrics));
+                    let _ = ready.send((grpc, metrics, cluster.take()));
                 }
             }
         });
-        let (grpc, metrics_addr) = addresses
+        let (grpc, metrics_addr, cluster) = addresses
             .recv_timeout(Duration::from_secs(30))
             .expect("pushd did not report its address");
         Self {
             child,
             url: format!("http://{grpc}"),
             metrics_addr,
+            cluster,
             data_dir: data_dir.to_path_buf(),
             extra_args,
         }

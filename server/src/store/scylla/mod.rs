@@ -9,6 +9,7 @@
 //!   so two nodes accepting for one device at the same instant can overshoot
 //!   by the messages in flight between them (never by more).
 
+mod directory;
 mod rows;
 mod schema;
 mod statements;
@@ -24,7 +25,9 @@ use scylla::statement::Consistency;
 use tokio_stream::StreamExt as _;
 
 use super::{Admission, Enqueued, PendingQuery, Store, StoreError, StoreResult};
-use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis, now_millis};
+use crate::domain::{
+    DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis, now_micros, now_millis,
+};
 use schema::{backend, unavailable};
 use statements::Statements;
 
@@ -128,6 +131,7 @@ fn consistency(name: &str) -> Result<Consistency, String> {
 pub struct ScyllaStore {
     session: Arc<Session>,
     statements: Statements,
+    directory: directory::DirectoryStatements,
 }
 
 impl ScyllaStore {
@@ -148,9 +152,16 @@ impl ScyllaStore {
         }
         let statements =
             Statements::prepare(&session, &options.keyspace, options.consistency).await?;
+        let directory = directory::DirectoryStatements::prepare(
+            &session,
+            &options.keyspace,
+            options.consistency,
+        )
+        .await?;
         Ok(Self {
             session: Arc::new(session),
             statements,
+            directory,
         })
     }
 
@@ -213,14 +224,6 @@ impl ScyllaStore {
         .await?;
         Ok(())
     }
-}
-
-/// Write timestamps are microseconds, as CQL's own are.
-fn now_micros() -> i64 {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_micros()).unwrap_or(i64::MAX)
 }
 
 #[async_trait]

@@ -9,25 +9,35 @@ use scylla::client::session::Session;
 use crate::store::{StoreError, StoreResult};
 
 /// Each entry migrates from version `index` to `index + 1`; `{ks}` is the keyspace.
-const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE IF NOT EXISTS {ks}.devices (
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE IF NOT EXISTS {ks}.devices (
         id text PRIMARY KEY, secret_hash blob, created_at bigint)",
-    "CREATE TABLE IF NOT EXISTS {ks}.subscriptions (
+        "CREATE TABLE IF NOT EXISTS {ks}.subscriptions (
         id text PRIMARY KEY, device_id text, app_server_key blob, created_at bigint)",
-    // The same records, partitioned by device, for listing and removal.
-    "CREATE TABLE IF NOT EXISTS {ks}.subscriptions_by_device (
+        // The same records, partitioned by device, for listing and removal.
+        "CREATE TABLE IF NOT EXISTS {ks}.subscriptions_by_device (
         device_id text, id text, app_server_key blob, created_at bigint,
         PRIMARY KEY (device_id, id))",
-    // One partition per device; ids are UUIDv7 text, so clustering order is arrival order.
-    "CREATE TABLE IF NOT EXISTS {ks}.messages (
+        // One partition per device; ids are UUIDv7 text, so clustering order is arrival order.
+        "CREATE TABLE IF NOT EXISTS {ks}.messages (
         device_id text, id text, subscription_id text, topic text, urgency tinyint,
         payload blob, size int, received_at bigint, expires_at bigint,
         PRIMARY KEY (device_id, id)) WITH CLUSTERING ORDER BY (id ASC)",
-    // Which queued message holds a topic on a subscription, for replacement.
-    "CREATE TABLE IF NOT EXISTS {ks}.topics (
+        // Which queued message holds a topic on a subscription, for replacement.
+        "CREATE TABLE IF NOT EXISTS {ks}.topics (
         subscription_id text, topic text, message_id text, device_id text,
         PRIMARY KEY (subscription_id, topic))",
-]];
+    ],
+    &[
+        // Cluster membership: rows live only as long as heartbeats refresh their TTL.
+        "CREATE TABLE IF NOT EXISTS {ks}.nodes (
+        node_id text PRIMARY KEY, address text, heartbeat_at bigint)",
+        // Which node holds each streaming device (see cluster::Directory).
+        "CREATE TABLE IF NOT EXISTS {ks}.device_routes (
+        device_id text PRIMARY KEY, node_id text, address text, claimed_at bigint)",
+    ],
+];
 
 pub const VERSION: i32 = MIGRATIONS.len() as i32;
 

@@ -35,14 +35,7 @@ impl Statements {
         keyspace: &str,
         consistency: Consistency,
     ) -> StoreResult<Self> {
-        let prepare = |cql: &str| {
-            let cql = cql.replace("{ks}", keyspace);
-            async move {
-                let mut statement = session.prepare(cql).await.map_err(unavailable)?;
-                statement.set_consistency(consistency);
-                Ok::<_, crate::store::StoreError>(statement)
-            }
-        };
+        let prepare = |cql: &'static str| prepare_in(session, keyspace, consistency, cql);
         Ok(Self {
             // Lightweight transactions: creating an id twice must be refused, not merged.
             insert_device: prepare("INSERT INTO {ks}.devices (id, secret_hash, created_at) VALUES (?, ?, ?) IF NOT EXISTS").await?,
@@ -86,4 +79,19 @@ impl Statements {
             select_message_subscriptions: prepare("SELECT id, subscription_id FROM {ks}.messages WHERE device_id = ?").await?,
         })
     }
+}
+
+/// Prepares `cql` with `{ks}` replaced by the keyspace, at `consistency`.
+pub async fn prepare_in(
+    session: &Session,
+    keyspace: &str,
+    consistency: Consistency,
+    cql: &str,
+) -> StoreResult<PreparedStatement> {
+    let mut statement = session
+        .prepare(cql.replace("{ks}", keyspace))
+        .await
+        .map_err(unavailable)?;
+    statement.set_consistency(consistency);
+    Ok(statement)
 }

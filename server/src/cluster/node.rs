@@ -1,0 +1,80 @@
+//! Starting this node's part of a cluster: bind the internal listener, join
+//! the directory, serve `push.internal.v1.Node`, heartbeat; and leaving.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use super::{Cluster, Directory, NodeRecord, service, spawn_membership};
+use crate::config::ClusterSettings;
+use crate::delivery::Hub;
+
+/// This node, joined and serving until `leaving` turns true.
+pub struct ClusterNode {
+    pub cluster: Arc<Cluster>,
+    membership: JoinHandle<()>,
+    internal: JoinHandle<()>,
+}
+
+impl ClusterNode {
+    pub async fn start(
+        settings: &ClusterSettings,
+        directory: Arc<dyn Directory>,
+        hub: Arc<Hub>,
+        leaving: watch::Receiver<bool>,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding the cluster listener {}", settings.listen))?;
+        let bound = listener.local_addr()?;
+        let node = NodeRecord {
+            node_id: uuid::Uuid::now_v7().simple().to_string(),
+            address: settings
+                .advertise
+                .clone()
+                .unwrap_or_else(|| bound.to_string()),
+        };
+        let cluster =
+            Arc::new(Cluster::new(node, directory, &settings.secret).map_err(anyhow::Error::msg)?);
+        cluster
+            .join()
+            .await
+            .context("joining the cluster directory")?;
+        let mut stop_serving = leaving.clone();
+        let node_service = service::guarded(hub, &settings.secret);
+        let internal = tokio::spawn(async move {
+            let served = tonic::transport::Server::builder()
+                .tcp_nodelay(true)
+                .add_service(node_service)
+                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+                    let _ = stop_serving.wait_for(|leaving| *leaving).await;
+                })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "the internal node service stopped");
+            }
+        });
+        let membership = spawn_membership(cluster.clone(), leaving);
+        tracing::info!(
+            node_id = %cluster.node().node_id,
+            cluster_addr = %bound,
+            advertised = %cluster.node().address,
+            "joined the cluster"
+        );
+        Ok(Self {
+            cluster,
+            membership,
+            internal,
+        })
+    }
+
+    /// Waits until this node has left the directory and stopped serving.
+    pub async fn left(self) {
+        let _ = self.membership.await;
+        let _ = self.internal.await;
+    }
+}

@@ -1,0 +1,66 @@
+//! Clients for the other nodes' internal service, one HTTP/2 connection per
+//! peer, made on first use and kept.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use push_proto::internal::node_client::NodeClient;
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Channel, Endpoint};
+
+/// A peer that does not answer within these is treated as gone: the message
+/// stays stored and the device gets it when it reconnects.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub struct Peers {
+    clients: Mutex<HashMap<String, NodeClient<Channel>>>,
+    authorization: MetadataValue<tonic::metadata::Ascii>,
+}
+
+impl Peers {
+    pub fn new(secret: &str) -> Result<Self, String> {
+        let authorization = MetadataValue::try_from(format!("Bearer {secret}"))
+            .map_err(|_| "the cluster secret must be printable ASCII".to_string())?;
+        Ok(Self {
+            clients: Mutex::new(HashMap::new()),
+            authorization,
+        })
+    }
+
+    /// A client for the node listening at `address` (`host:port`).
+    pub fn client(&self, address: &str) -> Result<NodeClient<Channel>, String> {
+        let mut clients = self
+            .clients
+            .lock()
+            .map_err(|_| "peer table poisoned".to_string())?;
+        if let Some(client) = clients.get(address) {
+            return Ok(client.clone());
+        }
+        let endpoint = Endpoint::from_shared(format!("http://{address}"))
+            .map_err(|error| format!("peer address {address:?}: {error}"))?
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .tcp_nodelay(true);
+        let client = NodeClient::new(endpoint.connect_lazy());
+        clients.insert(address.to_string(), client.clone());
+        Ok(client)
+    }
+
+    /// Wraps `message` in a request carrying the cluster secret.
+    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request
+            .metadata_mut()
+            .insert("authorization", self.authorization.clone());
+        request
+    }
+
+    /// Drops the clients of nodes no longer alive.
+    pub fn retain(&self, live_addresses: &[String]) {
+        if let Ok(mut clients) = self.clients.lock() {
+            clients.retain(|address, _| live_addresses.contains(address));
+        }
+    }
+}

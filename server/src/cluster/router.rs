@@ -1,0 +1,200 @@
+//! This node's side of routing: claiming streams, forwarding messages to
+//! the node that holds a device, and asking a node to close a stream a
+//! device replaced elsewhere.
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use push_proto::internal as node_pb;
+
+use super::peers::Peers;
+use super::{Directory, NodeRecord, Route};
+use crate::domain::QueuedMessage;
+use crate::store::StoreResult;
+
+/// A route to a node this node has not heard of triggers a re-read of the
+/// live nodes (a node may have just joined), at most this often.
+const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(1);
+
+pub struct Cluster {
+    node: NodeRecord,
+    directory: Arc<dyn Directory>,
+    live: RwLock<HashSet<String>>,
+    /// When a route to an unknown node last caused a re-read.
+    refreshed: tokio::sync::Mutex<Option<Instant>>,
+    peers: Peers,
+}
+
+impl Cluster {
+    pub fn new(
+        node: NodeRecord,
+        directory: Arc<dyn Directory>,
+        secret: &str,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            node,
+            directory,
+            live: RwLock::new(HashSet::new()),
+            refreshed: tokio::sync::Mutex::new(None),
+            peers: Peers::new(secret)?,
+        })
+    }
+
+    pub fn node(&self) -> &NodeRecord {
+        &self.node
+    }
+
+    pub(super) fn directory(&self) -> &dyn Directory {
+        self.directory.as_ref()
+    }
+
+    /// Re-reads which nodes are alive.
+    pub(super) async fn refresh_live(&self) -> StoreResult<()> {
+        let nodes = self.directory.live_nodes().await?;
+        let addresses: Vec<String> = nodes.iter().map(|node| node.address.clone()).collect();
+        self.peers.retain(&addresses);
+        if let Ok(mut live) = self.live.write() {
+            *live = nodes.into_iter().map(|node| node.node_id).collect();
+        }
+        metrics::gauge!("pushd_cluster_nodes").set(addresses.len() as f64);
+        Ok(())
+    }
+
+    fn knows_live(&self, node_id: &str) -> bool {
+        self.live.read().is_ok_and(|live| live.contains(node_id))
+    }
+
+    async fn is_live(&self, node_id: &str) -> bool {
+        if self.knows_live(node_id) {
+            return true;
+        }
+        let mut refreshed = self.refreshed.lock().await;
+        if refreshed.is_none_or(|last| last.elapsed() >= REFRESH_AT_MOST_EVERY) {
+            *refreshed = Some(Instant::now());
+            if let Err(error) = self.refresh_live().await {
+                tracing::warn!(%error, "reading the cluster's live nodes failed");
+            }
+        }
+        self.knows_live(node_id)
+    }
+
+    /// Records that this node holds the device's stream (opened at
+    /// `claimed_at_micros`), and asks the node that held it before, if any,
+    /// to close its older stream. The route lasts until the claim is dropped.
+    pub async fn claim(
+        self: &Arc<Self>,
+        device_id: &str,
+        claimed_at_micros: i64,
+    ) -> StoreResult<RouteClaim> {
+        let route = Route {
+            device_id: device_id.to_string(),
+            node_id: self.node.node_id.clone(),
+            address: self.node.address.clone(),
+            claimed_at_micros,
+        };
+        let previous = self.directory.claim(&route).await?;
+        if let Some(previous) = previous.filter(|previous| previous.node_id != self.node.node_id) {
+            let cluster = self.clone();
+            tokio::spawn(async move { cluster.evict(previous, claimed_at_micros).await });
+        }
+        Ok(RouteClaim {
+            cluster: self.clone(),
+            route: Some(route),
+        })
+    }
+
+    async fn evict(&self, previous: Route, claimed_at_micros: i64) {
+        if !self.is_live(&previous.node_id).await {
+            return;
+        }
+        let request = node_pb::EvictRequest {
+            device_id: previous.device_id,
+            claimed_at_micros,
+        };
+        let result = match self.peers.client(&previous.address) {
+            Ok(mut client) => client
+                .evict(self.peers.request(request))
+                .await
+                .map_err(|status| status.message().to_string()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = result {
+            tracing::debug!(%error, node = %previous.node_id, "could not ask a node to close a replaced stream");
+        }
+    }
+
+    /// Hands `message` to the node streaming its device, if that is another
+    /// live node; true when that node put it on the stream. `stored` says
+    /// whether the store has it (false for TTL 0).
+    pub async fn forward(&self, message: &QueuedMessage, stored: bool) -> bool {
+        let route = match self.directory.route(&message.device_id).await {
+            Ok(Some(route)) if route.node_id != self.node.node_id => route,
+            Ok(_) => return false,
+            Err(error) => {
+                tracing::warn!(%error, "reading a device's route failed; the message waits in the store");
+                return false;
+            }
+        };
+        if !self.is_live(&route.node_id).await {
+            return false;
+        }
+        let request = node_pb::DeliverRequest {
+            message: Some(forwarded(message)),
+            stored,
+        };
+        let outcome = match self.peers.client(&route.address) {
+            Ok(mut client) => match client.deliver(self.peers.request(request)).await {
+                Ok(response) => response.into_inner().outcome(),
+                Err(status) => {
+                    tracing::debug!(node = %route.node_id, %status, "forwarding failed; the message waits in the store");
+                    metrics::counter!("pushd_forwarded_total", "outcome" => "failed").increment(1);
+                    return false;
+                }
+            },
+            Err(error) => {
+                tracing::warn!(%error, "no client for a peer");
+                return false;
+            }
+        };
+        metrics::counter!("pushd_forwarded_total", "outcome" => outcome.as_str_name().to_ascii_lowercase())
+            .increment(1);
+        outcome == node_pb::DeliverOutcome::Sent
+    }
+}
+
+fn forwarded(message: &QueuedMessage) -> node_pb::ForwardedMessage {
+    node_pb::ForwardedMessage {
+        id: message.id.clone(),
+        device_id: message.device_id.clone(),
+        subscription_id: message.subscription_id.clone(),
+        topic: message.topic.clone().unwrap_or_default(),
+        urgency: message.urgency.to_proto() as i32,
+        payload: message.payload.clone(),
+        received_at: message.received_at,
+        expires_at: message.expires_at,
+    }
+}
+
+/// A stream's claim on its device's route; dropping it releases the route.
+pub struct RouteClaim {
+    cluster: Arc<Cluster>,
+    route: Option<Route>,
+}
+
+impl Drop for RouteClaim {
+    fn drop(&mut self) {
+        let (Some(route), Ok(runtime)) = (self.route.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let cluster = self.cluster.clone();
+        runtime.spawn(async move {
+            if let Err(error) = cluster.directory.release(&route).await {
+                // Harmless: routes to a node that is gone, or to a stream that
+                // ended, are ignored by senders until a new claim replaces them.
+                tracing::debug!(%error, device_id = %route.device_id, "releasing a route failed");
+            }
+        });
+    }
+}

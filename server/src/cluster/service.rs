@@ -1,0 +1,118 @@
+//! The internal `push.internal.v1.Node` service: other nodes hand this one
+//! messages for devices streaming here, and ask it to close replaced streams.
+//! It is served only on the cluster listener, behind the shared secret.
+
+use std::sync::Arc;
+
+use push_proto::internal::{self as node_pb, node_server};
+use tonic::{Request, Response, Status};
+
+use crate::delivery::{Hub, Offer};
+use crate::domain::{QueuedMessage, Urgency};
+
+pub struct NodeService {
+    hub: Arc<Hub>,
+}
+
+pub type Guarded = tonic::service::interceptor::InterceptedService<
+    node_server::NodeServer<NodeService>,
+    SecretCheck,
+>;
+
+/// Refuses calls without `authorization: Bearer <cluster secret>`.
+#[derive(Clone)]
+pub struct SecretCheck {
+    expected: Arc<[u8]>,
+}
+
+impl SecretCheck {
+    pub fn new(secret: &str) -> Self {
+        Self {
+            expected: format!("Bearer {secret}").into_bytes().into(),
+        }
+    }
+}
+
+impl tonic::service::Interceptor for SecretCheck {
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        let presented = request
+            .metadata()
+            .get("authorization")
+            .map(|value| value.as_bytes())
+            .unwrap_or_default();
+        // Constant time, so the secret cannot be guessed byte by byte.
+        let matches = presented.len() == self.expected.len()
+            && openssl::memcmp::eq(presented, &self.expected);
+        if matches {
+            Ok(request)
+        } else {
+            Err(Status::unauthenticated(
+                "the internal node API needs the cluster secret (authorization: Bearer <secret>)",
+            ))
+        }
+    }
+}
+
+/// The node service for `hub`, guarded by `secret`.
+pub fn guarded(hub: Arc<Hub>, secret: &str) -> Guarded {
+    node_server::NodeServer::with_interceptor(NodeService { hub }, SecretCheck::new(secret))
+}
+
+#[tonic::async_trait]
+impl node_server::Node for NodeService {
+    async fn deliver(
+        &self,
+        request: Request<node_pb::DeliverRequest>,
+    ) -> Result<Response<node_pb::DeliverResponse>, Status> {
+        let request = request.into_inner();
+        let message = request
+            .message
+            .ok_or_else(|| Status::invalid_argument("DeliverRequest has no message"))?;
+        let message = queued(message)?;
+        let outcome = match self.hub.get(&message.device_id) {
+            None => node_pb::DeliverOutcome::NotConnected,
+            Some(live) => match live.offer(&message) {
+                Offer::Sent => node_pb::DeliverOutcome::Sent,
+                Offer::BelowThreshold => node_pb::DeliverOutcome::BelowThreshold,
+                Offer::Full => {
+                    // Stored messages come back through a replay once the
+                    // device catches up; a TTL-0 one is simply not delivered.
+                    if request.stored {
+                        live.request_resync();
+                    }
+                    node_pb::DeliverOutcome::BufferFull
+                }
+                Offer::Closed => node_pb::DeliverOutcome::NotConnected,
+            },
+        };
+        Ok(Response::new(node_pb::DeliverResponse {
+            outcome: outcome as i32,
+        }))
+    }
+
+    async fn evict(
+        &self,
+        request: Request<node_pb::EvictRequest>,
+    ) -> Result<Response<node_pb::EvictResponse>, Status> {
+        let request = request.into_inner();
+        let closed = self
+            .hub
+            .evict(&request.device_id, request.claimed_at_micros);
+        Ok(Response::new(node_pb::EvictResponse { closed }))
+    }
+}
+
+fn queued(message: node_pb::ForwardedMessage) -> Result<QueuedMessage, Status> {
+    let urgency = Urgency::from_i32(message.urgency)
+        .ok_or_else(|| Status::invalid_argument("forwarded message has an unknown urgency"))?;
+    Ok(QueuedMessage {
+        id: message.id,
+        device_id: message.device_id,
+        subscription_id: message.subscription_id,
+        topic: Some(message.topic).filter(|topic| !topic.is_empty()),
+        urgency,
+        payload: message.payload,
+        received_at: message.received_at,
+        expires_at: message.expires_at,
+    })
+}

@@ -1,0 +1,276 @@
+//! Several real pushd processes sharing one keyspace on a real CQL node
+//! (`PUSHD_TEST_CQL`, see tests/store_scylla.rs): messages cross nodes,
+//! the newest stream wins across nodes, a node killed mid-stream loses
+//! nothing, SIGTERM sends devices elsewhere and deregisters the node, and
+//! the internal service is closed to anyone without the cluster secret.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use push_proto::internal::{self as node_pb, node_client::NodeClient};
+use push_proto::v1::{self as pb, server_frame::Frame};
+use pushd::cluster::Directory;
+use pushd::store::scylla::{ScyllaOptions, ScyllaStore};
+use support::raw::{RawStream, Senders, Subscribed, WAIT, decrypt_text, with_auth};
+use support::{Pushd, RawDevice};
+
+const SECRET: &str = "test-cluster-secret-0123456789";
+/// Every node's endpoints and VAPID audience: the load balancer's URL.
+const PUBLIC_URL: &str = "http://push.test";
+
+fn store_url() -> String {
+    let node = std::env::var("PUSHD_TEST_CQL").unwrap_or_else(|_| {
+        panic!("PUSHD_TEST_CQL is not set: start deploy/cassandra/start.sh or run scripts/test.sh")
+    });
+    format!("scylla://{node}/pushd_cluster?rf=1")
+}
+
+/// Starts `count` nodes one after another (each migrates the keyspace
+/// before it listens, so they never race on schema changes).
+fn start_nodes(count: usize) -> Vec<Pushd> {
+    let store = store_url();
+    (0..count)
+        .map(|_| {
+            Pushd::start(&[
+                "--store",
+                &store,
+                "--cluster-listen",
+                "127.0.0.1:0",
+                "--cluster-secret",
+                SECRET,
+                "--public-url",
+                PUBLIC_URL,
+                "--drain-seconds",
+                "5",
+            ])
+        })
+        .collect()
+}
+
+async fn sender_at(node: &Pushd) -> Senders {
+    let mut sender = Senders::new(&node.url).await;
+    sender.audience = PUBLIC_URL.into();
+    sender
+}
+
+/// A device registered and subscribed through `node`.
+async fn device_at(node: &Pushd) -> (RawDevice, Subscribed) {
+    let mut device = RawDevice::register(&node.url).await;
+    let subscription = device.subscribe(None).await;
+    (device, subscription)
+}
+
+async fn stream_at(device: &mut RawDevice, node: &Pushd) -> RawStream {
+    device.reconnect(&node.url).await;
+    device.listen_live(pb::Hello::default()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_cross_nodes_and_the_newest_stream_wins_across_nodes() {
+    let nodes = start_nodes(3);
+    let (mut device, subscription) = device_at(&nodes[0]).await;
+    let mut on_b = stream_at(&mut device, &nodes[1]).await;
+
+    let mut sender_a = sender_at(&nodes[0]).await;
+    let receipt = sender_a.send_text(&subscription, "from A to B", 600).await;
+    assert_eq!(receipt.outcome(), pb::Outcome::Delivered, "forwarded live");
+    let message = on_b.next_message().await;
+    assert_eq!(message.message_id, receipt.message_id);
+    assert_eq!(decrypt_text(&subscription, &message), "from A to B");
+    on_b.ack(&[message.message_id]).await;
+
+    // TTL 0 is never stored: it crosses nodes live or not at all.
+    let mut sender_c = sender_at(&nodes[2]).await;
+    let now_or_never = sender_c.send_text(&subscription, "TTL 0 via C", 0).await;
+    assert_eq!(now_or_never.outcome(), pb::Outcome::Delivered);
+    assert_eq!(
+        decrypt_text(&subscription, &on_b.next_message().await),
+        "TTL 0 via C"
+    );
+
+    // The device opens a newer stream on C: B's stream is told why it closes.
+    let mut on_c = stream_at(&mut device, &nodes[2]).await;
+    match on_b.next_frame().await {
+        Frame::GoAway(go_away) => assert_eq!(go_away.reason(), pb::GoAwayReason::Replaced),
+        other => panic!("expected GoAway REPLACED on the older stream, got {other:?}"),
+    }
+    let receipt = sender_a
+        .send_text(&subscription, "to the newest", 600)
+        .await;
+    assert_eq!(receipt.outcome(), pb::Outcome::Delivered);
+    let message = on_c.next_message().await;
+    assert_eq!(decrypt_text(&subscription, &message), "to the newest");
+    on_c.ack(&[message.message_id]).await;
+
+    // Gone from every node: a message waits in the store and comes with the
+    // backlog. (Let the server read the ack before the stream goes away.)
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(on_c);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stored = sender_a.send_text(&subscription, "while away", 600).await;
+    assert_eq!(stored.outcome(), pb::Outcome::Stored);
+    device.reconnect(&nodes[1].url).await;
+    let mut again = device.listen(pb::Hello::default()).await.expect("listen");
+    let backlog = again.backlog().await;
+    let ids: Vec<&String> = backlog.iter().map(|message| &message.message_id).collect();
+    assert_eq!(ids, [&stored.message_id]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_of_the_node_holding_a_device_loses_no_accepted_message() {
+    let mut nodes = start_nodes(3);
+    let (mut device, subscription) = device_at(&nodes[0]).await;
+    let subscription = std::sync::Arc::new(subscription);
+    let mut stream = stream_at(&mut device, &nodes[1]).await;
+    let mut sender = sender_at(&nodes[0]).await;
+
+    let total = 200;
+    let (accepted_tx, mut accepted_rx) = tokio::sync::mpsc::unbounded_channel();
+    let sending = tokio::spawn(async move {
+        for n in 0..total {
+            let receipt = sender
+                .send_text(&subscription, &format!("message {n}"), 600)
+                .await;
+            assert!(
+                matches!(
+                    receipt.outcome(),
+                    pb::Outcome::Delivered | pb::Outcome::Stored
+                ),
+                "{receipt:?}"
+            );
+            accepted_tx.send(receipt.message_id).expect("record");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+
+    let mut received = HashSet::new();
+    // Take (and ack) part of the stream on B, then kill B without warning.
+    while received.len() < 40 {
+        let message = stream.next_message().await;
+        stream.ack(std::slice::from_ref(&message.message_id)).await;
+        received.insert(message.message_id);
+    }
+    nodes[1].kill();
+    drop(stream);
+
+    // The device finds another node, as a client behind a load balancer would.
+    device.reconnect(&nodes[2].url).await;
+    let mut stream = device
+        .listen(pb::Hello::default())
+        .await
+        .expect("listen on C");
+    sending.await.expect("every submission was accepted");
+    let mut accepted = HashSet::new();
+    while let Ok(id) = accepted_rx.try_recv() {
+        accepted.insert(id);
+    }
+    assert_eq!(accepted.len(), total);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !accepted.is_subset(&received) {
+        let frame = tokio::time::timeout_at(deadline, stream.next_frame())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} accepted messages never arrived",
+                    accepted.difference(&received).count()
+                )
+            });
+        if let Frame::Message(message) = frame {
+            stream.ack(std::slice::from_ref(&message.message_id)).await;
+            received.insert(message.message_id);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_sends_devices_elsewhere_and_deregisters_the_node() {
+    let mut nodes = start_nodes(2);
+    let (mut device, subscription) = device_at(&nodes[0]).await;
+    let mut on_b = stream_at(&mut device, &nodes[1]).await;
+    let leaving = nodes[1].cluster.clone().expect("cluster node");
+    let directory =
+        ScyllaStore::connect(&ScyllaOptions::from_url(&store_url()).expect("url"), false)
+            .await
+            .expect("connect");
+    let listed = directory.live_nodes().await.expect("nodes");
+    assert!(listed.iter().any(|node| node.node_id == leaving.node_id));
+
+    let status = {
+        let node = &mut nodes[1];
+        let terminate = tokio::task::spawn_blocking({
+            let pid = node.pid();
+            move || {
+                std::process::Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status()
+            }
+        });
+        terminate.await.expect("join").expect("kill -TERM");
+        match tokio::time::timeout(WAIT, on_b.next_frame()).await {
+            Ok(Frame::GoAway(go_away)) => {
+                assert_eq!(go_away.reason(), pb::GoAwayReason::Draining)
+            }
+            other => panic!("expected GoAway DRAINING, got {other:?}"),
+        }
+        node.terminate()
+    };
+    assert!(
+        status.success(),
+        "pushd exits cleanly after draining: {status}"
+    );
+    let listed = directory.live_nodes().await.expect("nodes");
+    assert!(
+        !listed.iter().any(|node| node.node_id == leaving.node_id),
+        "a node that shut down is no longer listed"
+    );
+
+    let mut on_a = stream_at(&mut device, &nodes[0]).await;
+    let mut sender = sender_at(&nodes[0]).await;
+    let receipt = sender.send_text(&subscription, "after the move", 600).await;
+    assert_eq!(receipt.outcome(), pb::Outcome::Delivered);
+    assert_eq!(
+        decrypt_text(&subscription, &on_a.next_message().await),
+        "after the move"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_internal_service_needs_the_secret_and_is_not_on_the_public_port() {
+    let nodes = start_nodes(1);
+    let internal = format!(
+        "http://{}",
+        nodes[0].cluster.as_ref().expect("cluster node").address
+    );
+    let mut client = NodeClient::connect(internal).await.expect("connect");
+    let request = || node_pb::EvictRequest {
+        device_id: "nobody".into(),
+        claimed_at_micros: 1,
+    };
+    for authorization in ["", "Bearer wrong-secret-0123456789", "Basic x"] {
+        let refused = client
+            .evict(with_auth(request(), authorization))
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            refused.code(),
+            tonic::Code::Unauthenticated,
+            "{authorization:?}"
+        );
+    }
+    let allowed = client
+        .evict(with_auth(request(), &format!("Bearer {SECRET}")))
+        .await
+        .expect("the right secret is accepted");
+    assert!(!allowed.into_inner().closed);
+
+    let mut public = NodeClient::connect(nodes[0].url.clone())
+        .await
+        .expect("connect");
+    let status = public
+        .evict(with_auth(request(), &format!("Bearer {SECRET}")))
+        .await
+        .expect_err("not served publicly");
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+}
