@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust unit, conformance and integration tests (each
-# starting the real pushd, on SQLite and on a real Cassandra node), interop
+# starting the real pushd, on SQLite, on a real Cassandra node and on a
+# 3-node Cassandra cluster with a node stopped), interop
 # with third-party Python peers, and the README walkthrough. Installs its
 # Python peers into a virtualenv and fetches Cassandra with Maven first.
 #
@@ -31,6 +32,12 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 
 echo "== walkthrough"
 scripts/walkthrough.sh "$target/debug" "$venv/bin/python"
+
+echo "== cassandra, 3 nodes (RF=3, QUORUM, one node stopped mid-test)"
+deploy/cassandra/stop.sh --wipe
+deploy/cassandra/start.sh --nodes 3
+PUSHD_TEST_CQL_CLUSTER=127.0.0.1,127.0.0.2,127.0.0.3 \
+  cargo test -p pushd --test cassandra_quorum --locked -- --ignored 2>&1 | tee -a "$log"
 
 passed=$(grep -o 'test result: ok\. [0-9]* passed' "$log" | awk '{s += $4} END {print s + 1}')
 echo "all suites: ${passed} passed, 0 failed"

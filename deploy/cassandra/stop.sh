@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Stop the Cassandra nodes started by start.sh.
 #
-#   deploy/cassandra/stop.sh [--base-dir DIR] [--wipe] [--timeout SECS]
+#   deploy/cassandra/stop.sh [--base-dir DIR] [--node N] [--wipe] [--timeout SECS]
 #
-# Sends TERM to every <base>/nodeN/pid, waits up to --timeout seconds (30)
+# Sends TERM to every <base>/nodeN/pid (only node N with --node, e.g. to see
+# the cluster carry on without it), waits up to --timeout seconds (30)
 # for a clean shutdown, then KILLs what is left. --wipe also deletes the node
 # directories (data, commitlog, logs); the jar cache <base>/lib is kept so the
 # next start is warm.
@@ -12,6 +13,7 @@ set -euo pipefail
 BASE="${PUSHD_CASSANDRA_DIR:-/tmp/pushd-cassandra}"
 WIPE=0
 TIMEOUT=30
+ONLY=
 
 usage() { sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }
 
@@ -20,6 +22,8 @@ while [[ $# -gt 0 ]]; do
     --base-dir) BASE="${2:?--base-dir needs a value}"; shift 2 ;;
     --base-dir=*) BASE="${1#*=}"; shift ;;
     --wipe) WIPE=1; shift ;;
+    --node) ONLY="${2:?--node needs a value}"; shift 2 ;;
+    --node=*) ONLY="${1#*=}"; shift ;;
     --timeout) TIMEOUT="${2:?--timeout needs a value}"; shift 2 ;;
     --timeout=*) TIMEOUT="${1#*=}"; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -43,7 +47,7 @@ is_cassandra() {
 
 pids=()
 shopt -s nullglob
-for pidf in "$BASE"/node*/pid; do
+for pidf in "$BASE"/node${ONLY:-*}/pid; do
   pid="$(cat "$pidf")"
   node="$(basename "$(dirname "$pidf")")"
   if [[ -n "$pid" ]] && is_cassandra "$pid"; then
@@ -68,7 +72,7 @@ for pid in "${pids[@]}"; do
 done
 
 if (( WIPE )); then
-  for d in "$BASE"/node*/; do
+  for d in "$BASE"/node${ONLY:-*}/; do
     log "wiping $d"
     rm -rf -- "$d"
   done

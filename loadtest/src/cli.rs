@@ -96,6 +96,10 @@ pub struct ThroughputArgs {
     /// Seconds to wait after the last submission for deliveries still on their way.
     #[arg(long, default_value_t = 10)]
     pub grace: u64,
+    /// Submit to this pushd instead (another node of the same cluster), so every
+    /// message crosses nodes; devices still connect to the target server.
+    #[arg(long)]
+    pub submit_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -36,6 +36,7 @@ pub fn plan(
             Ok(WorkerPlan {
                 index,
                 server_url: server_url.to_owned(),
+                submit_url: None,
                 source_ip: IpAddr::V4(source),
                 // The first `devices % workers` workers take one more.
                 devices: devices / workers + usize::from(index < devices % workers),

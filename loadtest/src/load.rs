@@ -35,7 +35,8 @@ pub async fn run(
     let authorization = submit::vapid_authorization(first_endpoint)?;
     let mut senders = Vec::with_capacity(load.sender_channels);
     for _ in 0..load.sender_channels.max(1) {
-        let channel = client::connect(&plan.server_url, plan.source_ip).await?;
+        let url = plan.submit_url.as_deref().unwrap_or(&plan.server_url);
+        let channel = client::connect(url, plan.source_ip).await?;
         senders.push(SenderClient::new(channel));
     }
     let submit_plan = SubmitPlan {

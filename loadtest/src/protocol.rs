@@ -13,6 +13,9 @@ use crate::histogram::Histogram;
 pub struct WorkerPlan {
     pub index: usize,
     pub server_url: String,
+    /// Where submissions go, when not `server_url` (another node of a cluster).
+    #[serde(default)]
+    pub submit_url: Option<String>,
     /// Every connection this worker opens is bound to this loopback address.
     pub source_ip: IpAddr,
     pub devices: usize,

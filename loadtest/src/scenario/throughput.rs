@@ -34,7 +34,10 @@ pub async fn run(args: ThroughputArgs) -> anyhow::Result<()> {
         ttl_seconds: args.ttl,
         grace_ms: args.grace * 1000,
     };
-    let plans = fleet::plan(&server.url, &args.target, args.devices, workers, Some(load))?;
+    let mut plans = fleet::plan(&server.url, &args.target, args.devices, workers, Some(load))?;
+    for plan in &mut plans {
+        plan.submit_url.clone_from(&args.submit_to);
+    }
     let mut fleet = Fleet::start(plans).await?;
     fleet.next_events(SETUP_TIMEOUT).await?;
     fleet.tell(Command::Connect).await?;
@@ -68,6 +71,9 @@ pub async fn run(args: ThroughputArgs) -> anyhow::Result<()> {
 
     let mut summary = Summary::new("throughput");
     summary.add("server", server.url.clone());
+    if let Some(submit_to) = &args.submit_to {
+        summary.add("submitted_to", submit_to.clone());
+    }
     summary.add("devices", args.devices);
     summary.add("workers", workers);
     summary.add(
