@@ -24,8 +24,9 @@ cargo build --workspace --bins --locked
 echo "== cassandra (a real CQL node for the distributed store's tests)"
 log=$(mktemp)
 trap 'deploy/cassandra/stop.sh --wipe >/dev/null 2>&1 || true; rm -f "$log"' EXIT
-deploy/cassandra/start.sh --nodes 1
+deploy/cassandra/start.sh --nodes 1 --tls
 export PUSHD_TEST_CQL=127.0.0.1:9042
+export PUSHD_TEST_CQL_CA="${PUSHD_CASSANDRA_DIR:-/tmp/pushd-cassandra}/tls/ca.pem"
 
 echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee "$log"

@@ -54,9 +54,7 @@ async fn service_continues_at_quorum_with_one_cassandra_node_stopped() {
     let online_subscription = online.subscribe(None).await;
     online.reconnect(&b.url).await;
     let mut stream = online.listen_live(pb::Hello::default()).await;
-    let before = sender
-        .send_text(&online_subscription, "before", 600)
-        .await;
+    let before = sender.send_text(&online_subscription, "before", 600).await;
     assert_eq!(before.outcome(), pb::Outcome::Delivered);
     let first = stream.next_message().await;
     stream.ack(&[first.message_id]).await;
@@ -74,7 +72,10 @@ async fn service_continues_at_quorum_with_one_cassandra_node_stopped() {
             .await;
         assert_eq!(live.outcome(), pb::Outcome::Delivered, "message {n}");
         let message = stream.next_message().await;
-        assert_eq!(decrypt_text(&online_subscription, &message), format!("live {n}"));
+        assert_eq!(
+            decrypt_text(&online_subscription, &message),
+            format!("live {n}")
+        );
         stream.ack(&[message.message_id]).await;
         let kept = sender
             .send_text(&offline_subscription, &format!("kept {n}"), 600)
@@ -88,7 +89,10 @@ async fn service_continues_at_quorum_with_one_cassandra_node_stopped() {
         .await
         .expect("listen with a Cassandra node down");
     let backlog = later.backlog().await;
-    let ids: Vec<String> = backlog.into_iter().map(|message| message.message_id).collect();
+    let ids: Vec<String> = backlog
+        .into_iter()
+        .map(|message| message.message_id)
+        .collect();
     assert_eq!(ids, stored);
     tokio::time::sleep(Duration::from_millis(100)).await;
 }

@@ -67,4 +67,52 @@ fn store_urls_parse_and_name_their_problems() {
     assert!(ScyllaOptions::from_url("scylla:///ks").is_err());
     assert!(ScyllaOptions::from_url("scylla://h/bad-name").is_err());
     assert!(ScyllaOptions::from_url("scylla://h/ks?replicas=3").is_err());
+    let tls = ScyllaOptions::from_url("scylla://h/ks?ca=/etc/ca.pem").expect("parse");
+    assert_eq!(
+        tls.tls.and_then(|tls| tls.ca_file),
+        Some("/etc/ca.pem".into())
+    );
+    assert!(ScyllaOptions::from_url("scylla://h/ks?cert=/c.pem").is_err());
+    assert!(ScyllaOptions::from_url("scylla://h/ks?tls=maybe").is_err());
+}
+
+/// `PUSHD_TEST_CQL_CA`: the CA of a node started with `start.sh --tls`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_the_database_verifies_the_node_certificate() {
+    let ca = std::env::var("PUSHD_TEST_CQL_CA").unwrap_or_else(|_| {
+        panic!("PUSHD_TEST_CQL_CA is not set: start deploy/cassandra/start.sh --tls and point it at <base>/tls/ca.pem, or run scripts/test.sh")
+    });
+    let node = std::env::var("PUSHD_TEST_CQL").expect("PUSHD_TEST_CQL");
+    let trusted = ScyllaOptions::from_url(&format!(
+        "scylla://{node}/pushd_conformance?rf=1&tls=1&ca={ca}"
+    ))
+    .expect("options");
+    assert!(trusted.tls.is_some());
+    MIGRATED
+        .get_or_init(|| async {
+            ScyllaStore::connect(&options(), true)
+                .await
+                .expect("migrate");
+        })
+        .await;
+    let store = ScyllaStore::connect(&trusted, false)
+        .await
+        .expect("TLS with the node's CA connects");
+    let device = pushd::domain::DeviceRecord {
+        id: pushd::domain::new_device_id(),
+        secret_hash: vec![7; 32],
+        created_at: 1,
+    };
+    store.create_device(&device).await.expect("write over TLS");
+    assert_eq!(store.device(&device.id).await.expect("read"), Some(device));
+
+    // The system's roots do not include the test CA: the handshake must fail.
+    let untrusted =
+        ScyllaOptions::from_url(&format!("scylla://{node}/pushd_conformance?rf=1&tls=1"))
+            .expect("options");
+    let refused = ScyllaStore::connect(&untrusted, false).await;
+    assert!(
+        refused.is_err(),
+        "an unverifiable node certificate is refused"
+    );
 }

@@ -10,18 +10,18 @@
 //!   by the messages in flight between them (never by more).
 
 mod directory;
+mod options;
 mod rows;
 mod schema;
 mod statements;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use scylla::client::execution_profile::ExecutionProfile;
+use scylla::client::session::OpenSsl010Config;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
-use scylla::statement::Consistency;
 use tokio_stream::StreamExt as _;
 
 use super::{Admission, Enqueued, PendingQuery, Store, StoreError, StoreResult};
@@ -31,102 +31,7 @@ use crate::domain::{
 use schema::{backend, unavailable};
 use statements::Statements;
 
-/// Where and how to reach the cluster.
-#[derive(Debug, Clone)]
-pub struct ScyllaOptions {
-    /// `host:port` contact points.
-    pub nodes: Vec<String>,
-    pub keyspace: String,
-    /// Used only when pushd creates the keyspace.
-    pub replication_factor: u32,
-    pub consistency: Consistency,
-    /// Per request; a timed-out write is reported as a failure, never as OK.
-    pub request_timeout: Duration,
-}
-
-impl ScyllaOptions {
-    /// Parses `scylla://host1[:port],host2/keyspace?rf=3&consistency=local_quorum&timeout_ms=5000`.
-    pub fn from_url(url: &str) -> Result<Self, String> {
-        let rest = url
-            .strip_prefix("scylla://")
-            .ok_or_else(|| format!("{url:?} does not start with scylla://"))?;
-        let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (hosts, keyspace) = location.split_once('/').unwrap_or((location, "pushd"));
-        let keyspace = if keyspace.is_empty() {
-            "pushd"
-        } else {
-            keyspace
-        };
-        if !keyspace
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            || keyspace.len() > 48
-        {
-            return Err(format!(
-                "keyspace {keyspace:?} must be letters, digits and _ (at most 48)"
-            ));
-        }
-        let nodes: Vec<String> = hosts
-            .split(',')
-            .filter(|host| !host.is_empty())
-            .map(|host| {
-                if host.contains(':') {
-                    host.to_string()
-                } else {
-                    format!("{host}:9042")
-                }
-            })
-            .collect();
-        if nodes.is_empty() {
-            return Err("scylla:// needs at least one host".into());
-        }
-        let mut options = Self {
-            nodes,
-            keyspace: keyspace.to_string(),
-            replication_factor: 3,
-            consistency: Consistency::LocalQuorum,
-            request_timeout: Duration::from_secs(5),
-        };
-        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-            match pair.split_once('=') {
-                Some(("rf", value)) => {
-                    options.replication_factor = value
-                        .parse()
-                        .map_err(|_| format!("rf={value:?} is not a number"))?
-                }
-                Some(("consistency", value)) => options.consistency = consistency(value)?,
-                Some(("timeout_ms", value)) => {
-                    let millis = value
-                        .parse()
-                        .map_err(|_| format!("timeout_ms={value:?} is not a number"))?;
-                    options.request_timeout = Duration::from_millis(millis);
-                }
-                _ => {
-                    return Err(format!(
-                        "unknown scylla:// option {pair:?} (known: rf, consistency, timeout_ms)"
-                    ));
-                }
-            }
-        }
-        Ok(options)
-    }
-}
-
-fn consistency(name: &str) -> Result<Consistency, String> {
-    Ok(match name.to_ascii_lowercase().as_str() {
-        "one" => Consistency::One,
-        "quorum" => Consistency::Quorum,
-        "local_quorum" => Consistency::LocalQuorum,
-        "each_quorum" => Consistency::EachQuorum,
-        "all" => Consistency::All,
-        "local_one" => Consistency::LocalOne,
-        other => {
-            return Err(format!(
-                "consistency={other:?}: use one, quorum, local_quorum, each_quorum, all or local_one"
-            ));
-        }
-    })
-}
+pub use options::{CqlTls, ScyllaOptions};
 
 pub struct ScyllaStore {
     session: Arc<Session>,
@@ -141,8 +46,13 @@ impl ScyllaStore {
             .consistency(options.consistency)
             .request_timeout(Some(options.request_timeout))
             .build();
+        let tls = match &options.tls {
+            Some(tls) => Some(tls.connector().map_err(StoreError::Backend)?),
+            None => None,
+        };
         let session = SessionBuilder::new()
             .known_nodes(&options.nodes)
+            .tls_context(tls.map(OpenSsl010Config::new))
             .default_execution_profile_handle(profile.into_handle())
             .build()
             .await

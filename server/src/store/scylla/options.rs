@@ -1,0 +1,166 @@
+//! `scylla://` URLs: where the cluster is, which keyspace, what consistency,
+//! and optionally TLS to the database (OpenSSL, verifying each node's
+//! certificate against its IP address, as the driver does).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use openssl::ssl::{SslConnector, SslConnectorBuilder, SslFiletype, SslMethod};
+use scylla::statement::Consistency;
+
+/// Where and how to reach the cluster.
+#[derive(Debug, Clone)]
+pub struct ScyllaOptions {
+    /// `host:port` contact points.
+    pub nodes: Vec<String>,
+    pub keyspace: String,
+    /// Used only when pushd creates the keyspace.
+    pub replication_factor: u32,
+    pub consistency: Consistency,
+    /// Per request; a timed-out write is reported as a failure, never as OK.
+    pub request_timeout: Duration,
+    /// TLS to the database nodes; None is plaintext.
+    pub tls: Option<CqlTls>,
+}
+
+/// `tls=1`, or any of `ca=`, `cert=`, `key=`, turns TLS on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CqlTls {
+    /// PEM CA bundle the nodes' certificates must chain to; the system's
+    /// trusted roots when absent.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate and key, for clusters that require them.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+}
+
+impl CqlTls {
+    /// The driver's OpenSSL context: peer verification on (it also checks
+    /// each node's certificate against the node's IP address).
+    pub fn connector(&self) -> Result<SslConnectorBuilder, String> {
+        let mut builder = SslConnector::builder(SslMethod::tls_client())
+            .map_err(|error| format!("TLS setup: {error}"))?;
+        if let Some(ca) = &self.ca_file {
+            builder
+                .set_ca_file(ca)
+                .map_err(|error| format!("reading CA file {}: {error}", ca.display()))?;
+        }
+        if let Some((cert, key)) = &self.client_cert {
+            builder.set_certificate_chain_file(cert).map_err(|error| {
+                format!("reading client certificate {}: {error}", cert.display())
+            })?;
+            builder
+                .set_private_key_file(key, SslFiletype::PEM)
+                .map_err(|error| format!("reading client key {}: {error}", key.display()))?;
+        }
+        Ok(builder)
+    }
+}
+
+impl ScyllaOptions {
+    /// Parses `scylla://host1[:port],host2/keyspace?rf=3&consistency=local_quorum&timeout_ms=5000`,
+    /// plus `&tls=1&ca=/path/ca.pem[&cert=…&key=…]` for TLS.
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        let rest = url
+            .strip_prefix("scylla://")
+            .ok_or_else(|| format!("{url:?} does not start with scylla://"))?;
+        let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (hosts, keyspace) = location.split_once('/').unwrap_or((location, "pushd"));
+        let keyspace = if keyspace.is_empty() {
+            "pushd"
+        } else {
+            keyspace
+        };
+        if !keyspace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || keyspace.len() > 48
+        {
+            return Err(format!(
+                "keyspace {keyspace:?} must be letters, digits and _ (at most 48)"
+            ));
+        }
+        let nodes: Vec<String> = hosts
+            .split(',')
+            .filter(|host| !host.is_empty())
+            .map(|host| {
+                if host.contains(':') {
+                    host.to_string()
+                } else {
+                    format!("{host}:9042")
+                }
+            })
+            .collect();
+        if nodes.is_empty() {
+            return Err("scylla:// needs at least one host".into());
+        }
+        let mut options = Self {
+            nodes,
+            keyspace: keyspace.to_string(),
+            replication_factor: 3,
+            consistency: Consistency::LocalQuorum,
+            request_timeout: Duration::from_secs(5),
+            tls: None,
+        };
+        let (mut tls, mut cert, mut key) = (false, None, None);
+        let mut ca_file = None;
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            match pair.split_once('=') {
+                Some(("rf", value)) => {
+                    options.replication_factor = value
+                        .parse()
+                        .map_err(|_| format!("rf={value:?} is not a number"))?
+                }
+                Some(("consistency", value)) => options.consistency = consistency(value)?,
+                Some(("timeout_ms", value)) => {
+                    let millis = value
+                        .parse()
+                        .map_err(|_| format!("timeout_ms={value:?} is not a number"))?;
+                    options.request_timeout = Duration::from_millis(millis);
+                }
+                Some(("tls", value)) => {
+                    tls = match value {
+                        "1" | "true" => true,
+                        "0" | "false" => false,
+                        _ => return Err(format!("tls={value:?}: use 1 or 0")),
+                    }
+                }
+                Some(("ca", path)) => ca_file = Some(PathBuf::from(path)),
+                Some(("cert", path)) => cert = Some(PathBuf::from(path)),
+                Some(("key", path)) => key = Some(PathBuf::from(path)),
+                _ => {
+                    return Err(format!(
+                        "unknown scylla:// option {pair:?} (known: rf, consistency, timeout_ms, tls, ca, cert, key)"
+                    ));
+                }
+            }
+        }
+        let client_cert = match (cert, key) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => return Err("scylla:// cert= and key= go together".into()),
+        };
+        if tls || ca_file.is_some() || client_cert.is_some() {
+            options.tls = Some(CqlTls {
+                ca_file,
+                client_cert,
+            });
+        }
+        Ok(options)
+    }
+}
+
+fn consistency(name: &str) -> Result<Consistency, String> {
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "one" => Consistency::One,
+        "quorum" => Consistency::Quorum,
+        "local_quorum" => Consistency::LocalQuorum,
+        "each_quorum" => Consistency::EachQuorum,
+        "all" => Consistency::All,
+        "local_one" => Consistency::LocalOne,
+        other => {
+            return Err(format!(
+                "consistency={other:?}: use one, quorum, local_quorum, each_quorum, all or local_one"
+            ));
+        }
+    })
+}
