@@ -237,7 +237,7 @@ async fn sigterm_sends_devices_elsewhere_and_deregisters_the_node() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_internal_service_needs_the_secret_and_is_not_on_the_public_port() {
+async fn the_internal_service_needs_the_secret_stays_off_the_public_port_and_evicts() {
     let nodes = start_nodes(1);
     let internal = format!(
         "http://{}",
@@ -264,6 +264,32 @@ async fn the_internal_service_needs_the_secret_and_is_not_on_the_public_port() {
         .await
         .expect("the right secret is accepted");
     assert!(!allowed.into_inner().closed);
+
+    // A device that moved on: its stream here closes, and the answer counts
+    // what it held unacked so the new stream knows to re-read its backlog.
+    let (mut device, subscription) = device_at(&nodes[0]).await;
+    let mut stream = stream_at(&mut device, &nodes[0]).await;
+    let mut sender = sender_at(&nodes[0]).await;
+    sender.send_text(&subscription, "never acked", 600).await;
+    stream.next_message().await;
+    let newer = pushd::domain::now_micros() + 1_000_000;
+    let evicted = client
+        .evict(with_auth(
+            node_pb::EvictRequest {
+                device_id: device.device_id.clone(),
+                claimed_at_micros: newer,
+            },
+            &format!("Bearer {SECRET}"),
+        ))
+        .await
+        .expect("evict")
+        .into_inner();
+    assert!(evicted.closed);
+    assert_eq!(evicted.unacked, 1);
+    match stream.next_frame().await {
+        Frame::GoAway(go_away) => assert_eq!(go_away.reason(), pb::GoAwayReason::Replaced),
+        other => panic!("expected GoAway REPLACED, got {other:?}"),
+    }
 
     let mut public = NodeClient::connect(nodes[0].url.clone())
         .await

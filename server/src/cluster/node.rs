@@ -38,8 +38,10 @@ impl ClusterNode {
                 .clone()
                 .unwrap_or_else(|| bound.to_string()),
         };
-        let cluster =
-            Arc::new(Cluster::new(node, directory, &settings.secret).map_err(anyhow::Error::msg)?);
+        let cluster = Arc::new(
+            Cluster::new(node, hub.clone(), directory, &settings.secret)
+                .map_err(anyhow::Error::msg)?,
+        );
         cluster
             .join()
             .await

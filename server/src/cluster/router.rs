@@ -10,6 +10,7 @@ use push_proto::internal as node_pb;
 
 use super::peers::Peers;
 use super::{Directory, NodeRecord, Route};
+use crate::delivery::Hub;
 use crate::domain::QueuedMessage;
 use crate::store::StoreResult;
 
@@ -19,6 +20,7 @@ const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 
 pub struct Cluster {
     node: NodeRecord,
+    hub: Arc<Hub>,
     directory: Arc<dyn Directory>,
     live: RwLock<HashSet<String>>,
     /// When a route to an unknown node last caused a re-read.
@@ -29,11 +31,13 @@ pub struct Cluster {
 impl Cluster {
     pub fn new(
         node: NodeRecord,
+        hub: Arc<Hub>,
         directory: Arc<dyn Directory>,
         secret: &str,
     ) -> Result<Self, String> {
         Ok(Self {
             node,
+            hub,
             directory,
             live: RwLock::new(HashSet::new()),
             refreshed: tokio::sync::Mutex::new(None),
@@ -109,18 +113,33 @@ impl Cluster {
             return;
         }
         let request = node_pb::EvictRequest {
-            device_id: previous.device_id,
+            device_id: previous.device_id.clone(),
             claimed_at_micros,
         };
         let result = match self.peers.client(&previous.address) {
             Ok(mut client) => client
                 .evict(self.peers.request(request))
                 .await
+                .map(|response| response.into_inner())
                 .map_err(|status| status.message().to_string()),
             Err(error) => Err(error),
         };
-        if let Err(error) = result {
-            tracing::debug!(%error, node = %previous.node_id, "could not ask a node to close a replaced stream");
+        match result {
+            Ok(evicted) if evicted.unacked > 0 => {
+                // The old stream took messages this stream's backlog read may
+                // have missed (written just after it): read the backlog again.
+                if let Some(live) = self
+                    .hub
+                    .get(&previous.device_id)
+                    .filter(|live| live.opened_at_micros == claimed_at_micros)
+                {
+                    live.request_resync();
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::debug!(%error, node = %previous.node_id, "could not ask a node to close a replaced stream")
+            }
         }
     }
 

@@ -95,10 +95,13 @@ impl node_server::Node for NodeService {
         request: Request<node_pb::EvictRequest>,
     ) -> Result<Response<node_pb::EvictResponse>, Status> {
         let request = request.into_inner();
-        let closed = self
+        let evicted = self
             .hub
             .evict(&request.device_id, request.claimed_at_micros);
-        Ok(Response::new(node_pb::EvictResponse { closed }))
+        Ok(Response::new(node_pb::EvictResponse {
+            closed: evicted.is_some(),
+            unacked: evicted.map_or(0, |unacked| u32::try_from(unacked).unwrap_or(u32::MAX)),
+        }))
     }
 }
 

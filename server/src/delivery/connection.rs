@@ -75,6 +75,11 @@ impl LiveConnection {
         }
     }
 
+    /// Messages sent on this stream and not acked yet.
+    pub fn unacked(&self) -> usize {
+        self.in_flight.lock().map_or(0, |in_flight| in_flight.len())
+    }
+
     pub fn min_urgency(&self) -> Urgency {
         Urgency::from_u8(self.min_urgency.load(Ordering::Acquire)).unwrap_or(Urgency::VeryLow)
     }

@@ -82,14 +82,15 @@ impl Hub {
     }
 
     /// Closes the device's stream if it opened before `newer_micros` (the
-    /// device opened a newer one on another node); true if one was closed.
-    pub fn evict(&self, device_id: &str, newer_micros: i64) -> bool {
+    /// device opened a newer one on another node); returns how many messages
+    /// the closed stream held unacked, or None if none was closed.
+    pub fn evict(&self, device_id: &str, newer_micros: i64) -> Option<usize> {
         match self.get(device_id) {
             Some(connection) if connection.opened_at_micros < newer_micros => {
                 connection.close(CloseReason::Replaced);
-                true
+                Some(connection.unacked())
             }
-            _ => false,
+            _ => None,
         }
     }
 
