@@ -3,11 +3,13 @@
 //! knows about gRPC or a storage engine.
 
 mod aes128gcm;
+mod bridge;
 mod ids;
 mod topic;
 mod urgency;
 
 pub use aes128gcm::{HeaderError, MAX_PAYLOAD_BYTES, check_aes128gcm};
+pub use bridge::Bridge;
 pub use ids::{
     is_message_id, is_token, new_device_id, new_message_id, new_secret, new_subscription_id,
 };

@@ -11,7 +11,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis, Urgency};
+use crate::domain::{Bridge, DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis, Urgency};
 
 pub use expiry::spawn_expiry;
 
@@ -112,4 +112,20 @@ pub trait Store: Send + Sync + 'static {
     async fn ack(&self, device_id: &str, message_ids: &[String]) -> StoreResult<u64>;
     /// Deletes every message expired at `now`; returns how many.
     async fn purge_expired(&self, now: UnixMillis) -> StoreResult<u64>;
+    /// These queued messages of this device, unexpired at `now`, oldest first
+    /// (ids of other devices or already acked are left out).
+    async fn messages(
+        &self,
+        device_id: &str,
+        message_ids: &[String],
+        now: UnixMillis,
+    ) -> StoreResult<Vec<QueuedMessage>>;
+
+    /// Sets (`Some`) or removes (`None`) the device's mobile push bridge.
+    async fn set_bridge(&self, device_id: &str, bridge: Option<&Bridge>) -> StoreResult<()>;
+    async fn bridge(&self, device_id: &str) -> StoreResult<Option<Bridge>>;
+    /// Removes the device's bridge only if it still has this provider token
+    /// (the provider said the token is gone; a newer one the app registered
+    /// since stays). True if it was removed.
+    async fn forget_bridge_token(&self, device_id: &str, token: &str) -> StoreResult<bool>;
 }

@@ -12,10 +12,12 @@ use crate::domain::{
     new_subscription_id, now_millis,
 };
 
+mod bridges;
 mod limits;
 mod queue;
 mod records;
 
+pub use bridges::*;
 pub use limits::*;
 pub use queue::*;
 pub use records::*;
@@ -37,7 +39,9 @@ macro_rules! store_conformance_suite {
             topic_replaces_only_on_the_same_subscription, urgency_threshold_filters, retention_limits_refuse_and_recover,
             expired_messages_do_not_count_toward_limits, unsubscribe_drops_queued_messages,
             large_backlog_pages_completely, concurrent_enqueues_all_land,
-            live_delivered_messages_are_durable_and_skip_limits, an_ack_racing_a_live_write_leaves_nothing);
+            live_delivered_messages_are_durable_and_skip_limits, an_ack_racing_a_live_write_leaves_nothing,
+            bridges_are_set_replaced_and_removed, forgetting_a_token_spares_a_newer_one,
+            messages_by_id_are_this_devices_unexpired_ones);
     };
     (@cases $make_store:expr; $($case:ident),+) => {
         $(

@@ -9,6 +9,7 @@
 //!   so two nodes accepting for one device at the same instant can overshoot
 //!   by the messages in flight between them (never by more).
 
+mod bridges;
 mod directory;
 mod options;
 mod rows;
@@ -26,7 +27,7 @@ use tokio_stream::StreamExt as _;
 
 use super::{Admission, Enqueued, PendingQuery, Store, StoreError, StoreResult};
 use crate::domain::{
-    DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis, now_micros, now_millis,
+    Bridge, DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis, now_micros, now_millis,
 };
 use schema::{backend, unavailable};
 use statements::Statements;
@@ -37,6 +38,7 @@ pub struct ScyllaStore {
     session: Arc<Session>,
     statements: Statements,
     directory: directory::DirectoryStatements,
+    bridges: bridges::BridgeStatements,
 }
 
 impl ScyllaStore {
@@ -68,10 +70,14 @@ impl ScyllaStore {
             options.consistency,
         )
         .await?;
+        let bridges =
+            bridges::BridgeStatements::prepare(&session, &options.keyspace, options.consistency)
+                .await?;
         Ok(Self {
             session: Arc::new(session),
             statements,
             directory,
+            bridges,
         })
     }
 
@@ -330,5 +336,26 @@ impl Store for ScyllaStore {
     async fn purge_expired(&self, _now: UnixMillis) -> StoreResult<u64> {
         // Rows carry their TTL; the database drops them itself.
         Ok(0)
+    }
+
+    async fn messages(
+        &self,
+        device_id: &str,
+        message_ids: &[String],
+        now: UnixMillis,
+    ) -> StoreResult<Vec<QueuedMessage>> {
+        self.messages_by_id(device_id, message_ids, now).await
+    }
+
+    async fn set_bridge(&self, device_id: &str, bridge: Option<&Bridge>) -> StoreResult<()> {
+        self.write_bridge(device_id, bridge).await
+    }
+
+    async fn bridge(&self, device_id: &str) -> StoreResult<Option<Bridge>> {
+        self.read_bridge(device_id).await
+    }
+
+    async fn forget_bridge_token(&self, device_id: &str, token: &str) -> StoreResult<bool> {
+        self.forget_token(device_id, token).await
     }
 }

@@ -37,6 +37,12 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE IF NOT EXISTS {ks}.device_routes (
         device_id text PRIMARY KEY, node_id text, address text, claimed_at bigint)",
     ],
+    &[
+        // A device's mobile push bridge (APNs or FCM); scope is the topic or project.
+        "CREATE TABLE IF NOT EXISTS {ks}.bridges (
+        device_id text PRIMARY KEY, kind text, token text, scope text, sandbox boolean,
+        updated_at bigint)",
+    ],
 ];
 
 pub const VERSION: i32 = MIGRATIONS.len() as i32;

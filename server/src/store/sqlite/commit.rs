@@ -9,10 +9,10 @@ use std::time::Instant;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::backend;
 use super::coalesce::coalesce;
 use super::op::{Reply, WriteOp, closed};
 use super::ops::{self, WriterState};
+use super::{backend, bridges};
 use crate::store::{Enqueued, StoreError, StoreResult};
 
 /// Answers what [`coalesce`] left with nothing to write (an insert cancelled
@@ -167,6 +167,14 @@ fn apply(
             state.forget_usage();
             finish(reply, result)
         }
+        WriteOp::Bridge {
+            device_id,
+            change,
+            reply,
+        } => finish(
+            reply,
+            bridges::apply(transaction, &device_id, &change).map_err(backend),
+        ),
         WriteOp::Close(_) => unreachable!("close is handled by the batch loop"),
     }
 }
@@ -176,7 +184,9 @@ fn refuse(op: WriteOp, error: StoreError) {
         WriteOp::CreateDevice(_, reply) | WriteOp::CreateSubscription(_, reply) => {
             drop(reply.send(Err(error)))
         }
-        WriteOp::DeleteSubscription { reply, .. } => drop(reply.send(Err(error))),
+        WriteOp::DeleteSubscription { reply, .. } | WriteOp::Bridge { reply, .. } => {
+            drop(reply.send(Err(error)))
+        }
         WriteOp::Enqueue { reply, .. } => drop(reply.send(Err(error))),
         WriteOp::Ack { reply, .. } | WriteOp::PurgeExpired { reply, .. } => {
             drop(reply.send(Err(error)))

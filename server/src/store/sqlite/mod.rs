@@ -5,6 +5,7 @@
 //! so one fsync covers many accepted messages. Reads use a small pool of
 //! their own connections, which WAL lets run beside the writer.
 
+mod bridges;
 mod coalesce;
 mod commit;
 mod deferred;
@@ -22,7 +23,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{Admission, Enqueued, PendingQuery, Store, StoreError, StoreResult};
-use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
+use crate::domain::{Bridge, DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
+use bridges::BridgeChange;
 use op::WriteOp;
 use reader::ReaderPool;
 use writer::WriterHandle;
@@ -150,6 +152,51 @@ impl Store for SqliteStore {
     async fn purge_expired(&self, now: UnixMillis) -> StoreResult<u64> {
         self.writer
             .call(|reply| WriteOp::PurgeExpired { now, reply })
+            .await
+    }
+
+    async fn messages(
+        &self,
+        device_id: &str,
+        message_ids: &[String],
+        now: UnixMillis,
+    ) -> StoreResult<Vec<QueuedMessage>> {
+        let (device_id, message_ids) = (device_id.to_owned(), message_ids.to_vec());
+        self.readers
+            .run(move |connection| bridges::messages(connection, &device_id, &message_ids, now))
+            .await
+    }
+
+    async fn set_bridge(&self, device_id: &str, bridge: Option<&Bridge>) -> StoreResult<()> {
+        let change = match bridge {
+            Some(bridge) => BridgeChange::Set(bridge.clone()),
+            None => BridgeChange::Remove,
+        };
+        self.change_bridge(device_id, change).await.map(|_| ())
+    }
+
+    async fn bridge(&self, device_id: &str) -> StoreResult<Option<Bridge>> {
+        let device_id = device_id.to_owned();
+        self.readers
+            .run(move |connection| bridges::bridge(connection, &device_id))
+            .await
+    }
+
+    async fn forget_bridge_token(&self, device_id: &str, token: &str) -> StoreResult<bool> {
+        self.change_bridge(device_id, BridgeChange::ForgetToken(token.to_owned()))
+            .await
+    }
+}
+
+impl SqliteStore {
+    async fn change_bridge(&self, device_id: &str, change: BridgeChange) -> StoreResult<bool> {
+        let device_id = device_id.to_owned();
+        self.writer
+            .call(|reply| WriteOp::Bridge {
+                device_id,
+                change,
+                reply,
+            })
             .await
     }
 }

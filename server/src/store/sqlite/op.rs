@@ -2,6 +2,7 @@
 
 use tokio::sync::oneshot;
 
+use super::bridges::BridgeChange;
 use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
 use crate::store::{Admission, Enqueued, StoreError, StoreResult};
 
@@ -32,6 +33,11 @@ pub enum WriteOp {
     PurgeExpired {
         now: UnixMillis,
         reply: Reply<u64>,
+    },
+    Bridge {
+        device_id: String,
+        change: BridgeChange,
+        reply: Reply<bool>,
     },
     Close(oneshot::Sender<()>),
 }

@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE devices (
         id          TEXT PRIMARY KEY,
         secret_hash BLOB NOT NULL,
@@ -29,7 +30,18 @@ const MIGRATIONS: &[&str] = &[r#"
     CREATE INDEX messages_by_device ON messages (device_id, id);
     CREATE UNIQUE INDEX messages_by_topic ON messages (subscription_id, topic) WHERE topic IS NOT NULL;
     CREATE INDEX messages_by_expiry ON messages (expires_at);
-"#];
+"#,
+    r#"
+    CREATE TABLE bridges (
+        device_id  TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        token      TEXT NOT NULL,
+        scope      TEXT NOT NULL,
+        sandbox    INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+"#,
+];
 
 pub const VERSION: u32 = MIGRATIONS.len() as u32;
 
