@@ -6,6 +6,7 @@
 //!
 //! - [`api`] — the public gRPC services and the one error-to-status mapping;
 //! - [`auth`] — device credentials and VAPID sender identity;
+//! - [`bridges`] — APNs and FCM for phones without a stream, and the presence policy;
 //! - [`delivery`] — live streams: backlog replay, live messages, acks;
 //! - [`store`] — everything durable, behind the [`store::Store`] trait;
 //! - [`cluster`] — routing between the nodes that share a distributed store;
@@ -15,6 +16,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bridges;
 pub mod cluster;
 pub mod config;
 pub mod delivery;

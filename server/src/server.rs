@@ -12,7 +12,8 @@ use std::net::SocketAddr;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::api::{ApiLimits, PushApi};
+use crate::api::{ApiLimits, PushApi, Routes};
+use crate::bridges;
 use crate::cluster::{ClusterNode, Directory};
 use crate::config::{Settings, StoreChoice};
 use crate::delivery::Hub;
@@ -125,23 +126,30 @@ pub async fn run(
     let (drain_started, mut draining) = tokio::sync::watch::channel(false);
     // Leaving starts with the drain, so other nodes stop forwarding here at once.
     let cluster_node = match (&settings.cluster, directory) {
-        (Some(cluster), Some(directory)) => {
-            Some(ClusterNode::start(cluster, directory, hub.clone(), draining.clone()).await?)
-        }
+        (Some(cluster), Some(directory)) => Some(
+            ClusterNode::start(
+                cluster,
+                directory,
+                (hub.clone(), settings.bridges.policy),
+                draining.clone(),
+            )
+            .await?,
+        ),
         _ => None,
     };
-    let cluster = cluster_node.as_ref().map(|node| node.cluster.clone());
+    let routes = Routes {
+        hub: hub.clone(),
+        cluster: cluster_node.as_ref().map(|node| node.cluster.clone()),
+        bridges: bridges::start(&settings.bridges, store.clone(), hub.clone())
+            .await
+            .map_err(anyhow::Error::msg)?,
+    };
     let limits = ApiLimits {
         max_ttl_seconds: settings.max_ttl_seconds,
         retention: settings.retention,
         handshake_timeout: settings.handshake_timeout,
     };
-    let api = PushApi::new(
-        store.clone(),
-        (hub.clone(), cluster),
-        public_url.clone(),
-        limits,
-    );
+    let api = PushApi::new(store.clone(), routes, public_url.clone(), limits);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<SenderServer<PushApi>>().await;
     health.set_serving::<DeviceServer<PushApi>>().await;

@@ -12,7 +12,10 @@ use crate::delivery::{OUTBOUND_CAPACITY, OutboundStream, Session};
 use crate::domain::{SubscriptionRecord, is_token, new_subscription_id, now_millis};
 
 impl PushApi {
-    async fn authenticate<T>(&self, request: &Request<T>) -> Result<AuthenticatedDevice, Status> {
+    pub(super) async fn authenticate<T>(
+        &self,
+        request: &Request<T>,
+    ) -> Result<AuthenticatedDevice, Status> {
         self.inner
             .authenticator
             .authenticate(authorization(request))
@@ -130,6 +133,34 @@ impl device_server::Device for PushApi {
         Ok(Response::new(pb::ListSubscriptionsResponse {
             subscriptions,
         }))
+    }
+
+    async fn set_bridge(
+        &self,
+        request: Request<pb::SetBridgeRequest>,
+    ) -> Result<Response<pb::SetBridgeResponse>, Status> {
+        self.set_bridge_for(request).await
+    }
+
+    async fn remove_bridge(
+        &self,
+        request: Request<pb::RemoveBridgeRequest>,
+    ) -> Result<Response<pb::RemoveBridgeResponse>, Status> {
+        self.remove_bridge_for(request).await
+    }
+
+    async fn fetch_messages(
+        &self,
+        request: Request<pb::FetchMessagesRequest>,
+    ) -> Result<Response<pb::FetchMessagesResponse>, Status> {
+        self.fetch_for(request).await
+    }
+
+    async fn ack_messages(
+        &self,
+        request: Request<pb::AckMessagesRequest>,
+    ) -> Result<Response<pb::AckMessagesResponse>, Status> {
+        self.ack_for(request).await
     }
 
     type ListenStream = OutboundStream;

@@ -4,6 +4,8 @@
 
 mod device;
 mod endpoint;
+mod offline;
+mod routing;
 mod sender;
 mod status;
 mod subscription_cache;
@@ -12,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{CredentialAuthenticator, DeviceAuthenticator, VapidVerifier};
+use crate::bridges::Bridges;
 use crate::cluster::Cluster;
 use crate::delivery::Hub;
 use crate::store::{RetentionLimits, Store};
@@ -25,6 +28,13 @@ pub struct ApiLimits {
     pub max_ttl_seconds: u32,
     pub retention: RetentionLimits,
     pub handshake_timeout: Duration,
+}
+
+/// The ways to a device: streams on this node, other nodes, push services.
+pub struct Routes {
+    pub hub: Arc<Hub>,
+    pub cluster: Option<Arc<Cluster>>,
+    pub bridges: Arc<Bridges>,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -41,6 +51,7 @@ struct Inner {
     vapid: VapidVerifier,
     hub: Arc<Hub>,
     cluster: Option<Arc<Cluster>>,
+    bridges: Arc<Bridges>,
     limits: ApiLimits,
     public_url: String,
 }
@@ -48,7 +59,7 @@ struct Inner {
 impl PushApi {
     pub fn new(
         store: Arc<dyn Store>,
-        (hub, cluster): (Arc<Hub>, Option<Arc<Cluster>>),
+        routes: Routes,
         public_url: String,
         limits: ApiLimits,
     ) -> Self {
@@ -61,8 +72,9 @@ impl PushApi {
                 registrar,
                 store,
                 vapid,
-                hub,
-                cluster,
+                hub: routes.hub,
+                cluster: routes.cluster,
+                bridges: routes.bridges,
                 limits,
                 public_url,
             }),

@@ -31,7 +31,7 @@ use crate::store::StoreResult;
 
 pub use membership::spawn_membership;
 pub use node::ClusterNode;
-pub use router::{Cluster, RouteClaim};
+pub use router::{Cluster, Forwarded, RouteClaim};
 
 /// A node heartbeats this often; the directory forgets it after [`NODE_TTL`].
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 
 use super::{Cluster, Directory, NodeRecord, service, spawn_membership};
+use crate::bridges::policy::RoutingPolicy;
 use crate::config::ClusterSettings;
 use crate::delivery::Hub;
 
@@ -24,7 +25,7 @@ impl ClusterNode {
     pub async fn start(
         settings: &ClusterSettings,
         directory: Arc<dyn Directory>,
-        hub: Arc<Hub>,
+        (hub, policy): (Arc<Hub>, RoutingPolicy),
         leaving: watch::Receiver<bool>,
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.listen)
@@ -47,7 +48,7 @@ impl ClusterNode {
             .await
             .context("joining the cluster directory")?;
         let mut stop_serving = leaving.clone();
-        let node_service = service::guarded(hub, &settings.secret);
+        let node_service = service::guarded(hub, policy, &settings.secret);
         let internal = tokio::spawn(async move {
             let served = tonic::transport::Server::builder()
                 .tcp_nodelay(true)

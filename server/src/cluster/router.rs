@@ -144,23 +144,29 @@ impl Cluster {
     }
 
     /// Hands `message` to the node streaming its device, if that is another
-    /// live node; true when that node put it on the stream. `stored` says
-    /// whether the store has it (false for TTL 0).
-    pub async fn forward(&self, message: &QueuedMessage, stored: bool) -> bool {
+    /// live node. `stored` says whether the store has it (false for TTL 0);
+    /// with `bridge_available`, a device that is away is left to its bridge.
+    pub async fn forward(
+        &self,
+        message: &QueuedMessage,
+        stored: bool,
+        bridge_available: bool,
+    ) -> Forwarded {
         let route = match self.directory.route(&message.device_id).await {
             Ok(Some(route)) if route.node_id != self.node.node_id => route,
-            Ok(_) => return false,
+            Ok(_) => return Forwarded::NotSent,
             Err(error) => {
                 tracing::warn!(%error, "reading a device's route failed; the message waits in the store");
-                return false;
+                return Forwarded::NotSent;
             }
         };
         if !self.is_live(&route.node_id).await {
-            return false;
+            return Forwarded::NotSent;
         }
         let request = node_pb::DeliverRequest {
             message: Some(forwarded(message)),
             stored,
+            bridge_available,
         };
         let outcome = match self.peers.client(&route.address) {
             Ok(mut client) => match client.deliver(self.peers.request(request)).await {
@@ -168,18 +174,39 @@ impl Cluster {
                 Err(status) => {
                     tracing::debug!(node = %route.node_id, %status, "forwarding failed; the message waits in the store");
                     metrics::counter!("pushd_forwarded_total", "outcome" => "failed").increment(1);
-                    return false;
+                    return Forwarded::NotSent;
                 }
             },
             Err(error) => {
                 tracing::warn!(%error, "no client for a peer");
-                return false;
+                return Forwarded::NotSent;
             }
         };
         metrics::counter!("pushd_forwarded_total", "outcome" => outcome.as_str_name().to_ascii_lowercase())
             .increment(1);
-        outcome == node_pb::DeliverOutcome::Sent
+        match outcome {
+            node_pb::DeliverOutcome::Sent => Forwarded::Sent,
+            node_pb::DeliverOutcome::Away => Forwarded::Away,
+            node_pb::DeliverOutcome::BelowThreshold | node_pb::DeliverOutcome::BufferFull => {
+                Forwarded::Queued
+            }
+            _ => Forwarded::NotSent,
+        }
     }
+}
+
+/// What became of a forwarded message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forwarded {
+    Sent,
+    /// The device streams there but is away: use its bridge.
+    Away,
+    /// The device streams there and gets it from the store (its buffer was
+    /// full, or the message is below its urgency threshold).
+    Queued,
+    /// Not delivered (not connected anywhere known, unreachable, full):
+    /// it waits in the store.
+    NotSent,
 }
 
 fn forwarded(message: &QueuedMessage) -> node_pb::ForwardedMessage {

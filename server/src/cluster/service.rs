@@ -7,11 +7,13 @@ use std::sync::Arc;
 use push_proto::internal::{self as node_pb, node_server};
 use tonic::{Request, Response, Status};
 
+use crate::bridges::policy::RoutingPolicy;
 use crate::delivery::{Hub, Offer};
 use crate::domain::{QueuedMessage, Urgency};
 
 pub struct NodeService {
     hub: Arc<Hub>,
+    policy: RoutingPolicy,
 }
 
 pub type Guarded = tonic::service::interceptor::InterceptedService<
@@ -54,8 +56,8 @@ impl tonic::service::Interceptor for SecretCheck {
 }
 
 /// The node service for `hub`, guarded by `secret`.
-pub fn guarded(hub: Arc<Hub>, secret: &str) -> Guarded {
-    node_server::NodeServer::with_interceptor(NodeService { hub }, SecretCheck::new(secret))
+pub fn guarded(hub: Arc<Hub>, policy: RoutingPolicy, secret: &str) -> Guarded {
+    node_server::NodeServer::with_interceptor(NodeService { hub, policy }, SecretCheck::new(secret))
 }
 
 #[tonic::async_trait]
@@ -71,6 +73,9 @@ impl node_server::Node for NodeService {
         let message = queued(message)?;
         let outcome = match self.hub.get(&message.device_id) {
             None => node_pb::DeliverOutcome::NotConnected,
+            Some(live) if request.bridge_available && !self.policy.streams_to(live.presence()) => {
+                node_pb::DeliverOutcome::Away
+            }
             Some(live) => match live.offer(&message) {
                 Offer::Sent => node_pb::DeliverOutcome::Sent,
                 Offer::BelowThreshold => node_pb::DeliverOutcome::BelowThreshold,

@@ -90,12 +90,13 @@ impl LiveConnection {
         urgency.as_u8() < previous
     }
 
-    pub fn set_presence(&self, presence: Presence) {
-        self.presence.store(presence as u8, Ordering::Release);
+    /// Sets the presence; returns the one before.
+    pub fn set_presence(&self, presence: Presence) -> Presence {
+        presence_from_u8(self.presence.swap(presence as u8, Ordering::AcqRel))
     }
 
-    pub fn presence(&self) -> u8 {
-        self.presence.load(Ordering::Acquire)
+    pub fn presence(&self) -> Presence {
+        presence_from_u8(self.presence.load(Ordering::Acquire))
     }
 
     /// Tries to hand a message to the stream without waiting.
@@ -215,14 +216,27 @@ impl LiveConnection {
 
 fn frame(message: &QueuedMessage) -> pb::ServerFrame {
     pb::ServerFrame {
-        frame: Some(Frame::Message(pb::PushMessage {
-            message_id: message.id.clone(),
-            subscription_id: message.subscription_id.clone(),
-            payload: message.payload.clone(),
-            urgency: message.urgency.to_proto() as i32,
-            topic: message.topic.clone().unwrap_or_default(),
-            received_at_unix_ms: message.received_at,
-            expires_at_unix_ms: message.expires_at,
-        })),
+        frame: Some(Frame::Message(push_message(message))),
+    }
+}
+
+/// A stored message as devices receive it, on a stream or fetched.
+pub fn push_message(message: &QueuedMessage) -> pb::PushMessage {
+    pb::PushMessage {
+        message_id: message.id.clone(),
+        subscription_id: message.subscription_id.clone(),
+        payload: message.payload.clone(),
+        urgency: message.urgency.to_proto() as i32,
+        topic: message.topic.clone().unwrap_or_default(),
+        received_at_unix_ms: message.received_at,
+        expires_at_unix_ms: message.expires_at,
+    }
+}
+
+fn presence_from_u8(value: u8) -> Presence {
+    match value {
+        2 => Presence::Idle,
+        3 => Presence::Away,
+        _ => Presence::Active,
     }
 }

@@ -11,7 +11,7 @@ mod hub;
 mod outbound;
 mod session;
 
-pub use connection::{CloseReason, LiveConnection, Offer};
+pub use connection::{CloseReason, LiveConnection, Offer, push_message};
 pub use hub::Hub;
 pub use outbound::{Outbound, OutboundStream};
 pub use session::{OUTBOUND_CAPACITY, Session};

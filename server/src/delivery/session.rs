@@ -253,7 +253,13 @@ async fn handle_frame(
         },
         Some(Client::Presence(set)) => match Presence::from_i32(set.presence) {
             Some(presence) => {
-                connection.set_presence(presence);
+                // Back in use: messages that waited for it (low urgency while
+                // away) are due now.
+                if connection.set_presence(presence) != Presence::Active
+                    && presence == Presence::Active
+                {
+                    connection.request_resync();
+                }
                 None
             }
             None => Some(format!("unknown presence value {}", set.presence)),

@@ -12,6 +12,13 @@ use serde::Deserialize;
 
 use crate::store::RetentionLimits;
 
+mod bridges;
+mod cluster;
+
+pub use bridges::BridgeSettings;
+pub use cluster::ClusterSettings;
+use cluster::cluster_settings;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pushd",
@@ -84,6 +91,39 @@ pub struct Overrides {
     /// least 16 characters; prefer the environment variable to the flag
     #[arg(long, env = "PUSHD_CLUSTER_SECRET", hide_env_values = true)]
     pub cluster_secret: Option<String>,
+    /// APNs token authentication: the .p8 signing key from Apple (needs
+    /// apns_key_id and apns_team_id)
+    #[arg(long, env = "PUSHD_APNS_KEY_FILE")]
+    pub apns_key_file: Option<PathBuf>,
+    /// The 10-character id of that key
+    #[arg(long, env = "PUSHD_APNS_KEY_ID")]
+    pub apns_key_id: Option<String>,
+    /// Your Apple developer team id
+    #[arg(long, env = "PUSHD_APNS_TEAM_ID")]
+    pub apns_team_id: Option<String>,
+    /// APNs certificate authentication instead: the .p12 file
+    #[arg(long, env = "PUSHD_APNS_CERT_FILE")]
+    pub apns_cert_file: Option<PathBuf>,
+    /// Password of the .p12 file; prefer the environment variable
+    #[arg(long, env = "PUSHD_APNS_CERT_PASSWORD", hide_env_values = true)]
+    pub apns_cert_password: Option<String>,
+    /// Alert title iOS shows if the app's Notification Service Extension
+    /// cannot decrypt in time [default: New notification]
+    #[arg(long, env = "PUSHD_APNS_ALERT_TITLE")]
+    pub apns_alert_title: Option<String>,
+    /// FCM: the service-account JSON from the Firebase console
+    #[arg(long, env = "PUSHD_FCM_SERVICE_ACCOUNT")]
+    pub fcm_service_account: Option<PathBuf>,
+    /// FCM API base URL [default: https://fcm.googleapis.com/]
+    #[arg(long, env = "PUSHD_FCM_BASE_URL")]
+    pub fcm_base_url: Option<String>,
+    /// Use a device's bridge when its stream says idle, not only away [default: false]
+    #[arg(long, env = "PUSHD_BRIDGE_WHEN_IDLE")]
+    pub bridge_when_idle: Option<bool>,
+    /// Low and very-low urgency messages wait for an away phone to come back,
+    /// and go through its bridge this many seconds before they expire [default: 600]
+    #[arg(long, env = "PUSHD_LOW_URGENCY_MARGIN_SECONDS")]
+    pub low_urgency_margin_seconds: Option<u64>,
     /// Log filter, tracing-subscriber syntax [default: info]
     #[arg(long, env = "PUSHD_LOG")]
     pub log: Option<String>,
@@ -94,26 +134,6 @@ pub struct Overrides {
 pub enum StoreChoice {
     Sqlite,
     Scylla(crate::store::scylla::ScyllaOptions),
-}
-
-/// Routing between nodes; see [`crate::cluster`].
-#[derive(Clone)]
-pub struct ClusterSettings {
-    pub listen: SocketAddr,
-    /// None: advertise the bound listen address.
-    pub advertise: Option<String>,
-    pub secret: String,
-}
-
-impl std::fmt::Debug for ClusterSettings {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("ClusterSettings")
-            .field("listen", &self.listen)
-            .field("advertise", &self.advertise)
-            .field("secret", &"<hidden>")
-            .finish()
-    }
 }
 
 /// Fully resolved settings.
@@ -132,6 +152,7 @@ pub struct Settings {
     pub expiry_interval: Duration,
     pub drain_timeout: Duration,
     pub cluster: Option<ClusterSettings>,
+    pub bridges: BridgeSettings,
     pub log: String,
 }
 
@@ -146,6 +167,7 @@ impl Settings {
     }
 
     pub fn resolve(flags: Overrides, file: Overrides) -> Result<Self, String> {
+        let bridges = BridgeSettings::resolve(&flags, &file)?;
         let metrics_listen =
             match flags.metrics_listen.or(file.metrics_listen).as_deref() {
                 None => Some(SocketAddr::from(([127, 0, 0, 1], 9070))),
@@ -182,6 +204,7 @@ impl Settings {
         )?;
         Ok(Self {
             cluster,
+            bridges,
             store,
             listen: flags
                 .listen
@@ -231,40 +254,6 @@ impl Settings {
             log: flags.log.or(file.log).unwrap_or_else(|| "info".into()),
         })
     }
-}
-
-fn cluster_settings(
-    store: &StoreChoice,
-    listen: Option<SocketAddr>,
-    advertise: Option<String>,
-    secret: Option<String>,
-) -> Result<Option<ClusterSettings>, String> {
-    let Some(listen) = listen else {
-        return match (advertise, secret) {
-            (None, None) => Ok(None),
-            _ => Err("cluster_advertise and cluster_secret need cluster_listen too".into()),
-        };
-    };
-    if matches!(store, StoreChoice::Sqlite) {
-        return Err(
-            "cluster_listen needs a store the nodes share: set store to scylla://hosts/keyspace"
-                .into(),
-        );
-    }
-    let secret = secret.unwrap_or_default();
-    if secret.len() < 16 || !secret.chars().all(|c| c.is_ascii_graphic()) {
-        return Err("cluster_secret must be at least 16 printable ASCII characters, the same on every node (e.g. from `openssl rand -hex 32`)".into());
-    }
-    if advertise.is_none() && listen.ip().is_unspecified() {
-        return Err(format!(
-            "cluster_listen {listen} is a wildcard address: set cluster_advertise to the host:port other nodes can dial"
-        ));
-    }
-    Ok(Some(ClusterSettings {
-        listen,
-        advertise,
-        secret,
-    }))
 }
 
 fn read_file(path: &Path) -> Result<Overrides, String> {

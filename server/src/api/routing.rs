@@ -1,0 +1,146 @@
+//! Where an accepted message goes: a stream on this node (offered before
+//! the write, for latency), a stream on another node, or the device's mobile
+//! bridge (after the write) — one of them, never two (see
+//! [`crate::bridges::policy`]). The OK always waits for the durable write.
+
+use push_proto::v1 as pb;
+use tonic::Status;
+
+use super::{PushApi, status};
+use crate::cluster::Forwarded;
+use crate::delivery::{LiveConnection, Offer};
+use crate::domain::{Bridge, QueuedMessage};
+use crate::store::Admission;
+
+impl PushApi {
+    /// TTL 0: RFC 8030 says deliver immediately or not at all, and never
+    /// store; so never bridged either (a wake-up would find nothing).
+    pub(super) async fn deliver_now_or_never(&self, message: &QueuedMessage) -> pb::Outcome {
+        let sent = match self.inner.hub.get(&message.device_id) {
+            Some(live) => live.offer(message) == Offer::Sent,
+            None => self.forward(message, false, false).await == Forwarded::Sent,
+        };
+        if sent {
+            pb::Outcome::Delivered
+        } else {
+            pb::Outcome::NotDelivered
+        }
+    }
+
+    pub(super) async fn store_and_deliver(
+        &self,
+        message: QueuedMessage,
+    ) -> Result<pb::Outcome, Status> {
+        let api = &self.inner;
+        let local = api.hub.get(&message.device_id);
+        let streaming_here = local
+            .as_ref()
+            .is_some_and(|live| api.bridges.policy.streams_to(live.presence()));
+        let bridge = if streaming_here {
+            None
+        } else {
+            api.bridges.usable_bridge(&message.device_id).await
+        };
+        match bridge {
+            Some(bridge) => {
+                self.store_and_bridge(message, bridge, local.is_none())
+                    .await
+            }
+            None => self.store_and_stream(message).await,
+        }
+    }
+
+    /// Hands the message to the node streaming its device, in a cluster.
+    async fn forward(
+        &self,
+        message: &QueuedMessage,
+        stored: bool,
+        bridge_available: bool,
+    ) -> Forwarded {
+        match &self.inner.cluster {
+            Some(cluster) => cluster.forward(message, stored, bridge_available).await,
+            None => Forwarded::NotSent,
+        }
+    }
+
+    /// The device is away (or has no stream here) and has a bridge: store,
+    /// let a node where it streams actively take it, else bridge it.
+    async fn store_and_bridge(
+        &self,
+        message: QueuedMessage,
+        bridge: Bridge,
+        may_stream_elsewhere: bool,
+    ) -> Result<pb::Outcome, Status> {
+        let api = &self.inner;
+        let admission = Admission::Queue(api.limits.retention);
+        api.store
+            .enqueue(message.clone(), admission)
+            .await
+            .map_err(status::from_store)?;
+        metrics::counter!("pushd_messages_stored_total").increment(1);
+        if may_stream_elsewhere {
+            match self.forward(&message, true, true).await {
+                Forwarded::Sent => return Ok(pb::Outcome::Delivered),
+                Forwarded::Queued => return Ok(pb::Outcome::Stored),
+                Forwarded::Away | Forwarded::NotSent => {}
+            }
+        }
+        api.bridges.dispatch(message, bridge);
+        Ok(pb::Outcome::Stored)
+    }
+
+    /// Offers the message to a live stream first (latency), then waits for
+    /// the durable write (the OK). A device that connected in between, or
+    /// whose buffer was full, is caught after the write, when a replay is
+    /// sure to find the message.
+    async fn store_and_stream(&self, message: QueuedMessage) -> Result<pb::Outcome, Status> {
+        let api = &self.inner;
+        let first = api.hub.get(&message.device_id).map(|live| {
+            let offer = live.offer(&message);
+            (live, offer)
+        });
+        let admission = match first {
+            Some((_, Offer::Sent)) => Admission::DeliveredLive,
+            _ => Admission::Queue(api.limits.retention),
+        };
+        let enqueued = api
+            .store
+            .enqueue(message.clone(), admission)
+            .await
+            .map_err(status::from_store)?;
+        metrics::counter!("pushd_messages_stored_total")
+            .increment(u64::from(!enqueued.already_acked));
+        let mut delivered = enqueued.already_acked || matches!(first, Some((_, Offer::Sent)));
+        if let Some((live, Offer::Full)) = &first {
+            live.request_resync();
+        }
+        // The device may have (re)connected while the write was in flight: its
+        // backlog read could have missed this message, so offer it to the new
+        // stream (a stream that already holds it ignores the offer).
+        if !enqueued.already_acked {
+            let first_id = first.as_ref().map(|(live, _)| live.id);
+            match api.hub.get(&message.device_id) {
+                Some(live) if Some(live.id) != first_id => delivered |= offer_late(&live, &message),
+                Some(_) => {}
+                // Not streaming here: another node of the cluster may hold it.
+                None => delivered |= self.forward(&message, true, false).await == Forwarded::Sent,
+            }
+        }
+        Ok(if delivered {
+            pb::Outcome::Delivered
+        } else {
+            pb::Outcome::Stored
+        })
+    }
+}
+
+fn offer_late(live: &LiveConnection, message: &QueuedMessage) -> bool {
+    match live.offer(message) {
+        Offer::Sent => true,
+        Offer::Full => {
+            live.request_resync();
+            false
+        }
+        Offer::BelowThreshold | Offer::Closed => false,
+    }
+}

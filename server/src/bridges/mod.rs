@@ -1,0 +1,69 @@
+//! Mobile push bridges: waking phones that hold no stream through Apple's
+//! (APNs) and Google's (FCM) push services, without opening the message.
+//!
+//! - [`Provider`] is the boundary: one per push service ([`apns`], [`fcm`]),
+//!   each turning a [`Notice`] into that service's request and its answers
+//!   into a [`ProviderError`];
+//! - [`retry`] wraps a provider with bounded, jittered, `Retry-After`-aware
+//!   retries, as a layer;
+//! - [`policy`] decides stream, bridge or wait from presence, urgency and TTL;
+//! - [`dispatch`] runs bridged deliveries in the background, forgets tokens a
+//!   service says are gone, and counts every outcome.
+
+pub mod apns;
+pub mod dispatch;
+pub mod fcm;
+mod notice;
+pub mod policy;
+pub mod retry;
+mod setup;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::Bridge;
+
+pub use dispatch::Bridges;
+pub use notice::{Notice, NoticeBody, PROVIDER_PAYLOAD_LIMIT};
+pub use setup::start;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The token no longer reaches the app (uninstalled, expired, wrong
+    /// environment): the bridge is forgotten; the message stays stored.
+    #[error("token is no longer valid: {0}")]
+    TokenGone(String),
+    /// Worth trying again later (429, 5xx, the connection failed).
+    #[error("temporarily failed: {detail}")]
+    Retry {
+        after: Option<Duration>,
+        detail: String,
+    },
+    /// Our credentials were refused: an operator must fix the configuration.
+    #[error("credentials refused: {0}")]
+    Auth(String),
+    /// The service refused this notification and would refuse it again.
+    #[error("refused: {0}")]
+    Rejected(String),
+}
+
+impl ProviderError {
+    /// The metric label of this outcome.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::TokenGone(_) => "token_gone",
+            Self::Retry { .. } => "retry",
+            Self::Auth(_) => "auth_failed",
+            Self::Rejected(_) => "rejected",
+        }
+    }
+}
+
+/// One push service.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// "apns" or "fcm": which [`Bridge`] kind this provider serves.
+    fn kind(&self) -> &'static str;
+    async fn send(&self, bridge: &Bridge, notice: &Notice) -> Result<(), ProviderError>;
+}

@@ -1,0 +1,80 @@
+//! Mobile bridge settings: APNs and FCM credentials and the routing policy.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::Overrides;
+use crate::bridges::apns::client::ApnsCredentials;
+use crate::bridges::policy::RoutingPolicy;
+
+#[derive(Debug, Clone, Default)]
+pub struct BridgeSettings {
+    pub apns: Option<ApnsCredentials>,
+    pub apns_alert_title: String,
+    pub fcm: Option<FcmSettings>,
+    pub policy: RoutingPolicy,
+}
+
+#[derive(Debug, Clone)]
+pub struct FcmSettings {
+    pub service_account: PathBuf,
+    pub base_url: Option<String>,
+}
+
+impl BridgeSettings {
+    pub(super) fn resolve(flags: &Overrides, file: &Overrides) -> Result<Self, String> {
+        let pick = |flag: &Option<String>, value: &Option<String>| flag.clone().or(value.clone());
+        let key_file = flags.apns_key_file.clone().or(file.apns_key_file.clone());
+        let cert_file = flags.apns_cert_file.clone().or(file.apns_cert_file.clone());
+        let apns = match (key_file, cert_file) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    "set apns_key_file (token) or apns_cert_file (certificate), not both".into(),
+                );
+            }
+            (Some(key_file), None) => {
+                let key_id = pick(&flags.apns_key_id, &file.apns_key_id);
+                let team_id = pick(&flags.apns_team_id, &file.apns_team_id);
+                let (Some(key_id), Some(team_id)) = (key_id, team_id) else {
+                    return Err("apns_key_file needs apns_key_id and apns_team_id (both in your Apple developer account)".into());
+                };
+                Some(ApnsCredentials::Token {
+                    key_file,
+                    key_id,
+                    team_id,
+                })
+            }
+            (None, Some(p12_file)) => Some(ApnsCredentials::Certificate {
+                p12_file,
+                password: pick(&flags.apns_cert_password, &file.apns_cert_password)
+                    .unwrap_or_default(),
+            }),
+            (None, None) => None,
+        };
+        let fcm = flags
+            .fcm_service_account
+            .clone()
+            .or(file.fcm_service_account.clone())
+            .map(|service_account| FcmSettings {
+                service_account,
+                base_url: pick(&flags.fcm_base_url, &file.fcm_base_url),
+            });
+        let defaults = RoutingPolicy::default();
+        Ok(Self {
+            apns,
+            apns_alert_title: pick(&flags.apns_alert_title, &file.apns_alert_title)
+                .unwrap_or_else(|| "New notification".into()),
+            fcm,
+            policy: RoutingPolicy {
+                bridge_when_idle: flags
+                    .bridge_when_idle
+                    .or(file.bridge_when_idle)
+                    .unwrap_or(defaults.bridge_when_idle),
+                low_urgency_margin: flags
+                    .low_urgency_margin_seconds
+                    .or(file.low_urgency_margin_seconds)
+                    .map_or(defaults.low_urgency_margin, Duration::from_secs),
+            },
+        })
+    }
+}
