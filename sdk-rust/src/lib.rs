@@ -23,7 +23,9 @@ mod error;
 mod sender;
 mod token_cache;
 
-pub use device::{DeviceClient, ListenEnd, ListenHandle, ListenOptions, Notification};
+pub use device::{
+    DeviceClient, ListenEnd, ListenHandle, ListenOptions, MobileBridge, Notification,
+};
 pub use error::SdkError;
 /// The generated `push.v1` types callers need for options and receipts.
 pub use push_proto::v1::{Outcome, Presence, Urgency};

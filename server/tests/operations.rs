@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use push_proto::v1::{self as pb, server_frame::Frame};
@@ -85,20 +84,12 @@ async fn metrics_count_what_happened() {
     }
     let mut stream = device.listen(pb::Hello::default()).await.expect("listen");
     assert_eq!(stream.backlog().await.len(), 3);
-    let text = http_get(&pushd.metrics_addr, "/metrics");
+    let text = pushd.metrics();
     assert!(text.contains("pushd_messages_accepted_total 3"), "{text}");
     assert!(text.contains("pushd_messages_stored_total 3"), "{text}");
     assert!(text.contains("pushd_messages_delivered_total 3"), "{text}");
     assert!(text.contains("pushd_live_streams 1"), "{text}");
     assert!(text.contains("pushd_store_commit_seconds"), "{text}");
-}
-
-fn http_get(address: &str, path: &str) -> String {
-    let mut connection = std::net::TcpStream::connect(address).expect("connect metrics");
-    write!(connection, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").expect("write");
-    let mut response = String::new();
-    connection.read_to_string(&mut response).expect("read");
-    response
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use push_proto::v1::server_frame::Frame;
-use push_proto::v1::{GoAwayReason, PushMessage, Urgency};
+use push_proto::v1::{GoAwayReason, PushMessage};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
@@ -20,8 +20,6 @@ use super::backoff::Backoff;
 use super::options::{ListenEnd, ListenOptions, Notification, StreamSettings};
 use crate::SdkError;
 use crate::channel;
-use crate::crypto;
-use crate::store::StoreError;
 
 mod frames;
 
@@ -164,41 +162,11 @@ impl DeviceClient {
         H: FnMut(Notification) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let message_id = message.message_id;
-        let subscription_id = message.subscription_id;
-        if self.store.is_seen(&message_id)? {
-            debug!(%message_id, "duplicate message; acking again");
+        let Some(notification) = self.open_message(message)? else {
             return Ok(());
-        }
-        let keys = match self.store.subscription(&subscription_id) {
-            Ok(Some(subscription)) => subscription.keys,
-            Ok(None) => {
-                warn!(%message_id, %subscription_id, "message for a subscription this device has no keys for; dropping");
-                return Ok(());
-            }
-            Err(err @ StoreError::CorruptKeys { .. }) => {
-                warn!(%message_id, error = %err, "cannot load subscription keys; dropping message");
-                return Ok(());
-            }
-            Err(err) => return Err(err.into()),
         };
-        let payload = match crypto::decrypt(&keys, &message.payload) {
-            Ok(payload) => payload,
-            Err(err) => {
-                // Never log the payload: it is someone's private message, even if mangled.
-                warn!(%message_id, %subscription_id, error = %err, "cannot decrypt message; dropping");
-                return Ok(());
-            }
-        };
-        handler(Notification {
-            message_id: message_id.clone(),
-            subscription_id,
-            payload,
-            urgency: Urgency::try_from(message.urgency).unwrap_or(Urgency::Normal),
-            topic: Some(message.topic).filter(|topic| !topic.is_empty()),
-            received_at_unix_ms: message.received_at_unix_ms,
-        })
-        .await;
+        let message_id = notification.message_id.clone();
+        handler(notification).await;
         self.store.mark_seen(&message_id, unix_now_ms())?;
         Ok(())
     }
@@ -218,7 +186,7 @@ fn is_fatal(err: &SdkError) -> bool {
     }
 }
 
-fn unix_now_ms() -> i64 {
+pub(super) fn unix_now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)

@@ -4,7 +4,9 @@
 //! Private keys are generated here and never leave the device; the server only ever sees the
 //! public half and the auth secret's base64 (which it echoes into the subscription JSON).
 mod backoff;
+mod bridged;
 mod listen;
+mod open;
 mod options;
 
 use std::path::Path;
@@ -19,6 +21,7 @@ use crate::store::{DeviceRecord, KeyStore, StoredSubscription};
 use crate::subscription::SubscriptionInfo;
 use crate::{SdkError, b64, crypto};
 
+pub use bridged::MobileBridge;
 pub use options::{ListenEnd, ListenHandle, ListenOptions, Notification};
 
 /// A registered device. Cheap to clone; clones share the connection and keystore.

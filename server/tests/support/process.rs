@@ -81,6 +81,21 @@ impl Pushd {
         }
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub fn metrics(&self) -> String {
+        use std::io::{Read as _, Write as _};
+        let address = &self.metrics_addr;
+        let mut connection = std::net::TcpStream::connect(address).expect("connect metrics");
+        write!(
+            connection,
+            "GET /metrics HTTP/1.0\r\nHost: {address}\r\n\r\n"
+        )
+        .expect("write");
+        let mut response = String::new();
+        connection.read_to_string(&mut response).expect("read");
+        response
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

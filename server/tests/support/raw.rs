@@ -101,6 +101,34 @@ impl RawDevice {
 }
 
 impl RawDevice {
+    /// Registers an FCM bridge for this device.
+    pub async fn set_fcm_bridge(&mut self, token: &str) {
+        let request = pb::SetBridgeRequest {
+            bridge: Some(pb::set_bridge_request::Bridge::Fcm(pb::FcmBridge {
+                registration_token: token.into(),
+                project_id: "demo-project".into(),
+            })),
+        };
+        self.client
+            .set_bridge(with_auth(request, &self.bearer()))
+            .await
+            .expect("set bridge");
+    }
+
+    /// Stored messages, fetched without a stream.
+    pub async fn fetch(&mut self, message_ids: &[String]) -> Vec<pb::PushMessage> {
+        let request = pb::FetchMessagesRequest {
+            message_ids: message_ids.to_vec(),
+            ..pb::FetchMessagesRequest::default()
+        };
+        self.client
+            .fetch_messages(with_auth(request, &self.bearer()))
+            .await
+            .expect("fetch")
+            .into_inner()
+            .messages
+    }
+
     /// Opens a stream for a device with nothing queued, past its empty backlog.
     pub async fn listen_live(&mut self, hello: pb::Hello) -> RawStream {
         let mut stream = self.listen(hello).await.expect("listen");
