@@ -194,3 +194,74 @@ async fn refused_credentials_show_in_metrics_and_lose_nothing() {
     let stored = rig.device.fetch(std::slice::from_ref(&id)).await;
     assert_eq!(stored.len(), 1, "the message waits for the device");
 }
+
+#[tokio::test]
+async fn bridge_and_fetch_calls_check_input_and_stay_within_the_device() {
+    use support::raw::with_auth;
+    // No push service configured: a bridge it cannot use is refused up front.
+    let plain = Pushd::start(&[]);
+    let mut device = RawDevice::register(&plain.url).await;
+    let fcm = |token: &str, project: &str| pb::SetBridgeRequest {
+        bridge: Some(pb::set_bridge_request::Bridge::Fcm(pb::FcmBridge {
+            registration_token: token.into(),
+            project_id: project.into(),
+        })),
+    };
+    let refused = device
+        .client
+        .set_bridge(with_auth(fcm("tok", "demo-project"), &device.bearer()))
+        .await
+        .expect_err("no FCM credentials");
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition, "{refused:?}");
+
+    let mut rig = rig("tok-ok", &[], false).await;
+    let bearer = rig.device.bearer();
+    for (request, what) in [
+        (fcm("has space", "demo-project"), "token"),
+        (fcm("tok", "bad/project"), "project"),
+        (pb::SetBridgeRequest { bridge: None }, "empty"),
+    ] {
+        let status = rig
+            .device
+            .client
+            .set_bridge(with_auth(request, &bearer))
+            .await
+            .expect_err(what);
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{what}: {status:?}");
+    }
+    let bad_fetch = pb::FetchMessagesRequest {
+        message_ids: vec!["not-an-id".into()],
+        ..Default::default()
+    };
+    let status = rig
+        .device
+        .client
+        .fetch_messages(with_auth(bad_fetch, &bearer))
+        .await
+        .expect_err("bad id");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    let empty_ack = pb::AckMessagesRequest { message_ids: vec![] };
+    let status = rig
+        .device
+        .client
+        .ack_messages(with_auth(empty_ack, &bearer))
+        .await
+        .expect_err("nothing to ack");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+
+    // Another device can neither read nor ack this device's messages.
+    let id = rig.send("mine", pb::Urgency::Normal, "").await;
+    let mut stranger = RawDevice::register(&rig.pushd.url).await;
+    assert!(stranger.fetch(std::slice::from_ref(&id)).await.is_empty());
+    let theirs = pb::AckMessagesRequest {
+        message_ids: vec![id.clone()],
+    };
+    let acked = stranger
+        .client
+        .ack_messages(with_auth(theirs, &stranger.bearer()))
+        .await
+        .expect("ack")
+        .into_inner();
+    assert_eq!(acked.removed, 0);
+    assert_eq!(rig.device.fetch(&[id]).await.len(), 1, "still there for its device");
+}

@@ -30,23 +30,25 @@ fn store_url() -> String {
 /// Starts `count` nodes one after another (each migrates the keyspace
 /// before it listens, so they never race on schema changes).
 fn start_nodes(count: usize) -> Vec<Pushd> {
+    start_nodes_with(count, &[])
+}
+
+fn start_nodes_with(count: usize, extra: &[String]) -> Vec<Pushd> {
     let store = store_url();
-    (0..count)
-        .map(|_| {
-            Pushd::start(&[
-                "--store",
-                &store,
-                "--cluster-listen",
-                "127.0.0.1:0",
-                "--cluster-secret",
-                SECRET,
-                "--public-url",
-                PUBLIC_URL,
-                "--drain-seconds",
-                "5",
-            ])
-        })
-        .collect()
+    let mut args = vec![
+        "--store",
+        &store,
+        "--cluster-listen",
+        "127.0.0.1:0",
+        "--cluster-secret",
+        SECRET,
+        "--public-url",
+        PUBLIC_URL,
+        "--drain-seconds",
+        "5",
+    ];
+    args.extend(extra.iter().map(String::as_str));
+    (0..count).map(|_| Pushd::start(&args)).collect()
 }
 
 async fn sender_at(node: &Pushd) -> Senders {
@@ -299,4 +301,47 @@ async fn the_internal_service_needs_the_secret_stays_off_the_public_port_and_evi
         .await
         .expect_err("not served publicly");
     assert_eq!(status.code(), tonic::Code::Unimplemented);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_away_device_on_another_node_is_reached_through_its_bridge() {
+    let google = support::google::MockGoogle::start(false).await;
+    let nodes = start_nodes_with(2, &google.pushd_args());
+    let (mut device, subscription) = device_at(&nodes[0]).await;
+    device.set_fcm_bridge("tok-cluster").await;
+    device.reconnect(&nodes[1].url).await;
+    let away = pb::Hello {
+        presence: pb::Presence::Away as i32,
+        ..pb::Hello::default()
+    };
+    let mut on_b = device.listen_live(away).await;
+    let mut sender = sender_at(&nodes[0]).await;
+    let receipt = sender.send_text(&subscription, "wake the phone", 600).await;
+    assert_eq!(receipt.outcome(), pb::Outcome::Stored);
+    let sends = google.wait_for_sends(1).await;
+    assert_eq!(sends[0].data()["id"], receipt.message_id);
+    assert!(
+        on_b.stays_quiet(Duration::from_millis(400)).await,
+        "B left it to the bridge"
+    );
+
+    on_b.send(push_proto::v1::client_frame::Frame::Presence(
+        pb::SetPresence {
+            presence: pb::Presence::Active as i32,
+        },
+    ))
+    .await;
+    // Back in use: the waiting message comes on the stream now.
+    assert_eq!(on_b.next_message().await.message_id, receipt.message_id);
+    let live = sender.send_text(&subscription, "on screen", 600).await;
+    assert_eq!(
+        live.outcome(),
+        pb::Outcome::Delivered,
+        "forwarded to the active stream"
+    );
+    assert_eq!(
+        decrypt_text(&subscription, &on_b.next_message().await),
+        "on screen"
+    );
+    assert_eq!(google.sends().len(), 1, "never both");
 }

@@ -28,15 +28,15 @@ impl BridgeStatements {
         let prepare = |cql: &'static str| prepare_in(session, keyspace, consistency, cql);
         Ok(Self {
             upsert: prepare(
-                "INSERT INTO {ks}.bridges (device_id, kind, token, scope, sandbox, updated_at)
+                "INSERT INTO {ks}.bridges (device_id, kind, provider_token, scope, sandbox, updated_at)
                  VALUES (?, ?, ?, ?, ?, ?)",
             )
             .await?,
             delete: prepare("DELETE FROM {ks}.bridges WHERE device_id = ?").await?,
             // A lightweight transaction: a token the app replaced meanwhile stays.
-            forget: prepare("DELETE FROM {ks}.bridges WHERE device_id = ? IF token = ?").await?,
+            forget: prepare("DELETE FROM {ks}.bridges WHERE device_id = ? IF provider_token = ?").await?,
             select: prepare(
-                "SELECT kind, token, scope, sandbox FROM {ks}.bridges WHERE device_id = ?",
+                "SELECT kind, provider_token, scope, sandbox FROM {ks}.bridges WHERE device_id = ?",
             )
             .await?,
             messages: prepare(

@@ -40,7 +40,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[
         // A device's mobile push bridge (APNs or FCM); scope is the topic or project.
         "CREATE TABLE IF NOT EXISTS {ks}.bridges (
-        device_id text PRIMARY KEY, kind text, token text, scope text, sandbox boolean,
+        device_id text PRIMARY KEY, kind text, provider_token text, scope text, sandbox boolean,
         updated_at bigint)",
     ],
 ];
