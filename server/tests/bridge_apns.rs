@@ -4,6 +4,8 @@
 //! format, and as apns-h2 serialises it), answers mapped, tokens forgotten,
 //! retries — and the rest runs on the real SQLite store.
 
+mod support;
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -319,4 +321,66 @@ async fn a_busy_apns_is_retried_and_credentials_trouble_is_not() {
         "our credentials are at fault, not the device's token"
     );
     assert!(refused.still_stored(&queued).await);
+}
+
+/// pushd starts with APNs token credentials (a .p8 key as Apple issues it)
+/// and then accepts APNs bridges; a broken key stops it with a clear message.
+#[tokio::test]
+async fn pushd_takes_apns_token_credentials_and_refuses_a_broken_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = openssl::ec::EcKey::generate(
+        &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).expect("curve"),
+    )
+    .expect("key");
+    let pem = openssl::pkey::PKey::from_ec_key(key)
+        .expect("pkey")
+        .private_key_to_pem_pkcs8()
+        .expect("pem");
+    let p8 = dir.path().join("AuthKey_ABC123DEFG.p8");
+    std::fs::write(&p8, pem).expect("write key");
+    let p8 = p8.display().to_string();
+    let apns = [
+        "--apns-key-file",
+        &p8,
+        "--apns-key-id",
+        "ABC123DEFG",
+        "--apns-team-id",
+        "TEAM123456",
+    ];
+    let pushd = support::Pushd::start(&apns);
+    let mut device = support::RawDevice::register(&pushd.url).await;
+    let request = push_proto::v1::SetBridgeRequest {
+        bridge: Some(push_proto::v1::set_bridge_request::Bridge::Apns(
+            push_proto::v1::ApnsBridge {
+                device_token: "A1B2C3D4".into(),
+                topic: BUNDLE.into(),
+                sandbox: false,
+            },
+        )),
+    };
+    device
+        .client
+        .set_bridge(support::raw::with_auth(request, &device.bearer()))
+        .await
+        .expect("an APNs bridge is accepted");
+
+    let broken = dir.path().join("broken.p8");
+    std::fs::write(&broken, "not a key").expect("write");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pushd"))
+        .args(["--listen", "127.0.0.1:0", "--metrics-listen", "off"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--apns-key-file")
+        .arg(&broken)
+        .args([
+            "--apns-key-id",
+            "ABC123DEFG",
+            "--apns-team-id",
+            "TEAM123456",
+        ])
+        .output()
+        .expect("run pushd");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("APNs signing key"), "{stderr}");
 }

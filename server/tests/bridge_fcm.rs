@@ -212,7 +212,11 @@ async fn bridge_and_fetch_calls_check_input_and_stay_within_the_device() {
         .set_bridge(with_auth(fcm("tok", "demo-project"), &device.bearer()))
         .await
         .expect_err("no FCM credentials");
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition, "{refused:?}");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::FailedPrecondition,
+        "{refused:?}"
+    );
 
     let mut rig = rig("tok-ok", &[], false).await;
     let bearer = rig.device.bearer();
@@ -227,7 +231,11 @@ async fn bridge_and_fetch_calls_check_input_and_stay_within_the_device() {
             .set_bridge(with_auth(request, &bearer))
             .await
             .expect_err(what);
-        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{what}: {status:?}");
+        assert_eq!(
+            status.code(),
+            tonic::Code::InvalidArgument,
+            "{what}: {status:?}"
+        );
     }
     let bad_fetch = pb::FetchMessagesRequest {
         message_ids: vec!["not-an-id".into()],
@@ -240,7 +248,9 @@ async fn bridge_and_fetch_calls_check_input_and_stay_within_the_device() {
         .await
         .expect_err("bad id");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
-    let empty_ack = pb::AckMessagesRequest { message_ids: vec![] };
+    let empty_ack = pb::AckMessagesRequest {
+        message_ids: vec![],
+    };
     let status = rig
         .device
         .client
@@ -263,5 +273,9 @@ async fn bridge_and_fetch_calls_check_input_and_stay_within_the_device() {
         .expect("ack")
         .into_inner();
     assert_eq!(acked.removed, 0);
-    assert_eq!(rig.device.fetch(&[id]).await.len(), 1, "still there for its device");
+    assert_eq!(
+        rig.device.fetch(&[id]).await.len(),
+        1,
+        "still there for its device"
+    );
 }

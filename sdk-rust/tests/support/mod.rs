@@ -165,28 +165,36 @@ impl Device for Fake {
         &self,
         _: Request<push_proto::v1::SetBridgeRequest>,
     ) -> Result<Response<push_proto::v1::SetBridgeResponse>, Status> {
-        Err(Status::unimplemented("bridges are tested against the real pushd"))
+        Err(Status::unimplemented(
+            "bridges are tested against the real pushd",
+        ))
     }
 
     async fn remove_bridge(
         &self,
         _: Request<push_proto::v1::RemoveBridgeRequest>,
     ) -> Result<Response<push_proto::v1::RemoveBridgeResponse>, Status> {
-        Err(Status::unimplemented("bridges are tested against the real pushd"))
+        Err(Status::unimplemented(
+            "bridges are tested against the real pushd",
+        ))
     }
 
     async fn fetch_messages(
         &self,
         _: Request<push_proto::v1::FetchMessagesRequest>,
     ) -> Result<Response<push_proto::v1::FetchMessagesResponse>, Status> {
-        Err(Status::unimplemented("fetching is tested against the real pushd"))
+        Err(Status::unimplemented(
+            "fetching is tested against the real pushd",
+        ))
     }
 
     async fn ack_messages(
         &self,
         _: Request<push_proto::v1::AckMessagesRequest>,
     ) -> Result<Response<push_proto::v1::AckMessagesResponse>, Status> {
-        Err(Status::unimplemented("unary acks are tested against the real pushd"))
+        Err(Status::unimplemented(
+            "unary acks are tested against the real pushd",
+        ))
     }
 
     type ListenStream = ReceiverStream<Result<ServerFrame, Status>>;

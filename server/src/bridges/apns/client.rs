@@ -22,7 +22,8 @@ pub enum ApnsCredentials {
         key_id: String,
         team_id: String,
     },
-    /// A .p12 certificate bundle and its password.
+    /// A .p12 certificate bundle and its password, or a .pem file holding
+    /// the certificate and its private key.
     Certificate {
         p12_file: std::path::PathBuf,
         password: String,
@@ -74,6 +75,17 @@ fn client(credentials: &ApnsCredentials, endpoint: Endpoint) -> Result<Client, S
             team_id,
         } => Client::token(read(key_file)?, key_id.clone(), team_id.clone(), config)
             .map_err(|error| format!("APNs signing key {}: {error}", key_file.display())),
+        // A .pem holds the certificate and its key together; anything else is PKCS#12.
+        ApnsCredentials::Certificate { p12_file, password }
+            if p12_file
+                .extension()
+                .is_some_and(|extension| extension == "pem") =>
+        {
+            let pem = std::fs::read(p12_file)
+                .map_err(|error| format!("reading {}: {error}", p12_file.display()))?;
+            Client::certificate_parts(&pem, &pem, config)
+                .map_err(|error| format!("APNs certificate {}: {error}", p12_file.display()))
+        }
         ApnsCredentials::Certificate { p12_file, password } => {
             Client::certificate(&mut read(p12_file)?, password, config)
                 .map_err(|error| format!("APNs certificate {}: {error}", p12_file.display()))
