@@ -24,7 +24,7 @@ fn creates_and_reopens_with_everything_kept() {
     let (first, second) = (subscription("sub-a", 1), subscription("sub-b", 2));
     {
         let store = KeyStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.schema_version().unwrap(), 2);
         assert_eq!(store.device().unwrap(), None);
         store.set_device(&device).unwrap();
         store.insert_subscription(&second).unwrap();
@@ -32,7 +32,7 @@ fn creates_and_reopens_with_everything_kept() {
         store.mark_seen("m1", 1_000).unwrap();
     }
     let store = KeyStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), 2);
     assert_eq!(store.device().unwrap(), Some(device.clone()));
     assert!(!format!("{device:?}").contains("secret-credential"));
     assert_eq!(
@@ -112,5 +112,60 @@ fn corrupt_keys_are_reported_with_the_subscription() {
         .unwrap_err();
     assert!(
         matches!(&err, StoreError::CorruptKeys { subscription_id, .. } if subscription_id == "sub-x")
+    );
+}
+
+/// A keystore written by the first SDK release (schema 1) opens with every
+/// key intact, gains scopes, and is version 2 from then on.
+#[test]
+fn a_version_1_keystore_migrates_with_its_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let old = subscription("sub-old", 7);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE device (singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                 server_url TEXT NOT NULL, device_id TEXT NOT NULL, credential TEXT NOT NULL);
+             CREATE TABLE subscriptions (id TEXT PRIMARY KEY, endpoint TEXT NOT NULL,
+                 app_server_key BLOB, keys BLOB NOT NULL, created_at_unix_ms INTEGER NOT NULL);
+             CREATE TABLE seen_messages (message_id TEXT PRIMARY KEY, seen_at_unix_ms INTEGER NOT NULL);
+             CREATE INDEX seen_messages_by_age ON seen_messages (seen_at_unix_ms);
+             INSERT INTO device VALUES (1, 'http://127.0.0.1:8070', 'dev-old', 'cred');
+             INSERT INTO seen_messages VALUES ('m-old', 5);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO subscriptions VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![
+                old.id,
+                old.endpoint,
+                old.app_server_key,
+                old.keys.to_bytes(),
+                old.created_at_unix_ms
+            ],
+        )
+        .unwrap();
+    }
+    let store = KeyStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.device().unwrap().unwrap().device_id, "dev-old");
+    assert_eq!(store.subscriptions().unwrap(), vec![old.clone()]);
+    assert!(store.is_seen("m-old").unwrap());
+    assert_eq!(store.scope_of("sub-old").unwrap(), None);
+    store.set_scope("https://news.example", "sub-old").unwrap();
+    assert_eq!(
+        store
+            .subscription_for_scope("https://news.example")
+            .unwrap(),
+        Some(old)
+    );
+    assert!(store.remove_subscription("sub-old").unwrap());
+    assert_eq!(
+        store
+            .subscription_for_scope("https://news.example")
+            .unwrap(),
+        None
     );
 }

@@ -85,6 +85,37 @@ impl DeviceClient {
         &self,
         app_server_key: Option<&[u8]>,
     ) -> Result<SubscriptionInfo, SdkError> {
+        Ok(self.create_subscription(app_server_key).await?.1)
+    }
+
+    /// Like [`DeviceClient::subscribe`], naming the subscription `scope` (an
+    /// app's own name for it, e.g. the site's origin) in the keystore.
+    pub async fn subscribe_in_scope(
+        &self,
+        scope: &str,
+        app_server_key: Option<&[u8]>,
+    ) -> Result<SubscriptionInfo, SdkError> {
+        let (id, info) = self.create_subscription(app_server_key).await?;
+        self.store.set_scope(scope, &id)?;
+        Ok(info)
+    }
+
+    /// The ids of the subscriptions the server holds for this device.
+    pub async fn server_subscription_ids(&self) -> Result<Vec<String>, SdkError> {
+        let request = self.request(push_proto::v1::ListSubscriptionsRequest {})?;
+        let reply = self.grpc.clone().list_subscriptions(request).await?;
+        Ok(reply
+            .into_inner()
+            .subscriptions
+            .into_iter()
+            .map(|subscription| subscription.id)
+            .collect())
+    }
+
+    async fn create_subscription(
+        &self,
+        app_server_key: Option<&[u8]>,
+    ) -> Result<(String, SubscriptionInfo), SdkError> {
         let keys = crypto::generate_subscription_keys()?;
         let message = SubscribeRequest {
             app_server_key: app_server_key.map(<[u8]>::to_vec).unwrap_or_default(),
@@ -106,13 +137,13 @@ impl DeviceClient {
             keys.auth_secret(),
         );
         self.store.insert_subscription(&StoredSubscription {
-            id: subscription.id,
+            id: subscription.id.clone(),
             endpoint: subscription.endpoint,
             app_server_key: app_server_key.map(<[u8]>::to_vec),
             keys,
             created_at_unix_ms: subscription.created_at_unix_ms,
         })?;
-        Ok(info)
+        Ok((subscription.id, info))
     }
 
     /// Removes a subscription on the server, then its keys here. A subscription the server no

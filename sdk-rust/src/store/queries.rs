@@ -76,11 +76,55 @@ impl KeyStore {
         raw.into_iter().map(RawSubscription::decode).collect()
     }
 
-    /// Forgets a subscription and its keys; true if it existed.
+    /// Forgets a subscription, its keys and its scope; true if it existed.
     pub fn remove_subscription(&self, id: &str) -> Result<bool, StoreError> {
-        let removed =
-            self.with(|conn| conn.execute("DELETE FROM subscriptions WHERE id = ?1", [id]))?;
+        let removed = self.with(|conn| {
+            conn.execute("DELETE FROM scopes WHERE subscription_id = ?1", [id])?;
+            conn.execute("DELETE FROM subscriptions WHERE id = ?1", [id])
+        })?;
         Ok(removed > 0)
+    }
+
+    /// Names subscription `subscription_id` `scope` (replacing what the scope named before).
+    pub fn set_scope(&self, scope: &str, subscription_id: &str) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO scopes (scope, subscription_id) VALUES (?1, ?2)",
+                params![scope, subscription_id],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// The subscription named `scope`, if any.
+    pub fn subscription_for_scope(
+        &self,
+        scope: &str,
+    ) -> Result<Option<StoredSubscription>, StoreError> {
+        let id: Option<String> = self.with(|conn| {
+            conn.query_row(
+                "SELECT subscription_id FROM scopes WHERE scope = ?1",
+                [scope],
+                |row| row.get(0),
+            )
+            .optional()
+        })?;
+        match id {
+            Some(id) => self.subscription(&id),
+            None => Ok(None),
+        }
+    }
+
+    /// The scope naming `subscription_id`, if any.
+    pub fn scope_of(&self, subscription_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.with(|conn| {
+            conn.query_row(
+                "SELECT scope FROM scopes WHERE subscription_id = ?1",
+                [subscription_id],
+                |row| row.get(0),
+            )
+            .optional()
+        })?)
     }
 
     /// Whether `message_id` was already handed to the app.

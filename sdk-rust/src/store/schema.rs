@@ -26,6 +26,12 @@ const MIGRATIONS: &[&str] = &[
          seen_at_unix_ms INTEGER NOT NULL
      );
      CREATE INDEX seen_messages_by_age ON seen_messages (seen_at_unix_ms);",
+    // 1 -> 2: app-chosen names ("scopes") for subscriptions, as mobile apps
+    // address them (one per site or feature), kept apart from the keys.
+    "CREATE TABLE scopes (
+         scope TEXT PRIMARY KEY,
+         subscription_id TEXT NOT NULL UNIQUE
+     );",
 ];
 
 /// The version this build writes.

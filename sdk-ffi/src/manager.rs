@@ -1,0 +1,238 @@
+//! [`PushManager`]: everything an app does with push, one object per install.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use push_sdk::store::StoredSubscription;
+use push_sdk::subscription::SubscriptionInfo as W3cSubscription;
+use push_sdk::{DeviceClient, MobileBridge, Notification};
+
+use crate::error::PushError;
+use crate::listener::{ListenerHandle, PushListener};
+use crate::types::{BridgeKind, DecryptedMessage, Presence, SubscriptionInfo};
+
+/// Longest scope accepted; scopes are names, not data.
+const MAX_SCOPE: usize = 512;
+
+#[derive(uniffi::Object)]
+pub struct PushManager {
+    runtime: tokio::runtime::Runtime,
+    client: DeviceClient,
+    bridge: BridgeKind,
+}
+
+impl PushManager {
+    fn info(&self, scope: &str, stored: &StoredSubscription) -> SubscriptionInfo {
+        let w3c = W3cSubscription::new(
+            &stored.endpoint,
+            stored.keys.public_key(),
+            stored.keys.auth_secret(),
+        );
+        SubscriptionInfo {
+            scope: scope.to_string(),
+            endpoint: w3c.endpoint.clone(),
+            p256dh: w3c.keys.p256dh.clone(),
+            auth: w3c.keys.auth.clone(),
+            json: w3c.to_json(),
+        }
+    }
+
+    fn message(&self, notification: Notification) -> DecryptedMessage {
+        message_of(&self.client, notification)
+    }
+}
+
+pub(crate) fn message_of(client: &DeviceClient, notification: Notification) -> DecryptedMessage {
+    let scope = client
+        .store()
+        .scope_of(&notification.subscription_id)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    DecryptedMessage {
+        message_id: notification.message_id,
+        scope,
+        payload: notification.payload,
+    }
+}
+
+fn check_scope(scope: &str) -> Result<(), PushError> {
+    if scope.is_empty() || scope.len() > MAX_SCOPE {
+        return Err(PushError::invalid(format!(
+            "scope must be 1 to {MAX_SCOPE} bytes"
+        )));
+    }
+    Ok(())
+}
+
+#[uniffi::export]
+impl PushManager {
+    /// Opens (or creates, registering with `server_url`) the device whose
+    /// keys live in the SQLite file at `database_path`.
+    #[uniffi::constructor]
+    pub fn new(
+        server_url: String,
+        database_path: String,
+        bridge: BridgeKind,
+    ) -> Result<Arc<Self>, PushError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("push-sdk")
+            .enable_all()
+            .build()
+            .map_err(|error| PushError::Storage {
+                reason: format!("starting the SDK's threads: {error}"),
+            })?;
+        let client = runtime.block_on(DeviceClient::open(&server_url, &database_path))?;
+        Ok(Arc::new(Self {
+            runtime,
+            client,
+            bridge,
+        }))
+    }
+
+    /// The subscription for `scope`, made if needed. Asking again with the
+    /// same sender key returns the same subscription; a different key
+    /// replaces it (the old endpoint stops working).
+    pub fn subscribe(
+        &self,
+        scope: String,
+        app_server_key: Option<Vec<u8>>,
+    ) -> Result<SubscriptionInfo, PushError> {
+        check_scope(&scope)?;
+        let store = self.client.store();
+        if let Some(existing) = store.subscription_for_scope(&scope).map_err(storage)? {
+            if existing.app_server_key == app_server_key {
+                return Ok(self.info(&scope, &existing));
+            }
+            self.runtime
+                .block_on(self.client.unsubscribe(&existing.id))?;
+        }
+        self.runtime.block_on(
+            self.client
+                .subscribe_in_scope(&scope, app_server_key.as_deref()),
+        )?;
+        let created = store
+            .subscription_for_scope(&scope)
+            .map_err(storage)?
+            .ok_or_else(|| PushError::Storage {
+                reason: "the new subscription was not kept".into(),
+            })?;
+        Ok(self.info(&scope, &created))
+    }
+
+    pub fn get_subscription(&self, scope: String) -> Result<Option<SubscriptionInfo>, PushError> {
+        let stored = self
+            .client
+            .store()
+            .subscription_for_scope(&scope)
+            .map_err(storage)?;
+        Ok(stored.map(|stored| self.info(&scope, &stored)))
+    }
+
+    /// Removes the scope's subscription here and on the server; false if
+    /// there was none.
+    pub fn unsubscribe(&self, scope: String) -> Result<bool, PushError> {
+        let stored = self
+            .client
+            .store()
+            .subscription_for_scope(&scope)
+            .map_err(storage)?;
+        match stored {
+            Some(stored) => {
+                self.runtime.block_on(self.client.unsubscribe(&stored.id))?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    pub fn unsubscribe_all(&self) -> Result<(), PushError> {
+        for stored in self.client.subscriptions()? {
+            self.runtime.block_on(self.client.unsubscribe(&stored.id))?;
+        }
+        Ok(())
+    }
+
+    /// Tells the server the token the OS gave this app for its bridge.
+    pub fn update_bridge_token(&self, token: String) -> Result<(), PushError> {
+        let bridge = match &self.bridge {
+            BridgeKind::None => {
+                return Err(PushError::invalid(
+                    "this PushManager was made without a bridge (BridgeKind.None)",
+                ));
+            }
+            BridgeKind::Apns { bundle_id, sandbox } => MobileBridge::Apns {
+                device_token: token,
+                bundle_id: bundle_id.clone(),
+                sandbox: *sandbox,
+            },
+            BridgeKind::Fcm { project_id } => MobileBridge::Fcm {
+                registration_token: token,
+                project_id: project_id.clone(),
+            },
+        };
+        self.runtime.block_on(self.client.set_bridge(&bridge))?;
+        Ok(())
+    }
+
+    /// Compares the subscriptions kept here with the server's, forgets the
+    /// ones the server no longer has, and returns their scopes: the app must
+    /// subscribe those again and give the senders the new endpoints.
+    pub fn verify_connection(&self) -> Result<Vec<String>, PushError> {
+        let on_server = self
+            .runtime
+            .block_on(self.client.server_subscription_ids())?;
+        let store = self.client.store();
+        let mut lost = Vec::new();
+        for stored in self.client.subscriptions()? {
+            if !on_server.contains(&stored.id) {
+                if let Some(scope) = store.scope_of(&stored.id).map_err(storage)? {
+                    lost.push(scope);
+                }
+                store.remove_subscription(&stored.id).map_err(storage)?;
+            }
+        }
+        Ok(lost)
+    }
+
+    /// Opens a message that came through APNs (the `push` dictionary) or FCM
+    /// (the data map). None if it was already seen, or is gone from the server.
+    pub fn decrypt(
+        &self,
+        fields: HashMap<String, String>,
+    ) -> Result<Option<DecryptedMessage>, PushError> {
+        let opened = self.runtime.block_on(self.client.open_bridged(&fields))?;
+        Ok(opened.map(|notification| self.message(notification)))
+    }
+
+    /// Every stored message not seen yet (after a wake-up, or at app start).
+    pub fn fetch_pending(&self) -> Result<Vec<DecryptedMessage>, PushError> {
+        let opened = self.runtime.block_on(self.client.fetch_pending())?;
+        Ok(opened
+            .into_iter()
+            .map(|notification| self.message(notification))
+            .collect())
+    }
+
+    /// Holds a stream open (reconnecting as needed) and calls `listener` for
+    /// each new message, on the SDK's threads, until the handle is stopped.
+    pub fn listen(
+        &self,
+        listener: Arc<dyn PushListener>,
+        presence: Presence,
+    ) -> Arc<ListenerHandle> {
+        ListenerHandle::start(
+            self.runtime.handle(),
+            self.client.clone(),
+            listener,
+            presence,
+        )
+    }
+}
+
+fn storage(error: push_sdk::store::StoreError) -> PushError {
+    PushError::Storage {
+        reason: error.to_string(),
+    }
+}

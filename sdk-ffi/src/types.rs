@@ -1,0 +1,55 @@
+//! Records and enums crossing the FFI boundary.
+
+/// Which mobile push service wakes this app when it has no stream.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum BridgeKind {
+    /// No bridge: messages arrive only while the app listens.
+    None,
+    Apns {
+        bundle_id: String,
+        sandbox: bool,
+    },
+    Fcm {
+        project_id: String,
+    },
+}
+
+/// What the app hands to the sender (a site backend) for one scope.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SubscriptionInfo {
+    pub scope: String,
+    pub endpoint: String,
+    /// The subscription's public key, base64url (the `p256dh` of the W3C JSON).
+    pub p256dh: String,
+    /// The auth secret, base64url.
+    pub auth: String,
+    /// The W3C PushSubscription JSON with all of the above.
+    pub json: String,
+}
+
+/// One decrypted message.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DecryptedMessage {
+    pub message_id: String,
+    /// The scope the message was sent to; empty for a subscription made
+    /// outside this SDK.
+    pub scope: String,
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Presence {
+    Active,
+    Idle,
+    Away,
+}
+
+impl From<Presence> for push_sdk::Presence {
+    fn from(presence: Presence) -> Self {
+        match presence {
+            Presence::Active => Self::Active,
+            Presence::Idle => Self::Idle,
+            Presence::Away => Self::Away,
+        }
+    }
+}

@@ -1,0 +1,132 @@
+"""The Python bindings of push_ffi against the real pushd.
+
+Run by scripts/ffi-tests.sh, which generates the bindings from the built
+library and sets PUSHD_BIN and PUSHCTL_BIN. A site backend is played by the
+Rust sender (`pushctl send`).
+"""
+
+import base64
+import os
+import queue
+import subprocess
+import tempfile
+import threading
+import unittest
+
+import push_ffi
+
+SCOPE = "https://news.example"
+
+
+class Pushd:
+    """The real pushd on a free port with a temporary data folder."""
+
+    def __init__(self, folder):
+        self.process = subprocess.Popen(
+            [os.environ["PUSHD_BIN"], "--listen", "127.0.0.1:0", "--metrics-listen", "off",
+             "--data-dir", os.path.join(folder, "pushd-data"), "--log", "info"],
+            stderr=subprocess.PIPE, text=True)
+        self.url = None
+        for line in self.process.stderr:
+            if "grpc_addr=" in line:
+                self.url = "http://" + line.split("grpc_addr=")[1].split()[0]
+                break
+        if self.url is None:
+            raise RuntimeError("pushd did not start")
+        # Keep reading stderr so pushd never blocks on a full pipe.
+        self.drain = threading.Thread(target=lambda: [None for _ in self.process.stderr])
+        self.drain.start()
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+        self.drain.join(5)
+        self.process.stderr.close()
+
+
+def pushctl(*args):
+    done = subprocess.run([os.environ["PUSHCTL_BIN"], *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"pushctl {args[0]} failed: {done.stderr}")
+    return done.stdout
+
+
+class Collector(push_ffi.PushListener):
+    def __init__(self):
+        self.messages = queue.Queue()
+        self.stopped = queue.Queue()
+
+    def on_message(self, message):
+        self.messages.put(message)
+
+    def on_stopped(self, reason):
+        self.stopped.put(reason)
+
+
+class PushManagerTest(unittest.TestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp()
+        self.pushd = Pushd(self.folder)
+        self.manager = push_ffi.PushManager(
+            self.pushd.url, os.path.join(self.folder, "keys.db"), push_ffi.BridgeKind.NONE())
+        self.vapid = os.path.join(self.folder, "vapid.pem")
+        pushctl("keygen", "--out", self.vapid)
+
+    def tearDown(self):
+        self.pushd.stop()
+
+    def send(self, info, text):
+        subscription = os.path.join(self.folder, "sub.json")
+        with open(subscription, "w") as out:
+            out.write(info.json)
+        return pushctl("send", "--server", self.pushd.url, "--key", self.vapid,
+                       "--subject", "mailto:ops@example.com", "--subscription", "@" + subscription,
+                       text)
+
+    def test_subscribe_send_fetch_and_listen(self):
+        info = self.manager.subscribe(SCOPE, None)
+        self.assertTrue(info.endpoint.startswith(self.pushd.url + "/push/"))
+        self.assertIn(info.p256dh, info.json)
+        again = self.manager.subscribe(SCOPE, None)
+        self.assertEqual(again.endpoint, info.endpoint, "one subscription per scope")
+        self.assertEqual(self.manager.get_subscription(SCOPE), info)
+        self.assertIsNone(self.manager.get_subscription("https://other.example"))
+
+        self.assertIn("stored", self.send(info, "while away"))
+        pending = self.manager.fetch_pending()
+        self.assertEqual([(m.scope, bytes(m.payload)) for m in pending],
+                         [(SCOPE, b"while away")])
+        self.assertEqual(self.manager.fetch_pending(), [], "fetched once, acked")
+
+        collector = Collector()
+        handle = self.manager.listen(collector, push_ffi.Presence.ACTIVE)
+        self.send(info, "live")
+        message = collector.messages.get(timeout=10)
+        self.assertEqual((message.scope, bytes(message.payload)), (SCOPE, b"live"))
+        handle.stop()
+        self.assertEqual(collector.stopped.get(timeout=10), "stopped")
+
+        self.assertTrue(self.manager.unsubscribe(SCOPE))
+        self.assertFalse(self.manager.unsubscribe(SCOPE))
+        self.assertIsNone(self.manager.get_subscription(SCOPE))
+        self.assertEqual(self.manager.verify_connection(), [])
+
+    def test_a_new_sender_key_replaces_the_subscription(self):
+        first = self.manager.subscribe(SCOPE, None)
+        printed = pushctl("keygen", "--out", os.path.join(self.folder, "other.pem")).split()[-1]
+        key = base64.urlsafe_b64decode(printed + "=" * (-len(printed) % 4))
+        pinned = self.manager.subscribe(SCOPE, key)
+        self.assertNotEqual(pinned.endpoint, first.endpoint)
+        self.assertEqual(self.manager.subscribe(SCOPE, key).endpoint, pinned.endpoint)
+
+    def test_bad_input_raises_the_exported_error(self):
+        with self.assertRaises(push_ffi.PushError.InvalidInput):
+            self.manager.subscribe("", None)
+        with self.assertRaises(push_ffi.PushError.InvalidInput):
+            self.manager.update_bridge_token("token")
+        with self.assertRaises(push_ffi.PushError):
+            self.manager.decrypt({"v": "1"})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
