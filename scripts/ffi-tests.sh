@@ -8,6 +8,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# uniffi-bindgen reads the crate's uniffi.toml through cargo metadata.
+cd "$root"
 bin=${1:?target directory with pushd, pushctl, uniffi-bindgen and libpush_ffi.so}
 python=${2:?python interpreter}
 library="$bin/libpush_ffi.so"
@@ -31,3 +33,16 @@ mvn -B -q -f "$root/mobile/kotlin/pom.xml" test \
   -Dpushd.bin="$bin/pushd" -Dpushctl.bin="$bin/pushctl"
 reports="$root/mobile/kotlin/target/surefire-reports"
 grep -h "Tests run" "$reports"/*.txt
+
+echo "-- swift bindings (generated, not compiled: no Swift toolchain here)"
+# What can be checked without a compiler: every PushManager call the Swift
+# wrapper makes exists in the generated bindings under that name.
+wrapper="$root/mobile/swift/Sources/PushMobile/PushClient.swift"
+generated="$out/swift/PushFFI.swift"
+calls=$(grep -o 'manager\.[a-zA-Z]*(' "$wrapper" | sed 's/manager\.//; s/($//' | sort -u)
+for call in $calls; do
+  grep -q "func $call(" "$generated" || { echo "swift wrapper calls $call, which the bindings lack" >&2; exit 1; }
+done
+grep -q 'convenience init(serverUrl: String, databasePath: String, bridge: BridgeKind)' "$generated"
+grep -q 'case apns(bundleId: String, sandbox: Bool' "$generated"
+echo "swift wrapper calls found in the bindings: $(echo $calls | tr '\n' ' ')"
