@@ -119,6 +119,33 @@ class PushManagerTest(unittest.TestCase):
         self.assertNotEqual(pinned.endpoint, first.endpoint)
         self.assertEqual(self.manager.subscribe(SCOPE, key).endpoint, pinned.endpoint)
 
+    def test_verify_connection_reports_what_the_server_lost(self):
+        kept = self.manager.subscribe("https://kept.example", None)
+        lost = self.manager.subscribe(SCOPE, None)
+        # Another client of the same device removes one subscription on the
+        # server only (grpcio, with the credential from the keystore).
+        import grpc
+        import sqlite3
+        from grpc_tools import protoc
+        stubs = tempfile.mkdtemp()
+        proto = os.path.join(os.path.dirname(__file__), "..", "..", "..", "proto", "proto")
+        protoc.main(["protoc", f"-I{proto}", f"--python_out={stubs}",
+                     f"--grpc_python_out={stubs}", "push/v1/push.proto"])
+        import sys
+        sys.path.insert(0, stubs)
+        from push.v1 import push_pb2, push_pb2_grpc
+        with sqlite3.connect(os.path.join(self.folder, "keys.db")) as db:
+            credential = db.execute("SELECT credential FROM device").fetchone()[0]
+        with grpc.insecure_channel(self.pushd.url.removeprefix("http://")) as channel:
+            device = push_pb2_grpc.DeviceStub(channel)
+            device.Unsubscribe(
+                push_pb2.UnsubscribeRequest(subscription_id=lost.endpoint.rsplit("/", 1)[1]),
+                metadata=[("authorization", f"Bearer {credential}")])
+        self.assertEqual(self.manager.verify_connection(), [SCOPE])
+        self.assertIsNone(self.manager.get_subscription(SCOPE))
+        self.assertEqual(self.manager.get_subscription("https://kept.example"), kept)
+        self.assertEqual(self.manager.verify_connection(), [])
+
     def test_bad_input_raises_the_exported_error(self):
         with self.assertRaises(push_ffi.PushError.InvalidInput):
             self.manager.subscribe("", None)
