@@ -20,7 +20,8 @@ echo "== python peers ($venv)"
 export PUSH_TEST_PYTHON="$venv/bin/python"
 
 echo "== build"
-cargo build --workspace --bins --locked
+# Libraries too: the mobile SDK tests load the cdylib (libpush_ffi.so).
+cargo build --workspace --locked
 
 echo "== cassandra (a real CQL node for the distributed store's tests)"
 log=$(mktemp)
