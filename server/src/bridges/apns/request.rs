@@ -52,9 +52,9 @@ impl ApnsRequest {
             } else {
                 Priority::Conserve
             },
-            // Apple reads 0 as "do not store": a message about to expire still
-            // gets its remaining whole seconds, at least one.
-            expiration: u64::try_from(now / 1000).unwrap_or(0) + notice.ttl_seconds(now).max(1),
+            // The message's own expiry, so every retry says the same; Apple
+            // reads 0 (or the past) as "do not store", so at least a second ahead.
+            expiration: u64::try_from((notice.expires_at / 1000).max(now / 1000 + 1)).unwrap_or(0),
             collapse_id: notice.topic.clone(),
             alert_title: alert_title.to_string(),
             fields: notice.fields(),
