@@ -146,6 +146,34 @@ class PushManagerTest(unittest.TestCase):
         self.assertEqual(self.manager.get_subscription("https://kept.example"), kept)
         self.assertEqual(self.manager.verify_connection(), [])
 
+    def test_decrypt_opens_bridged_notifications_both_ways(self):
+        import json
+        import uuid
+        import http_ece
+        info = self.manager.subscribe(SCOPE, None)
+        subscription_id = info.endpoint.rsplit("/", 1)[1]
+
+        # A wake-up names only the message: the SDK fetches it, then acks it.
+        sent = json.loads(self.send(info, "fetched after a wake-up"))
+        wake_up = {"v": "1", "id": sent["message_id"], "sub": subscription_id, "fetch": "1"}
+        opened = self.manager.decrypt(wake_up)
+        self.assertEqual((opened.scope, bytes(opened.payload)), (SCOPE, b"fetched after a wake-up"))
+        self.assertIsNone(self.manager.decrypt(wake_up), "shown once")
+        self.assertEqual(self.manager.fetch_pending(), [], "acked on the server")
+
+        # A full notification carries the ciphertext (made here by http_ece,
+        # as any RFC 8291 sender would).
+        unb64 = lambda text: base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        from cryptography.hazmat.primitives.asymmetric import ec
+        ciphertext = http_ece.encrypt(
+            b"inside the notification", private_key=ec.generate_private_key(ec.SECP256R1()),
+            dh=unb64(info.p256dh), auth_secret=unb64(info.auth), version="aes128gcm")
+        full = {"v": "1", "id": str(uuid.uuid4()), "sub": subscription_id,
+                "enc": base64.urlsafe_b64encode(ciphertext).rstrip(b"=").decode()}
+        opened = self.manager.decrypt(full)
+        self.assertEqual(bytes(opened.payload), b"inside the notification")
+        self.assertEqual(opened.scope, SCOPE)
+
     def test_bad_input_raises_the_exported_error(self):
         with self.assertRaises(push_ffi.PushError.InvalidInput):
             self.manager.subscribe("", None)
