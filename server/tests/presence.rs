@@ -155,24 +155,32 @@ async fn coming_back_after_a_bridged_message_shows_nothing_twice() {
     let sender = Sender::connect(&rig.pushd.url, vapid, "mailto:ops@example.com")
         .await
         .expect("sender");
+    let mut ids = Vec::new();
     for text in ["first", "second"] {
         let receipt = sender
             .send(&subscription, text.as_bytes(), SendOptions::default())
             .await
             .expect("send");
         assert_eq!(receipt.outcome, pb::Outcome::Stored);
+        ids.push(receipt.message_id);
     }
+    // Bridged sends run in the background: they may reach FCM in any order.
     let sends = rig.google.wait_for_sends(2).await;
+    let first = sends
+        .iter()
+        .map(|send| send.data())
+        .find(|data| data["id"] == ids[0])
+        .expect("the first message was bridged");
 
     // The app is woken by the first; its SDK opens it (and acks it).
     let opened = phone
-        .open_bridged(&sends[0].data())
+        .open_bridged(&first)
         .await
         .expect("open")
         .expect("new to this device");
     assert_eq!(opened.payload, b"first");
     assert_eq!(
-        phone.open_bridged(&sends[0].data()).await.expect("again"),
+        phone.open_bridged(&first).await.expect("again"),
         None,
         "the same notification twice is shown once"
     );
