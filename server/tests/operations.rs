@@ -3,11 +3,10 @@
 
 mod support;
 
-use std::time::Duration;
 
 use push_proto::v1::{self as pb, server_frame::Frame};
 use push_sdk::vapid::VapidKey;
-use push_sdk::{DeviceClient, ListenOptions, SendOptions, Sender};
+use push_sdk::{DeviceClient, SendOptions, Sender};
 
 use support::{Pushd, RawDevice, Setup};
 
@@ -159,26 +158,8 @@ async fn sdk_device_and_sender_end_to_end() {
         .expect("send");
     assert_eq!(first.outcome, pb::Outcome::Stored);
 
-    let (received, mut inbox) = tokio::sync::mpsc::unbounded_channel();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let listener = device.clone();
-    let listening = tokio::spawn(async move {
-        let handler = move |notification: push_sdk::Notification| {
-            let received = received.clone();
-            async move {
-                let _ = received.send(notification);
-            }
-        };
-        listener
-            .listen(handler, ListenOptions::default(), async {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    let got = tokio::time::timeout(Duration::from_secs(10), inbox.recv())
-        .await
-        .expect("in time")
-        .expect("a notification");
+    let mut app = support::sdk::SdkListener::start(&device);
+    let got = app.next().await;
     assert_eq!(
         (got.message_id.as_str(), got.payload.as_slice()),
         (first.message_id.as_str(), b"while you were out".as_slice())
@@ -188,14 +169,7 @@ async fn sdk_device_and_sender_end_to_end() {
         .await
         .expect("send live");
     assert_eq!(live.outcome, pb::Outcome::Delivered);
-    let got = tokio::time::timeout(Duration::from_secs(10), inbox.recv())
-        .await
-        .expect("in time")
-        .expect("a notification");
+    let got = app.next().await;
     assert_eq!(got.payload, b"live now");
-    let _ = stop.send(());
-    listening
-        .await
-        .expect("join")
-        .expect("listen ended cleanly");
+    app.stop().await;
 }

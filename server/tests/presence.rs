@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use push_proto::v1::{self as pb, client_frame};
 use push_sdk::vapid::VapidKey;
-use push_sdk::{DeviceClient, ListenOptions, MobileBridge, SendOptions, Sender};
+use push_sdk::{DeviceClient, MobileBridge, SendOptions, Sender};
 use support::google::MockGoogle;
 use support::raw::{RawStream, Senders, Subscribed, decrypt_text};
 use support::{Pushd, RawDevice};
@@ -186,29 +186,9 @@ async fn coming_back_after_a_bridged_message_shows_nothing_twice() {
     );
 
     // Then the app comes to the foreground and listens.
-    let (received, mut inbox) = tokio::sync::mpsc::unbounded_channel();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let listener = phone.clone();
-    let listening = tokio::spawn(async move {
-        let handler = move |notification: push_sdk::Notification| {
-            let received = received.clone();
-            async move {
-                let _ = received.send(notification.payload);
-            }
-        };
-        listener
-            .listen(handler, ListenOptions::default(), async {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    let got = tokio::time::timeout(Duration::from_secs(10), inbox.recv())
-        .await
-        .expect("in time")
-        .expect("a notification");
-    assert_eq!(got, b"second");
+    let mut app = support::sdk::SdkListener::start(&phone);
+    assert_eq!(app.next().await.payload, b"second");
     tokio::time::sleep(QUIET).await;
-    assert!(inbox.try_recv().is_err(), "nothing shown twice");
-    let _ = stop.send(());
-    listening.await.expect("join").expect("listen");
+    assert!(app.nothing_more(), "nothing shown twice");
+    app.stop().await;
 }

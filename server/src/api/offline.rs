@@ -6,12 +6,11 @@ use tonic::{Request, Response, Status};
 
 use super::{PushApi, status};
 use crate::delivery::push_message;
-use crate::domain::{Bridge, Urgency, is_message_id, now_millis};
+use crate::domain::{Bridge, Urgency, check_message_ids, is_message_id, now_millis};
 use crate::store::PendingQuery;
 
-/// Page size (and cap) of a fetch without ids; ids per fetch or ack.
+/// Page size (and cap) of a fetch without ids.
 const MAX_PAGE: usize = 256;
-const MAX_IDS: usize = 1024;
 
 impl PushApi {
     pub(super) async fn set_bridge_for(
@@ -123,20 +122,6 @@ impl PushApi {
 }
 
 fn checked_ids(ids: Vec<String>) -> Result<Vec<String>, Status> {
-    if ids.is_empty() {
-        return Err(Status::invalid_argument("message_ids is empty"));
-    }
-    if ids.len() > MAX_IDS {
-        return Err(Status::invalid_argument(format!(
-            "{} message ids; send at most {MAX_IDS} at once",
-            ids.len()
-        )));
-    }
-    if let Some(bad) = ids.iter().find(|id| !is_message_id(id)) {
-        return Err(Status::invalid_argument(format!(
-            "{:?} is not a message id; nothing was done",
-            bad.chars().take(40).collect::<String>()
-        )));
-    }
+    check_message_ids(&ids).map_err(Status::invalid_argument)?;
     Ok(ids)
 }

@@ -92,11 +92,11 @@ impl LiveConnection {
 
     /// Sets the presence; returns the one before.
     pub fn set_presence(&self, presence: Presence) -> Presence {
-        presence_from_u8(self.presence.swap(presence as u8, Ordering::AcqRel))
+        Presence::from_u8(self.presence.swap(presence as u8, Ordering::AcqRel))
     }
 
     pub fn presence(&self) -> Presence {
-        presence_from_u8(self.presence.load(Ordering::Acquire))
+        Presence::from_u8(self.presence.load(Ordering::Acquire))
     }
 
     /// Tries to hand a message to the stream without waiting.
@@ -230,13 +230,5 @@ pub fn push_message(message: &QueuedMessage) -> pb::PushMessage {
         topic: message.topic.clone().unwrap_or_default(),
         received_at_unix_ms: message.received_at,
         expires_at_unix_ms: message.expires_at,
-    }
-}
-
-fn presence_from_u8(value: u8) -> Presence {
-    match value {
-        2 => Presence::Idle,
-        3 => Presence::Away,
-        _ => Presence::Active,
     }
 }

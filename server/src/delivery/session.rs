@@ -12,14 +12,12 @@ use super::connection::{CloseReason, LiveConnection};
 use super::hub::Hub;
 use super::outbound::Outbound;
 use crate::cluster::{Cluster, RouteClaim};
-use crate::domain::{Presence, Urgency, is_message_id, now_millis};
+use crate::domain::{Presence, Urgency, check_message_ids, now_millis};
 use crate::store::{PendingQuery, Store, StoreResult};
 
 /// Messages buffered per stream before live offers fall back to replay.
 pub const OUTBOUND_CAPACITY: usize = 256;
 const REPLAY_PAGE: usize = 256;
-/// Largest ack frame accepted; bigger ones are refused, not truncated.
-const MAX_ACK_IDS: usize = 1024;
 /// Ack writes in flight per stream before reading the next frame waits.
 const ACKS_IN_FLIGHT: usize = 8;
 
@@ -238,7 +236,9 @@ async fn handle_frame(
         Some(Client::Hello(_)) => {
             Some("Hello was already received; send it once, first".to_string())
         }
-        Some(Client::Ack(ack)) => match check_ack(&ack.message_ids) {
+        Some(Client::Ack(ack)) => match check_message_ids(&ack.message_ids)
+            .map_err(|problem| format!("Ack refused: {problem}"))
+        {
             Ok(()) => {
                 start_ack(
                     connection.clone(),
@@ -279,31 +279,6 @@ async fn handle_frame(
             .send_frame(Frame::Error(pb::FrameError { message }))
             .await;
     }
-}
-
-fn check_ack(message_ids: &[String]) -> Result<(), String> {
-    if message_ids.is_empty() {
-        return Err("Ack has no message ids".into());
-    }
-    if message_ids.len() > MAX_ACK_IDS {
-        return Err(format!(
-            "Ack has {} ids; send at most {MAX_ACK_IDS} per frame",
-            message_ids.len()
-        ));
-    }
-    match message_ids.iter().find(|id| !is_message_id(id)) {
-        Some(bad) => Err(format!(
-            "Ack refused: {:?} is not a message id; nothing in this frame was acked",
-            truncate(bad)
-        )),
-        None => Ok(()),
-    }
-}
-
-fn truncate(text: &str) -> &str {
-    text.char_indices()
-        .nth(40)
-        .map_or(text, |(end, _)| &text[..end])
 }
 
 /// Writes an ack in the background so the next frame is read while it

@@ -43,3 +43,31 @@ pub fn is_token(candidate: &str) -> bool {
 pub fn is_message_id(candidate: &str) -> bool {
     candidate.len() == 36 && uuid::Uuid::try_parse(candidate).is_ok()
 }
+
+/// Most message ids one ack (frame or call) or fetch may name; bigger lists
+/// are refused, not truncated.
+pub const MAX_MESSAGE_IDS: usize = 1024;
+
+/// Checks message ids a device sent: at least one, at most
+/// [`MAX_MESSAGE_IDS`], every one shaped like a message id.
+pub fn check_message_ids(ids: &[String]) -> Result<(), String> {
+    if ids.is_empty() {
+        return Err("no message ids given".into());
+    }
+    if ids.len() > MAX_MESSAGE_IDS {
+        return Err(format!(
+            "{} message ids; send at most {MAX_MESSAGE_IDS} at once",
+            ids.len()
+        ));
+    }
+    match ids.iter().find(|id| !is_message_id(id)) {
+        Some(bad) => {
+            let shown = bad
+                .char_indices()
+                .nth(40)
+                .map_or(bad.as_str(), |(end, _)| &bad[..end]);
+            Err(format!("{shown:?} is not a message id; nothing was done"))
+        }
+        None => Ok(()),
+    }
+}

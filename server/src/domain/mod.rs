@@ -11,7 +11,8 @@ mod urgency;
 pub use aes128gcm::{HeaderError, MAX_PAYLOAD_BYTES, check_aes128gcm};
 pub use bridge::Bridge;
 pub use ids::{
-    is_message_id, is_token, new_device_id, new_message_id, new_secret, new_subscription_id,
+    MAX_MESSAGE_IDS, check_message_ids, is_message_id, is_token, new_device_id, new_message_id,
+    new_secret, new_subscription_id,
 };
 pub use topic::{TopicError, check_topic};
 pub use urgency::{Presence, Urgency};

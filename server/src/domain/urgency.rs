@@ -67,6 +67,11 @@ impl Presence {
         }
     }
 
+    /// The inverse of `presence as u8`; anything unknown reads as active.
+    pub fn from_u8(value: u8) -> Self {
+        Self::from_i32(i32::from(value)).unwrap_or(Self::Active)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Active => "active",

@@ -5,6 +5,7 @@
 pub mod google;
 pub mod process;
 pub mod raw;
+pub mod sdk;
 
 pub use process::Pushd;
 pub use raw::RawDevice;
