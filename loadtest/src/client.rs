@@ -93,6 +93,7 @@ pub async fn register_and_subscribe(
         app_server_key: Vec::new(),
         p256dh: URL_SAFE_NO_PAD.encode(keys.public_key()),
         auth: URL_SAFE_NO_PAD.encode(keys.auth_secret()),
+        for_account: false,
     };
     let reply = client
         .clone()

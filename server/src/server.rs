@@ -148,6 +148,7 @@ pub async fn run(
         max_ttl_seconds: settings.max_ttl_seconds,
         retention: settings.retention,
         handshake_timeout: settings.handshake_timeout,
+        max_account_devices: settings.max_account_devices,
     };
     let api = PushApi::new(store.clone(), routes, public_url.clone(), limits);
     let (health, health_service) = tonic_health::server::health_reporter();

@@ -235,6 +235,7 @@ impl Rig {
                 device_id: self.device_id.clone(),
                 app_server_key: None,
                 created_at: now_millis(),
+                account_id: None,
             })
             .await
             .expect("subscription");

@@ -249,6 +249,7 @@ async fn the_internal_service_needs_the_secret_stays_off_the_public_port_and_evi
     let request = || node_pb::EvictRequest {
         device_id: "nobody".into(),
         claimed_at_micros: 1,
+        revoked: false,
     };
     for authorization in ["", "Bearer wrong-secret-0123456789", "Basic x"] {
         let refused = client
@@ -280,6 +281,7 @@ async fn the_internal_service_needs_the_secret_stays_off_the_public_port_and_evi
             node_pb::EvictRequest {
                 device_id: device.device_id.clone(),
                 claimed_at_micros: newer,
+                revoked: false,
             },
             &format!("Bearer {SECRET}"),
         ))

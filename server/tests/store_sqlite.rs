@@ -35,6 +35,7 @@ async fn a_prompt_ack_skips_the_held_live_write() {
         device_id: "d".into(),
         app_server_key: None,
         created_at: 0,
+        account_id: None,
     };
     store
         .create_subscription(&subscription)

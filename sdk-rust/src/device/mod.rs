@@ -121,6 +121,7 @@ impl DeviceClient {
             app_server_key: app_server_key.map(<[u8]>::to_vec).unwrap_or_default(),
             p256dh: b64::encode(keys.public_key()),
             auth: b64::encode(keys.auth_secret()),
+            for_account: false,
         };
         let reply = self
             .grpc

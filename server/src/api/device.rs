@@ -1,15 +1,12 @@
-//! `push.v1.Device`: registration, subscriptions and the live stream.
+//! `push.v1.Device`: registration and the live stream here; every other
+//! call is routed to the module that owns it.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use push_proto::v1::{self as pb, device_server};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::endpoint::endpoint_url;
 use super::{PushApi, authorization, status};
 use crate::auth::AuthenticatedDevice;
 use crate::delivery::{OUTBOUND_CAPACITY, OutboundStream, Session};
-use crate::domain::{SubscriptionRecord, is_token, new_subscription_id, now_millis};
 
 impl PushApi {
     pub(super) async fn authenticate<T>(
@@ -21,15 +18,6 @@ impl PushApi {
             .authenticate(authorization(request))
             .await
             .map_err(status::from_device_auth)
-    }
-
-    fn to_proto(&self, record: SubscriptionRecord) -> pb::Subscription {
-        pb::Subscription {
-            endpoint: endpoint_url(&self.inner.public_url, &record.id),
-            id: record.id,
-            app_server_key: record.app_server_key.unwrap_or_default(),
-            created_at_unix_ms: record.created_at,
-        }
     }
 }
 
@@ -56,83 +44,21 @@ impl device_server::Device for PushApi {
         &self,
         request: Request<pb::SubscribeRequest>,
     ) -> Result<Response<pb::SubscribeResponse>, Status> {
-        let device = self.authenticate(&request).await?;
-        let wanted = request.into_inner();
-        let app_server_key = if wanted.app_server_key.is_empty() {
-            None
-        } else {
-            crate::auth::check_p256_key(&wanted.app_server_key).map_err(|problem| {
-                Status::invalid_argument(format!("app_server_key: {problem}"))
-            })?;
-            Some(wanted.app_server_key)
-        };
-        check_b64_key("p256dh", &wanted.p256dh, 65)?;
-        check_b64_key("auth", &wanted.auth, 16)?;
-        let record = SubscriptionRecord {
-            id: new_subscription_id(),
-            device_id: device.device_id,
-            app_server_key,
-            created_at: now_millis(),
-        };
-        self.inner
-            .store
-            .create_subscription(&record)
-            .await
-            .map_err(status::from_store)?;
-        let subscription = self.to_proto(record);
-        let subscription_json = serde_json::json!({
-            "endpoint": subscription.endpoint,
-            "keys": { "p256dh": wanted.p256dh, "auth": wanted.auth },
-        })
-        .to_string();
-        Ok(Response::new(pb::SubscribeResponse {
-            subscription: Some(subscription),
-            subscription_json,
-        }))
+        self.subscribe_for(request).await
     }
 
     async fn unsubscribe(
         &self,
         request: Request<pb::UnsubscribeRequest>,
     ) -> Result<Response<pb::UnsubscribeResponse>, Status> {
-        let device = self.authenticate(&request).await?;
-        let id = request.into_inner().subscription_id;
-        if !is_token(&id) {
-            return Err(Status::invalid_argument(
-                "subscription_id is not a subscription id (a 22-character token)",
-            ));
-        }
-        let removed = self
-            .inner
-            .store
-            .delete_subscription(&device.device_id, &id)
-            .await
-            .map_err(status::from_store)?;
-        self.inner.subscriptions.invalidate(&id);
-        if !removed {
-            return Err(Status::not_found("this device has no such subscription"));
-        }
-        Ok(Response::new(pb::UnsubscribeResponse {}))
+        self.unsubscribe_for(request).await
     }
 
     async fn list_subscriptions(
         &self,
         request: Request<pb::ListSubscriptionsRequest>,
     ) -> Result<Response<pb::ListSubscriptionsResponse>, Status> {
-        let device = self.authenticate(&request).await?;
-        let records = self
-            .inner
-            .store
-            .subscriptions_of(&device.device_id)
-            .await
-            .map_err(status::from_store)?;
-        let subscriptions = records
-            .into_iter()
-            .map(|record| self.to_proto(record))
-            .collect();
-        Ok(Response::new(pb::ListSubscriptionsResponse {
-            subscriptions,
-        }))
+        self.list_subscriptions_for(request).await
     }
 
     async fn set_bridge(
@@ -163,6 +89,55 @@ impl device_server::Device for PushApi {
         self.ack_for(request).await
     }
 
+    async fn create_account(
+        &self,
+        request: Request<pb::CreateAccountRequest>,
+    ) -> Result<Response<pb::CreateAccountResponse>, Status> {
+        self.create_account_for(request).await
+    }
+
+    async fn join_account(
+        &self,
+        request: Request<pb::JoinAccountRequest>,
+    ) -> Result<Response<pb::JoinAccountResponse>, Status> {
+        self.join_account_for(request).await
+    }
+
+    async fn list_account_devices(
+        &self,
+        request: Request<pb::ListAccountDevicesRequest>,
+    ) -> Result<Response<pb::ListAccountDevicesResponse>, Status> {
+        self.list_account_devices_for(request).await
+    }
+
+    async fn approve_device(
+        &self,
+        request: Request<pb::ApproveDeviceRequest>,
+    ) -> Result<Response<pb::ApproveDeviceResponse>, Status> {
+        self.approve_device_for(request).await
+    }
+
+    async fn remove_device(
+        &self,
+        request: Request<pb::RemoveDeviceRequest>,
+    ) -> Result<Response<pb::RemoveDeviceResponse>, Status> {
+        self.remove_device_for(request).await
+    }
+
+    async fn put_sealed_keys(
+        &self,
+        request: Request<pb::PutSealedKeysRequest>,
+    ) -> Result<Response<pb::PutSealedKeysResponse>, Status> {
+        self.put_sealed_keys_for(request).await
+    }
+
+    async fn fetch_sealed_keys(
+        &self,
+        request: Request<pb::FetchSealedKeysRequest>,
+    ) -> Result<Response<pb::FetchSealedKeysResponse>, Status> {
+        self.fetch_sealed_keys_for(request).await
+    }
+
     type ListenStream = OutboundStream;
 
     async fn listen(
@@ -184,23 +159,5 @@ impl device_server::Device for PushApi {
         };
         tokio::spawn(session.run(device.device_id, request.into_inner(), outbound));
         Ok(Response::new(stream))
-    }
-}
-
-fn check_b64_key(field: &str, value: &str, expected_len: usize) -> Result<(), Status> {
-    if value.is_empty() {
-        return Err(Status::invalid_argument(format!(
-            "{field} is required: the base64url key the device generated for this subscription"
-        )));
-    }
-    match URL_SAFE_NO_PAD.decode(value.trim_end_matches('=')) {
-        Ok(bytes) if bytes.len() == expected_len => Ok(()),
-        Ok(bytes) => Err(Status::invalid_argument(format!(
-            "{field} must decode to {expected_len} bytes, got {}",
-            bytes.len()
-        ))),
-        Err(_) => Err(Status::invalid_argument(format!(
-            "{field} is not base64url"
-        ))),
     }
 }

@@ -2,13 +2,18 @@
 //! `push.v1.Device` for devices. Handlers validate input, call the domain
 //! services, and map every error to a gRPC status in one place ([`status`]).
 
+mod account;
 mod device;
 mod endpoint;
+mod fanout;
 mod offline;
+mod removal;
 mod routing;
+mod sealed;
 mod sender;
 mod status;
 mod subscription_cache;
+mod subscriptions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +33,8 @@ pub struct ApiLimits {
     pub max_ttl_seconds: u32,
     pub retention: RetentionLimits,
     pub handshake_timeout: Duration,
+    /// Members (approved or pending) one account may have.
+    pub max_account_devices: usize,
 }
 
 /// The ways to a device: streams on this node, other nodes, push services.

@@ -4,13 +4,12 @@
 //! [`crate::bridges::policy`]). The OK always waits for the durable write.
 
 use push_proto::v1 as pb;
-use tonic::Status;
 
-use super::{PushApi, status};
+use super::PushApi;
 use crate::cluster::Forwarded;
 use crate::delivery::{LiveConnection, Offer};
 use crate::domain::{Bridge, QueuedMessage};
-use crate::store::Admission;
+use crate::store::{Admission, StoreResult};
 
 impl PushApi {
     /// TTL 0: RFC 8030 says deliver immediately or not at all, and never
@@ -30,7 +29,7 @@ impl PushApi {
     pub(super) async fn store_and_deliver(
         &self,
         message: QueuedMessage,
-    ) -> Result<pb::Outcome, Status> {
+    ) -> StoreResult<pb::Outcome> {
         let api = &self.inner;
         let local = api.hub.get(&message.device_id);
         let streaming_here = local
@@ -70,13 +69,12 @@ impl PushApi {
         message: QueuedMessage,
         bridge: Bridge,
         may_stream_elsewhere: bool,
-    ) -> Result<pb::Outcome, Status> {
+    ) -> StoreResult<pb::Outcome> {
         let api = &self.inner;
         let admission = Admission::Queue(api.limits.retention);
         api.store
             .enqueue(message.clone(), admission)
-            .await
-            .map_err(status::from_store)?;
+            .await?;
         metrics::counter!("pushd_messages_stored_total").increment(1);
         if may_stream_elsewhere {
             match self.forward(&message, true, true).await {
@@ -93,7 +91,7 @@ impl PushApi {
     /// the durable write (the OK). A device that connected in between, or
     /// whose buffer was full, is caught after the write, when a replay is
     /// sure to find the message.
-    async fn store_and_stream(&self, message: QueuedMessage) -> Result<pb::Outcome, Status> {
+    async fn store_and_stream(&self, message: QueuedMessage) -> StoreResult<pb::Outcome> {
         let api = &self.inner;
         let first = api.hub.get(&message.device_id).map(|live| {
             let offer = live.offer(&message);
@@ -106,8 +104,7 @@ impl PushApi {
         let enqueued = api
             .store
             .enqueue(message.clone(), admission)
-            .await
-            .map_err(status::from_store)?;
+            .await?;
         metrics::counter!("pushd_messages_stored_total")
             .increment(u64::from(!enqueued.already_acked));
         let mut delivered = enqueued.already_acked || matches!(first, Some((_, Offer::Sent)));

@@ -5,9 +5,7 @@ use tonic::{Request, Response, Status};
 
 use super::endpoint::token_of;
 use super::{PushApi, authorization, status};
-use crate::domain::{
-    QueuedMessage, Urgency, check_aes128gcm, check_topic, new_message_id, now_millis,
-};
+use crate::domain::{QueuedMessage, Urgency, check_aes128gcm, check_topic, now_millis};
 
 #[tonic::async_trait]
 impl sender_server::Sender for PushApi {
@@ -55,9 +53,10 @@ impl sender_server::Sender for PushApi {
             ));
         }
         let ttl_seconds = submitted.ttl_seconds.min(api.limits.max_ttl_seconds);
+        let devices = self.recipients(&subscription).await?;
         let message = QueuedMessage {
-            id: new_message_id(),
-            device_id: subscription.device_id,
+            id: String::new(),
+            device_id: String::new(),
             subscription_id: subscription.id,
             topic,
             urgency,
@@ -65,18 +64,16 @@ impl sender_server::Sender for PushApi {
             received_at: now,
             expires_at: now + i64::from(ttl_seconds) * 1000,
         };
-        let outcome = if ttl_seconds == 0 {
-            self.deliver_now_or_never(&message).await
-        } else {
-            self.store_and_deliver(message.clone()).await?
-        };
-        if outcome != pb::Outcome::NotDelivered {
+        let fanout = self.fan_out(message, devices, ttl_seconds == 0).await?;
+        if fanout.outcome != pb::Outcome::NotDelivered {
             metrics::counter!("pushd_messages_accepted_total").increment(1);
         }
         Ok(Response::new(pb::SubmitMessageResponse {
-            message_id: message.id,
-            outcome: outcome as i32,
+            message_id: fanout.first_id,
+            outcome: fanout.outcome as i32,
             ttl_seconds,
+            devices: fanout.devices,
+            devices_full: fanout.devices_full,
         }))
     }
 }

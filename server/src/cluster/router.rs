@@ -115,6 +115,7 @@ impl Cluster {
         let request = node_pb::EvictRequest {
             device_id: previous.device_id.clone(),
             claimed_at_micros,
+            revoked: false,
         };
         let result = match self.peers.client(&previous.address) {
             Ok(mut client) => client
@@ -140,6 +141,30 @@ impl Cluster {
             Err(error) => {
                 tracing::debug!(%error, node = %previous.node_id, "could not ask a node to close a replaced stream")
             }
+        }
+    }
+
+    /// Closes a removed device's stream on whichever node holds it.
+    pub async fn revoke(&self, device_id: &str) {
+        let route = match self.directory.route(device_id).await {
+            Ok(Some(route)) if route.node_id != self.node.node_id => route,
+            Ok(_) => return,
+            Err(error) => {
+                // Its credential is already gone, so the stream gets no new
+                // messages: its device has no queue left to read.
+                tracing::warn!(%error, "reading a removed device's route failed");
+                return;
+            }
+        };
+        let request = node_pb::EvictRequest {
+            device_id: device_id.to_owned(),
+            claimed_at_micros: i64::MAX,
+            revoked: true,
+        };
+        if let Ok(mut client) = self.peers.client(&route.address)
+            && let Err(status) = client.evict(self.peers.request(request)).await
+        {
+            tracing::warn!(%status, node = %route.node_id, "could not close a removed device's stream");
         }
     }
 

@@ -100,6 +100,10 @@ impl node_server::Node for NodeService {
         request: Request<node_pb::EvictRequest>,
     ) -> Result<Response<node_pb::EvictResponse>, Status> {
         let request = request.into_inner();
+        if request.revoked {
+            let closed = self.hub.revoke(&request.device_id);
+            return Ok(Response::new(node_pb::EvictResponse { closed, unacked: 0 }));
+        }
         let evicted = self
             .hub
             .evict(&request.device_id, request.claimed_at_micros);

@@ -69,6 +69,9 @@ pub struct Overrides {
     /// for the ack that makes it unnecessary; 0 writes at once [default: 20]
     #[arg(long, env = "PUSHD_LIVE_ACK_WAIT_MS")]
     pub live_ack_wait_ms: Option<u64>,
+    /// Devices one account may hold, pending ones included [default: 16]
+    #[arg(long, env = "PUSHD_MAX_ACCOUNT_DEVICES")]
+    pub max_account_devices: Option<u32>,
     /// Seconds a new stream has to send Hello [default: 10]
     #[arg(long, env = "PUSHD_HANDSHAKE_TIMEOUT_SECONDS")]
     pub handshake_timeout_seconds: Option<u64>,
@@ -149,6 +152,7 @@ pub struct Settings {
     pub sqlite_synchronous_full: bool,
     pub live_ack_wait: Duration,
     pub handshake_timeout: Duration,
+    pub max_account_devices: usize,
     pub expiry_interval: Duration,
     pub drain_timeout: Duration,
     pub cluster: Option<ClusterSettings>,
@@ -241,6 +245,11 @@ impl Settings {
                     .or(file.handshake_timeout_seconds)
                     .unwrap_or(10),
             ),
+            max_account_devices: flags
+                .max_account_devices
+                .or(file.max_account_devices)
+                .unwrap_or(16)
+                .max(1) as usize,
             expiry_interval: Duration::from_secs(
                 flags
                     .expiry_interval_seconds

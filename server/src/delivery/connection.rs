@@ -18,6 +18,8 @@ pub enum CloseReason {
     Draining,
     /// A newer stream for the same device took over.
     Replaced,
+    /// The device was removed from its account; its credential is revoked.
+    Revoked,
     /// The device went away or broke the protocol.
     Ended,
 }

@@ -94,6 +94,15 @@ impl Hub {
         }
     }
 
+    /// Closes the device's stream, whatever its age: the device was removed.
+    pub fn revoke(&self, device_id: &str) -> bool {
+        let connection = self.get(device_id);
+        if let Some(connection) = &connection {
+            connection.close(CloseReason::Revoked);
+        }
+        connection.is_some()
+    }
+
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Acquire)
     }

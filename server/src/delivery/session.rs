@@ -160,6 +160,10 @@ async fn say_goodbye(connection: &LiveConnection, reason: CloseReason) {
             pb::GoAwayReason::Replaced,
             "a newer stream for this device took over",
         ),
+        CloseReason::Revoked => (
+            pb::GoAwayReason::Revoked,
+            "this device was removed from its account; its credential no longer works",
+        ),
         CloseReason::Ended => return,
     };
     let go_away = pb::GoAway {

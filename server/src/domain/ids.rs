@@ -18,6 +18,12 @@ pub fn new_device_id() -> String {
     random_b64(16)
 }
 
+/// Accounts are named by a random token too: knowing one lets a device ask
+/// to join, never to get in without an approved member's approval.
+pub fn new_account_id() -> String {
+    random_b64(16)
+}
+
 /// The opaque token that ends a subscription's endpoint URL.
 pub fn new_subscription_id() -> String {
     random_b64(16)

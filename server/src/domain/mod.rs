@@ -2,17 +2,21 @@
 //! subscription are, and the validation of what senders hand us. Nothing here
 //! knows about gRPC or a storage engine.
 
+mod account;
 mod aes128gcm;
 mod bridge;
 mod ids;
 mod topic;
 mod urgency;
 
+pub use account::{
+    AccountDevice, MAX_DEVICE_NAME_CHARS, MAX_SEALED_BYTES, SealedKeys, check_device_name,
+};
 pub use aes128gcm::{HeaderError, MAX_PAYLOAD_BYTES, check_aes128gcm};
 pub use bridge::Bridge;
 pub use ids::{
     MAX_MESSAGE_IDS, check_message_ids, is_message_id, is_token, new_device_id, new_message_id,
-    new_secret, new_subscription_id,
+    new_account_id, new_secret, new_subscription_id,
 };
 pub use topic::{TopicError, check_topic};
 pub use urgency::{Presence, Urgency};
@@ -52,6 +56,9 @@ pub struct SubscriptionRecord {
     /// Raw uncompressed P-256 VAPID key; when set only that sender may send.
     pub app_server_key: Option<Vec<u8>>,
     pub created_at: UnixMillis,
+    /// Set for an account subscription: every approved device of the account
+    /// gets its messages (`device_id` is then the device that created it).
+    pub account_id: Option<String>,
 }
 
 /// A message accepted for a device and kept until acked or expired.

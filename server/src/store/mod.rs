@@ -11,7 +11,10 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::domain::{Bridge, DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis, Urgency};
+use crate::domain::{
+    AccountDevice, Bridge, DeviceRecord, QueuedMessage, SealedKeys, SubscriptionRecord, UnixMillis,
+    Urgency,
+};
 
 pub use expiry::spawn_expiry;
 
@@ -91,9 +94,13 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_subscription(&self, subscription: &SubscriptionRecord) -> StoreResult<()>;
     async fn subscription(&self, subscription_id: &str) -> StoreResult<Option<SubscriptionRecord>>;
+    /// The device's own subscriptions (not the account subscriptions it created).
     async fn subscriptions_of(&self, device_id: &str) -> StoreResult<Vec<SubscriptionRecord>>;
-    /// Removes a subscription of this device and every message queued for it.
-    /// False when there is no such subscription on this device.
+    async fn account_subscriptions(&self, account_id: &str)
+    -> StoreResult<Vec<SubscriptionRecord>>;
+    /// Removes a subscription `device_id` created and every message queued
+    /// for it, on every device an account subscription reached, with its
+    /// sealed keys. False when this device created no such subscription.
     async fn delete_subscription(
         &self,
         device_id: &str,
@@ -128,4 +135,25 @@ pub trait Store: Send + Sync + 'static {
     /// (the provider said the token is gone; a newer one the app registered
     /// since stays). True if it was removed.
     async fn forget_bridge_token(&self, device_id: &str, token: &str) -> StoreResult<bool>;
+
+    /// Adds a device to an account. A device belongs to at most one account:
+    /// `AlreadyExists` if it has one.
+    async fn add_account_device(&self, member: &AccountDevice) -> StoreResult<()>;
+    /// The account this device belongs to, approved or pending.
+    async fn account_of(&self, device_id: &str) -> StoreResult<Option<AccountDevice>>;
+    /// Every member of the account, oldest first.
+    async fn account_devices(&self, account_id: &str) -> StoreResult<Vec<AccountDevice>>;
+    /// Approves a member; false if it is not a member of this account.
+    async fn approve_account_device(&self, account_id: &str, device_id: &str)
+    -> StoreResult<bool>;
+    /// Deletes a device and everything only it had: its credential, account
+    /// membership, own subscriptions and their messages, its queue, bridge
+    /// and the sealed keys addressed to it. Account subscriptions it created
+    /// stay with the account. False if there was no such device.
+    async fn remove_device(&self, device_id: &str) -> StoreResult<bool>;
+    /// Stores sealed key bundles, replacing one for the same recipient and
+    /// subscription.
+    async fn put_sealed_keys(&self, bundles: &[SealedKeys]) -> StoreResult<()>;
+    /// The sealed key bundles addressed to this device.
+    async fn sealed_keys_for(&self, device_id: &str) -> StoreResult<Vec<SealedKeys>>;
 }

@@ -71,6 +71,7 @@ impl RawDevice {
             app_server_key: app_server_key.unwrap_or_default(),
             p256dh: push_sdk_b64(keys.public_key()),
             auth: push_sdk_b64(keys.auth_secret()),
+            for_account: false,
         };
         let response = self
             .client

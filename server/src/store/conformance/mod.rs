@@ -12,11 +12,13 @@ use crate::domain::{
     new_subscription_id, now_millis,
 };
 
+mod accounts;
 mod bridges;
 mod limits;
 mod queue;
 mod records;
 
+pub use accounts::*;
 pub use bridges::*;
 pub use limits::*;
 pub use queue::*;
@@ -41,7 +43,11 @@ macro_rules! store_conformance_suite {
             large_backlog_pages_completely, concurrent_enqueues_all_land,
             live_delivered_messages_are_durable_and_skip_limits, an_ack_racing_a_live_write_leaves_nothing,
             bridges_are_set_replaced_and_removed, forgetting_a_token_spares_a_newer_one,
-            messages_by_id_are_this_devices_unexpired_ones);
+            messages_by_id_are_this_devices_unexpired_ones,
+            account_members_join_pending_and_are_approved, a_device_joins_one_account_only,
+            account_subscriptions_are_listed_apart, topics_replace_per_device_on_account_subscriptions,
+            unsubscribing_an_account_subscription_clears_every_copy, sealed_keys_reach_only_their_recipient,
+            removing_a_device_deletes_what_was_only_its);
     };
     (@cases $make_store:expr; $($case:ident),+) => {
         $(
@@ -72,6 +78,7 @@ pub(super) async fn subscription(store: &Arc<dyn Store>, device_id: &str) -> Str
         device_id: device_id.into(),
         app_server_key: None,
         created_at: now_millis(),
+        account_id: None,
     };
     store
         .create_subscription(&record)

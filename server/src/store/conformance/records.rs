@@ -30,6 +30,7 @@ pub async fn subscriptions_belong_to_their_device(store: Arc<dyn Store>) {
         device_id: alice.clone(),
         app_server_key: Some(vec![4; 65]),
         created_at: 5,
+        account_id: None,
     };
     store.create_subscription(&record).await.expect("create");
     let second = subscription(&store, &alice).await;

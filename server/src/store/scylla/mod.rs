@@ -9,6 +9,7 @@
 //!   so two nodes accepting for one device at the same instant can overshoot
 //!   by the messages in flight between them (never by more).
 
+mod accounts;
 mod bridges;
 mod directory;
 mod options;
@@ -27,7 +28,8 @@ use tokio_stream::StreamExt as _;
 
 use super::{Admission, Enqueued, PendingQuery, Store, StoreError, StoreResult};
 use crate::domain::{
-    Bridge, DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis, now_micros, now_millis,
+    AccountDevice, Bridge, DeviceRecord, QueuedMessage, SealedKeys, SubscriptionRecord, UnixMillis,
+    now_micros, now_millis,
 };
 use schema::{backend, unavailable};
 use statements::Statements;
@@ -39,6 +41,7 @@ pub struct ScyllaStore {
     statements: Statements,
     directory: directory::DirectoryStatements,
     bridges: bridges::BridgeStatements,
+    accounts: accounts::AccountStatements,
 }
 
 impl ScyllaStore {
@@ -73,11 +76,15 @@ impl ScyllaStore {
         let bridges =
             bridges::BridgeStatements::prepare(&session, &options.keyspace, options.consistency)
                 .await?;
+        let accounts =
+            accounts::AccountStatements::prepare(&session, &options.keyspace, options.consistency)
+                .await?;
         Ok(Self {
             session: Arc::new(session),
             statements,
             directory,
             bridges,
+            accounts,
         })
     }
 
@@ -129,6 +136,30 @@ impl ScyllaStore {
         Ok((messages, bytes))
     }
 
+    /// Deletes one subscription's messages, topics and sealed keys from one device.
+    async fn forget_subscription_in_queue(
+        &self,
+        device_id: &str,
+        subscription_id: &str,
+    ) -> StoreResult<()> {
+        let queued: Vec<String> = self
+            .message_subscriptions(device_id)
+            .await?
+            .into_iter()
+            .filter(|(_, subscription)| subscription == subscription_id)
+            .map(|(id, _)| id)
+            .collect();
+        self.delete_messages(device_id, queued).await?;
+        self.execute(
+            &self.statements.delete_topics_of,
+            (device_id, subscription_id),
+        )
+        .await?;
+        self.execute(&self.accounts.delete_sealed, (device_id, subscription_id))
+            .await?;
+        Ok(())
+    }
+
     async fn delete_messages(&self, device_id: &str, ids: Vec<String>) -> StoreResult<()> {
         if ids.is_empty() {
             return Ok(());
@@ -167,19 +198,27 @@ impl Store for ScyllaStore {
             &subscription.device_id,
             &subscription.app_server_key,
             subscription.created_at,
+            &subscription.account_id,
         );
         let result = self
             .execute(&self.statements.insert_subscription, values)
             .await?;
         rows::require_applied(result, &format!("subscription {}", subscription.id))?;
+        let listed = match &subscription.account_id {
+            Some(account_id) => (account_id, &self.accounts.insert_subscription),
+            None => (
+                &subscription.device_id,
+                &self.statements.insert_subscription_by_device,
+            ),
+        };
         let values = (
-            &subscription.device_id,
+            listed.0,
             &subscription.id,
+            &subscription.device_id,
             &subscription.app_server_key,
             subscription.created_at,
         );
-        self.execute(&self.statements.insert_subscription_by_device, values)
-            .await?;
+        self.execute(listed.1, values).await?;
         Ok(())
     }
 
@@ -194,7 +233,7 @@ impl Store for ScyllaStore {
         let result = self
             .execute(&self.statements.select_subscriptions_of, (device_id,))
             .await?;
-        let mut subscriptions = rows::subscriptions(result)?;
+        let mut subscriptions = rows::own_subscriptions(result)?;
         subscriptions.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(subscriptions)
     }
@@ -212,21 +251,31 @@ impl Store for ScyllaStore {
         }
         self.execute(&self.statements.delete_subscription, (subscription_id,))
             .await?;
-        self.execute(
-            &self.statements.delete_subscription_by_device,
-            (device_id, subscription_id),
-        )
-        .await?;
-        let queued: Vec<String> = self
-            .message_subscriptions(device_id)
-            .await?
-            .into_iter()
-            .filter(|(_, subscription)| subscription == subscription_id)
-            .map(|(id, _)| id)
-            .collect();
-        self.delete_messages(device_id, queued).await?;
-        self.execute(&self.statements.delete_topics_of, (subscription_id,))
-            .await?;
+        // Every queue that may hold a copy: the account's members, or the device.
+        let mut holders = vec![device_id.to_owned()];
+        match &found.account_id {
+            Some(account_id) => {
+                self.execute(
+                    &self.accounts.delete_subscription,
+                    (account_id, subscription_id),
+                )
+                .await?;
+                holders.extend(self.member_ids(account_id).await?);
+            }
+            None => {
+                self.execute(
+                    &self.statements.delete_subscription_by_device,
+                    (device_id, subscription_id),
+                )
+                .await?;
+            }
+        }
+        holders.sort();
+        holders.dedup();
+        for holder in &holders {
+            self.forget_subscription_in_queue(holder, subscription_id)
+                .await?;
+        }
         Ok(true)
     }
 
@@ -237,7 +286,7 @@ impl Store for ScyllaStore {
             let result = self
                 .execute(
                     &self.statements.select_topic,
-                    (&message.subscription_id, topic),
+                    (&message.device_id, &message.subscription_id, topic),
                 )
                 .await?;
             if let Some(old_id) = rows::maybe_text(result)?.filter(|old| *old != message.id) {
@@ -278,10 +327,10 @@ impl Store for ScyllaStore {
             .await?;
         if let Some(topic) = &message.topic {
             let values = (
+                &message.device_id,
                 &message.subscription_id,
                 topic,
                 &message.id,
-                &message.device_id,
                 ttl_seconds,
             );
             self.execute(&self.statements.insert_topic, values).await?;
@@ -357,5 +406,44 @@ impl Store for ScyllaStore {
 
     async fn forget_bridge_token(&self, device_id: &str, token: &str) -> StoreResult<bool> {
         self.forget_token(device_id, token).await
+    }
+
+    async fn account_subscriptions(
+        &self,
+        account_id: &str,
+    ) -> StoreResult<Vec<SubscriptionRecord>> {
+        self.account_subscriptions_of(account_id).await
+    }
+
+    async fn add_account_device(&self, member: &AccountDevice) -> StoreResult<()> {
+        self.add_member(member).await
+    }
+
+    async fn account_of(&self, device_id: &str) -> StoreResult<Option<AccountDevice>> {
+        self.membership(device_id).await
+    }
+
+    async fn account_devices(&self, account_id: &str) -> StoreResult<Vec<AccountDevice>> {
+        self.members(account_id).await
+    }
+
+    async fn approve_account_device(
+        &self,
+        account_id: &str,
+        device_id: &str,
+    ) -> StoreResult<bool> {
+        self.approve_member(account_id, device_id).await
+    }
+
+    async fn remove_device(&self, device_id: &str) -> StoreResult<bool> {
+        self.delete_device(device_id).await
+    }
+
+    async fn put_sealed_keys(&self, bundles: &[SealedKeys]) -> StoreResult<()> {
+        self.insert_sealed(bundles).await
+    }
+
+    async fn sealed_keys_for(&self, device_id: &str) -> StoreResult<Vec<SealedKeys>> {
+        self.sealed_for(device_id).await
     }
 }

@@ -35,7 +35,28 @@ pub fn maybe_device(result: QueryResult) -> StoreResult<Option<DeviceRecord>> {
     }))
 }
 
+/// Rows of `id, device_id, app_server_key, created_at, account_id`.
 pub fn subscriptions(result: QueryResult) -> StoreResult<Vec<SubscriptionRecord>> {
+    let rows = result.into_rows_result().map_err(backend)?;
+    let typed = rows
+        .rows::<(String, String, Option<Vec<u8>>, i64, Option<String>)>()
+        .map_err(backend)?;
+    typed
+        .map(|row| {
+            let (id, device_id, app_server_key, created_at, account_id) = row.map_err(backend)?;
+            Ok(SubscriptionRecord {
+                id,
+                device_id,
+                app_server_key,
+                created_at,
+                account_id,
+            })
+        })
+        .collect()
+}
+
+/// Rows of `id, device_id, app_server_key, created_at` from a device's own list.
+pub fn own_subscriptions(result: QueryResult) -> StoreResult<Vec<SubscriptionRecord>> {
     let rows = result.into_rows_result().map_err(backend)?;
     let typed = rows
         .rows::<(String, String, Option<Vec<u8>>, i64)>()
@@ -48,9 +69,17 @@ pub fn subscriptions(result: QueryResult) -> StoreResult<Vec<SubscriptionRecord>
                 device_id,
                 app_server_key,
                 created_at,
+                account_id: None,
             })
         })
         .collect()
+}
+
+/// A lightweight transaction's `[applied]` column.
+pub fn applied(result: QueryResult) -> StoreResult<bool> {
+    let rows = result.into_rows_result().map_err(backend)?;
+    let row: Row = rows.first_row().map_err(backend)?;
+    Ok(matches!(row.columns.first(), Some(Some(CqlValue::Boolean(true)))))
 }
 
 pub fn maybe_text(result: QueryResult) -> StoreResult<Option<String>> {

@@ -43,6 +43,27 @@ const MIGRATIONS: &[&[&str]] = &[
         device_id text PRIMARY KEY, kind text, provider_token text, scope text, sandbox boolean,
         updated_at bigint)",
     ],
+    &[
+        // Accounts: an account subscription reaches every approved member.
+        "ALTER TABLE {ks}.subscriptions ADD account_id text",
+        "CREATE TABLE IF NOT EXISTS {ks}.account_subscriptions (
+        account_id text, id text, device_id text, app_server_key blob, created_at bigint,
+        PRIMARY KEY (account_id, id))",
+        "CREATE TABLE IF NOT EXISTS {ks}.account_devices (
+        account_id text, device_id text, name text, public_key blob, auth_secret blob,
+        approved boolean, added_at bigint, PRIMARY KEY (account_id, device_id))",
+        // Which account a device belongs to (at most one, claimed with a lightweight transaction).
+        "CREATE TABLE IF NOT EXISTS {ks}.device_accounts (device_id text PRIMARY KEY, account_id text)",
+        // Subscription keys sealed to a device's own key; ciphertext only.
+        "CREATE TABLE IF NOT EXISTS {ks}.sealed_keys (
+        recipient_device_id text, subscription_id text, sender_device_id text, sealed blob,
+        created_at bigint, PRIMARY KEY (recipient_device_id, subscription_id))",
+        // Topic replacement per device: an account subscription's copies
+        // live in several queues. Replaces `topics`, which stays unused.
+        "CREATE TABLE IF NOT EXISTS {ks}.device_topics (
+        device_id text, subscription_id text, topic text, message_id text,
+        PRIMARY KEY (device_id, subscription_id, topic))",
+    ],
 ];
 
 pub const VERSION: i32 = MIGRATIONS.len() as i32;
@@ -96,10 +117,16 @@ async fn current_version(session: &Session, keyspace: &str) -> StoreResult<i32> 
 }
 
 async fn run(session: &Session, statement: &str) -> StoreResult<()> {
-    session
-        .query_unpaged(statement, ())
-        .await
-        .map_err(unavailable)?;
+    if let Err(error) = session.query_unpaged(statement, ()).await {
+        // CQL has no `ADD IF NOT EXISTS` everywhere: a migration that died
+        // after its ALTER runs it again and meets the column it added.
+        let message = error.to_string();
+        let column_exists =
+            message.contains("already exist") || message.contains("conflicts with an existing");
+        if !(statement.starts_with("ALTER TABLE") && column_exists) {
+            return Err(unavailable(error));
+        }
+    }
     session
         .await_schema_agreement()
         .await

@@ -41,21 +41,21 @@ impl Statements {
             insert_device: prepare("INSERT INTO {ks}.devices (id, secret_hash, created_at) VALUES (?, ?, ?) IF NOT EXISTS").await?,
             select_device: prepare("SELECT id, secret_hash, created_at FROM {ks}.devices WHERE id = ?").await?,
             insert_subscription: prepare(
-                "INSERT INTO {ks}.subscriptions (id, device_id, app_server_key, created_at) VALUES (?, ?, ?, ?) IF NOT EXISTS",
+                "INSERT INTO {ks}.subscriptions (id, device_id, app_server_key, created_at, account_id) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS",
             )
             .await?,
             insert_subscription_by_device: prepare(
                 "INSERT INTO {ks}.subscriptions_by_device (device_id, id, app_server_key, created_at) VALUES (?, ?, ?, ?)",
             )
             .await?,
-            select_subscription: prepare("SELECT id, device_id, app_server_key, created_at FROM {ks}.subscriptions WHERE id = ?").await?,
+            select_subscription: prepare("SELECT id, device_id, app_server_key, created_at, account_id FROM {ks}.subscriptions WHERE id = ?").await?,
             select_subscriptions_of: prepare(
                 "SELECT id, device_id, app_server_key, created_at FROM {ks}.subscriptions_by_device WHERE device_id = ?",
             )
             .await?,
             delete_subscription: prepare("DELETE FROM {ks}.subscriptions WHERE id = ?").await?,
             delete_subscription_by_device: prepare("DELETE FROM {ks}.subscriptions_by_device WHERE device_id = ? AND id = ?").await?,
-            delete_topics_of: prepare("DELETE FROM {ks}.topics WHERE subscription_id = ?").await?,
+            delete_topics_of: prepare("DELETE FROM {ks}.device_topics WHERE device_id = ? AND subscription_id = ?").await?,
             // The write carries the message's own arrival time as its timestamp,
             // so an ack (a delete stamped later) wins even if it lands first.
             insert_message: prepare(
@@ -71,9 +71,9 @@ impl Statements {
             select_usage: prepare("SELECT size, expires_at FROM {ks}.messages WHERE device_id = ?").await?,
             select_existing: prepare("SELECT id FROM {ks}.messages WHERE device_id = ? AND id IN ?").await?,
             delete_messages: prepare("DELETE FROM {ks}.messages USING TIMESTAMP ? WHERE device_id = ? AND id IN ?").await?,
-            select_topic: prepare("SELECT message_id FROM {ks}.topics WHERE subscription_id = ? AND topic = ?").await?,
+            select_topic: prepare("SELECT message_id FROM {ks}.device_topics WHERE device_id = ? AND subscription_id = ? AND topic = ?").await?,
             insert_topic: prepare(
-                "INSERT INTO {ks}.topics (subscription_id, topic, message_id, device_id) VALUES (?, ?, ?, ?) USING TTL ?",
+                "INSERT INTO {ks}.device_topics (device_id, subscription_id, topic, message_id) VALUES (?, ?, ?, ?) USING TTL ?",
             )
             .await?,
             select_message_subscriptions: prepare("SELECT id, subscription_id FROM {ks}.messages WHERE device_id = ?").await?,

@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 use super::coalesce::coalesce;
 use super::op::{Reply, WriteOp, closed};
 use super::ops::{self, WriterState};
+use super::accounts::{self, AccountChange};
 use super::{backend, bridges};
 use crate::store::{Enqueued, StoreError, StoreResult};
 
@@ -125,7 +126,8 @@ fn apply(
             let result = ops::isolated(transaction, |tx| {
                 ops::delete_subscription(tx, &device_id, &subscription_id)
             });
-            state.forget_device(&device_id);
+            // An account subscription had copies in several devices' queues.
+            state.forget_usage();
             finish(reply, result)
         }
         WriteOp::Enqueue {
@@ -175,6 +177,13 @@ fn apply(
             reply,
             bridges::apply(transaction, &device_id, &change).map_err(backend),
         ),
+        WriteOp::Account { change, reply } => {
+            let result = ops::isolated(transaction, |tx| accounts::apply(tx, &change));
+            if let AccountChange::RemoveDevice(device_id) = &change {
+                state.forget_device(device_id);
+            }
+            finish(reply, result)
+        }
         WriteOp::Close(_) => unreachable!("close is handled by the batch loop"),
     }
 }
@@ -184,7 +193,9 @@ fn refuse(op: WriteOp, error: StoreError) {
         WriteOp::CreateDevice(_, reply) | WriteOp::CreateSubscription(_, reply) => {
             drop(reply.send(Err(error)))
         }
-        WriteOp::DeleteSubscription { reply, .. } | WriteOp::Bridge { reply, .. } => {
+        WriteOp::DeleteSubscription { reply, .. }
+        | WriteOp::Bridge { reply, .. }
+        | WriteOp::Account { reply, .. } => {
             drop(reply.send(Err(error)))
         }
         WriteOp::Enqueue { reply, .. } => drop(reply.send(Err(error))),

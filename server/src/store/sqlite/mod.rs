@@ -5,6 +5,7 @@
 //! so one fsync covers many accepted messages. Reads use a small pool of
 //! their own connections, which WAL lets run beside the writer.
 
+mod accounts;
 mod bridges;
 mod coalesce;
 mod commit;
@@ -23,7 +24,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{Admission, Enqueued, PendingQuery, Store, StoreError, StoreResult};
-use crate::domain::{Bridge, DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
+use crate::domain::{
+    AccountDevice, Bridge, DeviceRecord, QueuedMessage, SealedKeys, SubscriptionRecord, UnixMillis,
+};
+use accounts::AccountChange;
 use bridges::BridgeChange;
 use op::WriteOp;
 use reader::ReaderPool;
@@ -186,9 +190,77 @@ impl Store for SqliteStore {
         self.change_bridge(device_id, BridgeChange::ForgetToken(token.to_owned()))
             .await
     }
+
+    async fn account_subscriptions(
+        &self,
+        account_id: &str,
+    ) -> StoreResult<Vec<SubscriptionRecord>> {
+        let account_id = account_id.to_owned();
+        self.readers
+            .run(move |connection| accounts::subscriptions(connection, &account_id))
+            .await
+    }
+
+    async fn add_account_device(&self, member: &AccountDevice) -> StoreResult<()> {
+        self.change_account(AccountChange::AddMember(member.clone()))
+            .await
+            .map(|_| ())
+    }
+
+    async fn account_of(&self, device_id: &str) -> StoreResult<Option<AccountDevice>> {
+        let device_id = device_id.to_owned();
+        let found = self
+            .readers
+            .run(move |connection| accounts::account_of(connection, &device_id))
+            .await?;
+        Ok(found.into_iter().next())
+    }
+
+    async fn account_devices(&self, account_id: &str) -> StoreResult<Vec<AccountDevice>> {
+        let account_id = account_id.to_owned();
+        self.readers
+            .run(move |connection| accounts::members(connection, &account_id))
+            .await
+    }
+
+    async fn approve_account_device(
+        &self,
+        account_id: &str,
+        device_id: &str,
+    ) -> StoreResult<bool> {
+        self.change_account(AccountChange::Approve {
+            account_id: account_id.to_owned(),
+            device_id: device_id.to_owned(),
+        })
+        .await
+    }
+
+    async fn remove_device(&self, device_id: &str) -> StoreResult<bool> {
+        self.change_account(AccountChange::RemoveDevice(device_id.to_owned()))
+            .await
+    }
+
+    async fn put_sealed_keys(&self, bundles: &[SealedKeys]) -> StoreResult<()> {
+        self.change_account(AccountChange::PutSealed(bundles.to_vec()))
+            .await
+            .map(|_| ())
+    }
+
+    async fn sealed_keys_for(&self, device_id: &str) -> StoreResult<Vec<SealedKeys>> {
+        let device_id = device_id.to_owned();
+        self.readers
+            .run(move |connection| accounts::sealed_for(connection, &device_id))
+            .await
+    }
 }
 
 impl SqliteStore {
+    async fn change_account(&self, change: AccountChange) -> StoreResult<bool> {
+        self.writer
+            .call(|reply| WriteOp::Account { change, reply })
+            .await
+    }
+
     async fn change_bridge(&self, device_id: &str, change: BridgeChange) -> StoreResult<bool> {
         let device_id = device_id.to_owned();
         self.writer

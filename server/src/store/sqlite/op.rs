@@ -2,6 +2,7 @@
 
 use tokio::sync::oneshot;
 
+use super::accounts::AccountChange;
 use super::bridges::BridgeChange;
 use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
 use crate::store::{Admission, Enqueued, StoreError, StoreResult};
@@ -37,6 +38,10 @@ pub enum WriteOp {
     Bridge {
         device_id: String,
         change: BridgeChange,
+        reply: Reply<bool>,
+    },
+    Account {
+        change: AccountChange,
         reply: Reply<bool>,
     },
     Close(oneshot::Sender<()>),

@@ -70,12 +70,12 @@ impl WriterState {
         if let Some(topic) = &message.topic {
             let old: Option<(String, String, i64)> = tx
                 .prepare_cached(
-                    "DELETE FROM messages WHERE subscription_id = ?1 AND topic = ?2
+                    "DELETE FROM messages WHERE device_id = ?1 AND subscription_id = ?2 AND topic = ?3
                      RETURNING id, device_id, length(payload)",
                 )
                 .and_then(|mut statement| {
                     statement
-                        .query_row(params![message.subscription_id, topic], |row| {
+                        .query_row(params![message.device_id, message.subscription_id, topic], |row| {
                             Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                         })
                         .optional()
@@ -217,8 +217,8 @@ pub fn create_device(tx: &Connection, device: &DeviceRecord) -> StoreResult<()> 
 
 pub fn create_subscription(tx: &Connection, subscription: &SubscriptionRecord) -> StoreResult<()> {
     tx.execute(
-        "INSERT INTO subscriptions (id, device_id, app_server_key, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![subscription.id, subscription.device_id, subscription.app_server_key, subscription.created_at],
+        "INSERT INTO subscriptions (id, device_id, app_server_key, created_at, account_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![subscription.id, subscription.device_id, subscription.app_server_key, subscription.created_at, subscription.account_id],
     )
     .map_err(|error| constraint_or_backend(error, &format!("subscription {}", subscription.id)))?;
     Ok(())
@@ -240,6 +240,11 @@ pub fn delete_subscription(
     }
     tx.execute(
         "DELETE FROM messages WHERE subscription_id = ?1",
+        params![subscription_id],
+    )
+    .map_err(backend)?;
+    tx.execute(
+        "DELETE FROM sealed_keys WHERE subscription_id = ?1",
         params![subscription_id],
     )
     .map_err(backend)?;

@@ -99,7 +99,8 @@ pub fn subscriptions_of(
     device_id: &str,
 ) -> rusqlite::Result<Vec<SubscriptionRecord>> {
     let sql = format!(
-        "SELECT {} FROM subscriptions WHERE device_id = ?1 ORDER BY created_at, id",
+        "SELECT {} FROM subscriptions WHERE device_id = ?1 AND account_id IS NULL
+         ORDER BY created_at, id",
         row::SUBSCRIPTION_COLUMNS
     );
     let mut statement = connection.prepare_cached(&sql)?;

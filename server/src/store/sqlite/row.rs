@@ -23,7 +23,7 @@ pub fn message(row: &Row<'_>) -> rusqlite::Result<QueuedMessage> {
     })
 }
 
-pub const SUBSCRIPTION_COLUMNS: &str = "id, device_id, app_server_key, created_at";
+pub const SUBSCRIPTION_COLUMNS: &str = "id, device_id, app_server_key, created_at, account_id";
 
 pub fn subscription(row: &Row<'_>) -> rusqlite::Result<SubscriptionRecord> {
     Ok(SubscriptionRecord {
@@ -31,5 +31,6 @@ pub fn subscription(row: &Row<'_>) -> rusqlite::Result<SubscriptionRecord> {
         device_id: row.get(1)?,
         app_server_key: row.get(2)?,
         created_at: row.get(3)?,
+        account_id: row.get(4)?,
     })
 }

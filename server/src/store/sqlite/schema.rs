@@ -41,6 +41,33 @@ const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL
     ) WITHOUT ROWID;
 "#,
+    // Accounts. An account subscription's messages are copied to each
+    // member's queue, so a topic replaces within one device's copies only.
+    r#"
+    ALTER TABLE subscriptions ADD COLUMN account_id TEXT;
+    CREATE INDEX subscriptions_by_account ON subscriptions (account_id) WHERE account_id IS NOT NULL;
+    CREATE TABLE account_devices (
+        account_id  TEXT NOT NULL,
+        device_id   TEXT NOT NULL UNIQUE,
+        name        TEXT NOT NULL,
+        public_key  BLOB NOT NULL,
+        auth_secret BLOB NOT NULL,
+        approved    INTEGER NOT NULL,
+        added_at    INTEGER NOT NULL,
+        PRIMARY KEY (account_id, device_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE sealed_keys (
+        recipient_device_id TEXT NOT NULL,
+        subscription_id     TEXT NOT NULL,
+        sender_device_id    TEXT NOT NULL,
+        sealed              BLOB NOT NULL,
+        created_at          INTEGER NOT NULL,
+        PRIMARY KEY (recipient_device_id, subscription_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX sealed_keys_by_subscription ON sealed_keys (subscription_id);
+    DROP INDEX messages_by_topic;
+    CREATE UNIQUE INDEX messages_by_topic ON messages (device_id, subscription_id, topic) WHERE topic IS NOT NULL;
+"#,
 ];
 
 pub const VERSION: u32 = MIGRATIONS.len() as u32;

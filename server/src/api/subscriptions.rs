@@ -1,0 +1,156 @@
+//! `push.v1.Device` Subscribe / Unsubscribe / ListSubscriptions.
+//!
+//! A subscription is the device's own, or (`for_account`) its account's:
+//! then any approved device of the account sees it and may remove it.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use push_proto::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use super::endpoint::endpoint_url;
+use super::{PushApi, status};
+use crate::domain::{SubscriptionRecord, is_token, new_subscription_id, now_millis};
+
+impl PushApi {
+    fn to_proto(&self, record: SubscriptionRecord) -> pb::Subscription {
+        pb::Subscription {
+            endpoint: endpoint_url(&self.inner.public_url, &record.id),
+            for_account: record.account_id.is_some(),
+            id: record.id,
+            app_server_key: record.app_server_key.unwrap_or_default(),
+            created_at_unix_ms: record.created_at,
+        }
+    }
+
+    pub(super) async fn subscribe_for(
+        &self,
+        request: Request<pb::SubscribeRequest>,
+    ) -> Result<Response<pb::SubscribeResponse>, Status> {
+        let device = self.authenticate(&request).await?;
+        let account_id = if request.get_ref().for_account {
+            Some(self.approved_member(&request).await?.account_id)
+        } else {
+            None
+        };
+        let wanted = request.into_inner();
+        let app_server_key = if wanted.app_server_key.is_empty() {
+            None
+        } else {
+            crate::auth::check_p256_key(&wanted.app_server_key).map_err(|problem| {
+                Status::invalid_argument(format!("app_server_key: {problem}"))
+            })?;
+            Some(wanted.app_server_key)
+        };
+        check_b64_key("p256dh", &wanted.p256dh, 65)?;
+        check_b64_key("auth", &wanted.auth, 16)?;
+        let record = SubscriptionRecord {
+            id: new_subscription_id(),
+            device_id: device.device_id,
+            app_server_key,
+            created_at: now_millis(),
+            account_id,
+        };
+        self.inner
+            .store
+            .create_subscription(&record)
+            .await
+            .map_err(status::from_store)?;
+        let subscription = self.to_proto(record);
+        let subscription_json = serde_json::json!({
+            "endpoint": subscription.endpoint,
+            "keys": { "p256dh": wanted.p256dh, "auth": wanted.auth },
+        })
+        .to_string();
+        Ok(Response::new(pb::SubscribeResponse {
+            subscription: Some(subscription),
+            subscription_json,
+        }))
+    }
+
+    pub(super) async fn unsubscribe_for(
+        &self,
+        request: Request<pb::UnsubscribeRequest>,
+    ) -> Result<Response<pb::UnsubscribeResponse>, Status> {
+        let device = self.authenticate(&request).await?;
+        let id = request.get_ref().subscription_id.clone();
+        if !is_token(&id) {
+            return Err(Status::invalid_argument(
+                "subscription_id is not a subscription id (a 22-character token)",
+            ));
+        }
+        let store = &self.inner.store;
+        let found = store.subscription(&id).await.map_err(status::from_store)?;
+        // An account's subscription is removed by any approved member; the
+        // store knows it by the device that created it.
+        let creator = match found {
+            Some(record) if record.account_id.is_some() => {
+                let caller = self.approved_member(&request).await?;
+                if record.account_id.as_deref() != Some(caller.account_id.as_str()) {
+                    return Err(Status::not_found("this device has no such subscription"));
+                }
+                record.device_id
+            }
+            _ => device.device_id,
+        };
+        let removed = store
+            .delete_subscription(&creator, &id)
+            .await
+            .map_err(status::from_store)?;
+        self.inner.subscriptions.invalidate(&id);
+        if !removed {
+            return Err(Status::not_found("this device has no such subscription"));
+        }
+        Ok(Response::new(pb::UnsubscribeResponse {}))
+    }
+
+    /// The device's own subscriptions, then its account's (approved members).
+    pub(super) async fn list_subscriptions_for(
+        &self,
+        request: Request<pb::ListSubscriptionsRequest>,
+    ) -> Result<Response<pb::ListSubscriptionsResponse>, Status> {
+        let device = self.authenticate(&request).await?;
+        let store = &self.inner.store;
+        let mut records = store
+            .subscriptions_of(&device.device_id)
+            .await
+            .map_err(status::from_store)?;
+        let member = store
+            .account_of(&device.device_id)
+            .await
+            .map_err(status::from_store)?;
+        if let Some(member) = member.filter(|member| member.approved) {
+            records.extend(
+                store
+                    .account_subscriptions(&member.account_id)
+                    .await
+                    .map_err(status::from_store)?,
+            );
+        }
+        let subscriptions = records
+            .into_iter()
+            .map(|record| self.to_proto(record))
+            .collect();
+        Ok(Response::new(pb::ListSubscriptionsResponse {
+            subscriptions,
+        }))
+    }
+}
+
+fn check_b64_key(field: &str, value: &str, expected_len: usize) -> Result<(), Status> {
+    if value.is_empty() {
+        return Err(Status::invalid_argument(format!(
+            "{field} is required: the base64url key the device generated for this subscription"
+        )));
+    }
+    match URL_SAFE_NO_PAD.decode(value.trim_end_matches('=')) {
+        Ok(bytes) if bytes.len() == expected_len => Ok(()),
+        Ok(bytes) => Err(Status::invalid_argument(format!(
+            "{field} must decode to {expected_len} bytes, got {}",
+            bytes.len()
+        ))),
+        Err(_) => Err(Status::invalid_argument(format!(
+            "{field} is not base64url"
+        ))),
+    }
+}

@@ -1,0 +1,72 @@
+//! Accounts: one user's devices, and the sealed key bundles that carry an
+//! account subscription's keys from one of them to another.
+//!
+//! The server sees only public device keys and ciphertext. What it decides is
+//! who is a member: a device joins pending, and only an approved member can
+//! approve it, so a stolen account id alone gets nothing.
+
+use super::UnixMillis;
+
+/// Longest device name, in characters.
+pub const MAX_DEVICE_NAME_CHARS: usize = 64;
+/// Largest sealed bundle: one aes128gcm record, like a push message.
+pub const MAX_SEALED_BYTES: usize = 4096;
+
+/// A device's membership in an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountDevice {
+    pub account_id: String,
+    pub device_id: String,
+    pub name: String,
+    /// Uncompressed P-256 point the device's keys are sealed to.
+    pub public_key: Vec<u8>,
+    /// RFC 8291 auth secret that goes with `public_key`.
+    pub auth_secret: Vec<u8>,
+    /// Pending members get no account messages and no sealed keys.
+    pub approved: bool,
+    pub added_at: UnixMillis,
+}
+
+/// One account subscription's keys, sealed by `sender_device_id` to
+/// `recipient_device_id`'s device key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedKeys {
+    pub recipient_device_id: String,
+    pub subscription_id: String,
+    pub sender_device_id: String,
+    /// aes128gcm ciphertext, never opened here.
+    pub sealed: Vec<u8>,
+    pub created_at: UnixMillis,
+}
+
+/// Checks a device name: printable, non-empty, not too long.
+pub fn check_device_name(name: &str) -> Result<(), String> {
+    let chars = name.chars().count();
+    if name.trim().is_empty() {
+        return Err("device_name is required, e.g. \"Pixel 9\" or \"Work laptop\"".into());
+    }
+    if chars > MAX_DEVICE_NAME_CHARS {
+        return Err(format!(
+            "device_name is {chars} characters; at most {MAX_DEVICE_NAME_CHARS}"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("device_name must not contain control characters".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names() {
+        assert!(check_device_name("Pixel 9").is_ok());
+        assert!(check_device_name("Téléphone de Zoé").is_ok());
+        assert!(check_device_name("  ").is_err());
+        assert!(check_device_name("a\nb").is_err());
+        assert!(check_device_name(&"x".repeat(65)).is_err());
+        assert!(check_device_name(&"é".repeat(64)).is_ok());
+    }
+}

@@ -1,0 +1,240 @@
+//! Accounts, members and sealed key bundles in CQL.
+//!
+//! A device's account is claimed in `device_accounts` with a lightweight
+//! transaction, so two racing joins cannot put one device in two accounts.
+
+use scylla::client::session::Session;
+use scylla::statement::Consistency;
+use scylla::statement::prepared::PreparedStatement;
+
+use super::ScyllaStore;
+use super::rows::{self, applied};
+use super::schema::backend;
+use super::statements::prepare_in;
+use crate::domain::{AccountDevice, SealedKeys, SubscriptionRecord};
+use crate::store::{StoreError, StoreResult};
+
+pub struct AccountStatements {
+    pub insert_subscription: PreparedStatement,
+    pub delete_subscription: PreparedStatement,
+    pub delete_sealed: PreparedStatement,
+    select_subscriptions: PreparedStatement,
+    claim_device: PreparedStatement,
+    select_device_account: PreparedStatement,
+    delete_device_account: PreparedStatement,
+    insert_member: PreparedStatement,
+    select_member: PreparedStatement,
+    select_members: PreparedStatement,
+    approve: PreparedStatement,
+    delete_member: PreparedStatement,
+    insert_sealed: PreparedStatement,
+    select_sealed: PreparedStatement,
+    delete_sealed_of: PreparedStatement,
+    delete_device: PreparedStatement,
+    delete_queue: PreparedStatement,
+    delete_topics: PreparedStatement,
+}
+
+const MEMBER_COLUMNS: &str =
+    "account_id, device_id, name, public_key, auth_secret, approved, added_at";
+type MemberRow = (String, String, String, Vec<u8>, Vec<u8>, bool, i64);
+
+impl AccountStatements {
+    pub async fn prepare(
+        session: &Session,
+        keyspace: &str,
+        consistency: Consistency,
+    ) -> StoreResult<Self> {
+        let prepare =
+            |cql: String| async move { prepare_in(session, keyspace, consistency, &cql).await };
+        let members = format!("SELECT {MEMBER_COLUMNS} FROM {{ks}}.account_devices");
+        Ok(Self {
+            insert_subscription: prepare("INSERT INTO {ks}.account_subscriptions (account_id, id, device_id, app_server_key, created_at) VALUES (?, ?, ?, ?, ?)".into()).await?,
+            delete_subscription: prepare("DELETE FROM {ks}.account_subscriptions WHERE account_id = ? AND id = ?".into()).await?,
+            select_subscriptions: prepare("SELECT id, device_id, app_server_key, created_at, account_id FROM {ks}.account_subscriptions WHERE account_id = ?".into()).await?,
+            claim_device: prepare("INSERT INTO {ks}.device_accounts (device_id, account_id) VALUES (?, ?) IF NOT EXISTS".into()).await?,
+            select_device_account: prepare("SELECT account_id FROM {ks}.device_accounts WHERE device_id = ?".into()).await?,
+            delete_device_account: prepare("DELETE FROM {ks}.device_accounts WHERE device_id = ?".into()).await?,
+            insert_member: prepare(format!("INSERT INTO {{ks}}.account_devices ({MEMBER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)")).await?,
+            select_member: prepare(format!("{members} WHERE account_id = ? AND device_id = ?")).await?,
+            select_members: prepare(format!("{members} WHERE account_id = ?")).await?,
+            approve: prepare("UPDATE {ks}.account_devices SET approved = true WHERE account_id = ? AND device_id = ? IF EXISTS".into()).await?,
+            delete_member: prepare("DELETE FROM {ks}.account_devices WHERE account_id = ? AND device_id = ?".into()).await?,
+            insert_sealed: prepare("INSERT INTO {ks}.sealed_keys (recipient_device_id, subscription_id, sender_device_id, sealed, created_at) VALUES (?, ?, ?, ?, ?)".into()).await?,
+            select_sealed: prepare("SELECT recipient_device_id, subscription_id, sender_device_id, sealed, created_at FROM {ks}.sealed_keys WHERE recipient_device_id = ?".into()).await?,
+            delete_sealed: prepare("DELETE FROM {ks}.sealed_keys WHERE recipient_device_id = ? AND subscription_id = ?".into()).await?,
+            delete_sealed_of: prepare("DELETE FROM {ks}.sealed_keys WHERE recipient_device_id = ?".into()).await?,
+            delete_device: prepare("DELETE FROM {ks}.devices WHERE id = ?".into()).await?,
+            delete_queue: prepare("DELETE FROM {ks}.messages WHERE device_id = ?".into()).await?,
+            delete_topics: prepare("DELETE FROM {ks}.device_topics WHERE device_id = ?".into()).await?,
+        })
+    }
+}
+
+fn member((account_id, device_id, name, public_key, auth_secret, approved, added_at): MemberRow) -> AccountDevice {
+    AccountDevice {
+        account_id,
+        device_id,
+        name,
+        public_key,
+        auth_secret,
+        approved,
+        added_at,
+    }
+}
+
+impl ScyllaStore {
+    pub(super) async fn member_ids(&self, account_id: &str) -> StoreResult<Vec<String>> {
+        Ok(self
+            .members(account_id)
+            .await?
+            .into_iter()
+            .map(|member| member.device_id)
+            .collect())
+    }
+
+    pub(super) async fn members(&self, account_id: &str) -> StoreResult<Vec<AccountDevice>> {
+        let result = self
+            .execute(&self.accounts.select_members, (account_id,))
+            .await?;
+        let rows = result.into_rows_result().map_err(backend)?;
+        let mut members = rows
+            .rows::<MemberRow>()
+            .map_err(backend)?
+            .map(|row| row.map(member).map_err(backend))
+            .collect::<StoreResult<Vec<_>>>()?;
+        members.sort_by(|a, b| (a.added_at, &a.device_id).cmp(&(b.added_at, &b.device_id)));
+        Ok(members)
+    }
+
+    pub(super) async fn account_subscriptions_of(
+        &self,
+        account_id: &str,
+    ) -> StoreResult<Vec<SubscriptionRecord>> {
+        let result = self
+            .execute(&self.accounts.select_subscriptions, (account_id,))
+            .await?;
+        let mut subscriptions = rows::subscriptions(result)?;
+        subscriptions.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(subscriptions)
+    }
+
+    pub(super) async fn add_member(&self, member: &AccountDevice) -> StoreResult<()> {
+        let claimed = self
+            .execute(
+                &self.accounts.claim_device,
+                (&member.device_id, &member.account_id),
+            )
+            .await?;
+        if !applied(claimed)? {
+            return Err(StoreError::AlreadyExists(format!(
+                "account membership of {}",
+                member.device_id
+            )));
+        }
+        let values = (
+            &member.account_id,
+            &member.device_id,
+            &member.name,
+            &member.public_key,
+            &member.auth_secret,
+            member.approved,
+            member.added_at,
+        );
+        self.execute(&self.accounts.insert_member, values).await?;
+        Ok(())
+    }
+
+    pub(super) async fn membership(&self, device_id: &str) -> StoreResult<Option<AccountDevice>> {
+        let result = self
+            .execute(&self.accounts.select_device_account, (device_id,))
+            .await?;
+        let Some(account_id) = rows::maybe_text(result)? else {
+            return Ok(None);
+        };
+        let result = self
+            .execute(&self.accounts.select_member, (&account_id, device_id))
+            .await?;
+        let rows = result.into_rows_result().map_err(backend)?;
+        Ok(rows.maybe_first_row::<MemberRow>().map_err(backend)?.map(member))
+    }
+
+    pub(super) async fn approve_member(
+        &self,
+        account_id: &str,
+        device_id: &str,
+    ) -> StoreResult<bool> {
+        let result = self
+            .execute(&self.accounts.approve, (account_id, device_id))
+            .await?;
+        applied(result)
+    }
+
+    /// The credential goes first, so the device is locked out even if a
+    /// later step fails; every step is safe to repeat.
+    pub(super) async fn delete_device(&self, device_id: &str) -> StoreResult<bool> {
+        use crate::store::Store as _;
+        let existed = self.device(device_id).await?.is_some();
+        self.execute(&self.accounts.delete_device, (device_id,))
+            .await?;
+        if let Some(member) = self.membership(device_id).await? {
+            self.execute(
+                &self.accounts.delete_member,
+                (&member.account_id, device_id),
+            )
+            .await?;
+        }
+        self.execute(&self.accounts.delete_device_account, (device_id,))
+            .await?;
+        for subscription in self.subscriptions_of(device_id).await? {
+            self.delete_subscription(device_id, &subscription.id).await?;
+        }
+        for statement in [
+            &self.accounts.delete_queue,
+            &self.accounts.delete_topics,
+            &self.accounts.delete_sealed_of,
+        ] {
+            self.execute(statement, (device_id,)).await?;
+        }
+        self.write_bridge(device_id, None).await?;
+        Ok(existed)
+    }
+
+    pub(super) async fn insert_sealed(&self, bundles: &[SealedKeys]) -> StoreResult<()> {
+        for bundle in bundles {
+            let values = (
+                &bundle.recipient_device_id,
+                &bundle.subscription_id,
+                &bundle.sender_device_id,
+                &bundle.sealed,
+                bundle.created_at,
+            );
+            self.execute(&self.accounts.insert_sealed, values).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn sealed_for(&self, device_id: &str) -> StoreResult<Vec<SealedKeys>> {
+        let result = self
+            .execute(&self.accounts.select_sealed, (device_id,))
+            .await?;
+        let rows = result.into_rows_result().map_err(backend)?;
+        let mut bundles = rows
+            .rows::<(String, String, String, Vec<u8>, i64)>()
+            .map_err(backend)?
+            .map(|row| {
+                let (recipient_device_id, subscription_id, sender_device_id, sealed, created_at) =
+                    row.map_err(backend)?;
+                Ok(SealedKeys {
+                    recipient_device_id,
+                    subscription_id,
+                    sender_device_id,
+                    sealed,
+                    created_at,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        bundles.sort_by(|a, b| (a.created_at, &a.subscription_id).cmp(&(b.created_at, &b.subscription_id)));
+        Ok(bundles)
+    }
+}
