@@ -2,6 +2,7 @@
 //!
 //! - [`crypto`]: RFC 8291 message encryption and the device's subscription keys.
 //! - [`vapid`]: RFC 8292 application-server keys and the JWTs that identify a sender.
+//! - [`sealing`]: account subscription keys sealed from one of a user's devices to another.
 //! - [`subscription`]: the W3C `PushSubscription` JSON a site backend stores.
 //! - [`Sender`]: what a site backend uses to submit messages.
 //! - [`DeviceClient`]: what a device uses to register, subscribe and listen, with its keys in a
@@ -12,6 +13,7 @@
 
 pub mod cli;
 pub mod crypto;
+pub mod sealing;
 pub mod store;
 pub mod subscription;
 pub mod vapid;
@@ -24,7 +26,8 @@ mod sender;
 mod token_cache;
 
 pub use device::{
-    DeviceClient, ListenEnd, ListenHandle, ListenOptions, MobileBridge, Notification,
+    AccountMember, AccountSync, DeviceClient, ListenEnd, ListenHandle, ListenOptions,
+    MobileBridge, Notification,
 };
 pub use error::SdkError;
 /// The generated `push.v1` types callers need for options and receipts.

@@ -9,6 +9,7 @@ fn subscription(id: &str, created_at_unix_ms: i64) -> StoredSubscription {
         app_server_key: Some(vec![4; 65]),
         keys: crypto::generate_subscription_keys().unwrap(),
         created_at_unix_ms,
+        for_account: false,
     }
 }
 
@@ -24,7 +25,7 @@ fn creates_and_reopens_with_everything_kept() {
     let (first, second) = (subscription("sub-a", 1), subscription("sub-b", 2));
     {
         let store = KeyStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), 3);
         assert_eq!(store.device().unwrap(), None);
         store.set_device(&device).unwrap();
         store.insert_subscription(&second).unwrap();
@@ -32,7 +33,7 @@ fn creates_and_reopens_with_everything_kept() {
         store.mark_seen("m1", 1_000).unwrap();
     }
     let store = KeyStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     assert_eq!(store.device().unwrap(), Some(device.clone()));
     assert!(!format!("{device:?}").contains("secret-credential"));
     assert_eq!(
@@ -149,11 +150,13 @@ fn a_version_1_keystore_migrates_with_its_keys() {
         .unwrap();
     }
     let store = KeyStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     assert_eq!(store.device().unwrap().unwrap().device_id, "dev-old");
     assert_eq!(store.subscriptions().unwrap(), vec![old.clone()]);
     assert!(store.is_seen("m-old").unwrap());
     assert_eq!(store.scope_of("sub-old").unwrap(), None);
+    let device_key = store.device_key().unwrap();
+    assert_eq!(device_key.account_id, None, "a migrated device has no account yet");
     store.set_scope("https://news.example", "sub-old").unwrap();
     assert_eq!(
         store
@@ -168,4 +171,23 @@ fn a_version_1_keystore_migrates_with_its_keys() {
             .unwrap(),
         None
     );
+}
+
+#[test]
+fn the_device_key_is_made_once_and_kept_with_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    let first = {
+        let store = KeyStore::open(&path).unwrap();
+        let first = store.device_key().unwrap();
+        assert_eq!(store.device_key().unwrap(), first, "not regenerated");
+        store.set_account("account-1").unwrap();
+        first
+    };
+    let store = KeyStore::open(&path).unwrap();
+    let reopened = store.device_key().unwrap();
+    assert_eq!(reopened.keys, first.keys);
+    assert_eq!(reopened.account_id.as_deref(), Some("account-1"));
+    let other = KeyStore::open_in_memory().unwrap().device_key().unwrap();
+    assert_ne!(other.keys, first.keys, "each device has its own");
 }

@@ -99,7 +99,7 @@ impl DeviceClient {
                 None => return Ok(None),
             },
         };
-        let opened = self.open_message(message)?;
+        let opened = self.open_message(message).await?;
         if opened.is_some() {
             self.store.mark_seen(&message_id, unix_now_ms())?;
         }
@@ -114,7 +114,7 @@ impl DeviceClient {
         let ids: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
         let mut opened = Vec::new();
         for message in messages {
-            if let Some(notification) = self.open_message(message)? {
+            if let Some(notification) = self.open_message(message).await? {
                 self.store
                     .mark_seen(&notification.message_id, unix_now_ms())?;
                 opened.push(notification);

@@ -162,7 +162,7 @@ impl DeviceClient {
         H: FnMut(Notification) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let Some(notification) = self.open_message(message)? else {
+        let Some(notification) = self.open_message(message).await? else {
             return Ok(());
         };
         let message_id = notification.message_id.clone();

@@ -3,6 +3,7 @@
 //!
 //! Private keys are generated here and never leave the device; the server only ever sees the
 //! public half and the auth secret's base64 (which it echoes into the subscription JSON).
+mod account;
 mod backoff;
 mod bridged;
 mod listen;
@@ -21,6 +22,7 @@ use crate::store::{DeviceRecord, KeyStore, StoredSubscription};
 use crate::subscription::SubscriptionInfo;
 use crate::{SdkError, b64, crypto};
 
+pub use account::{AccountMember, AccountSync};
 pub use bridged::MobileBridge;
 pub use options::{ListenEnd, ListenHandle, ListenOptions, Notification};
 
@@ -85,7 +87,7 @@ impl DeviceClient {
         &self,
         app_server_key: Option<&[u8]>,
     ) -> Result<SubscriptionInfo, SdkError> {
-        Ok(self.create_subscription(app_server_key).await?.1)
+        Ok(self.create_subscription(app_server_key, false).await?.1)
     }
 
     /// Like [`DeviceClient::subscribe`], naming the subscription `scope` (an
@@ -95,7 +97,7 @@ impl DeviceClient {
         scope: &str,
         app_server_key: Option<&[u8]>,
     ) -> Result<SubscriptionInfo, SdkError> {
-        let (id, info) = self.create_subscription(app_server_key).await?;
+        let (id, info) = self.create_subscription(app_server_key, false).await?;
         self.store.set_scope(scope, &id)?;
         Ok(info)
     }
@@ -115,13 +117,14 @@ impl DeviceClient {
     async fn create_subscription(
         &self,
         app_server_key: Option<&[u8]>,
+        for_account: bool,
     ) -> Result<(String, SubscriptionInfo), SdkError> {
         let keys = crypto::generate_subscription_keys()?;
         let message = SubscribeRequest {
             app_server_key: app_server_key.map(<[u8]>::to_vec).unwrap_or_default(),
             p256dh: b64::encode(keys.public_key()),
             auth: b64::encode(keys.auth_secret()),
-            for_account: false,
+            for_account,
         };
         let reply = self
             .grpc
@@ -143,6 +146,7 @@ impl DeviceClient {
             app_server_key: app_server_key.map(<[u8]>::to_vec),
             keys,
             created_at_unix_ms: subscription.created_at_unix_ms,
+            for_account,
         })?;
         Ok((subscription.id, info))
     }

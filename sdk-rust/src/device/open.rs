@@ -13,7 +13,23 @@ impl DeviceClient {
     /// The decrypted notification, or None when it was seen before or cannot be opened
     /// (no keys for its subscription, or not decryptable); the caller acks it either way.
     /// Recording it as seen is the caller's, once the app has it.
-    pub(super) fn open_message(
+    ///
+    /// A message for an account subscription can arrive before its sealed keys were fetched:
+    /// an account device without the keys fetches them first.
+    pub(super) async fn open_message(
+        &self,
+        message: PushMessage,
+    ) -> Result<Option<Notification>, SdkError> {
+        let missing = self.store.subscription(&message.subscription_id)?.is_none();
+        if missing && self.account_id()?.is_some() {
+            if let Err(error) = self.sync_account_keys().await {
+                warn!(%error, "fetching account keys failed");
+            }
+        }
+        self.open_with_keys(message)
+    }
+
+    fn open_with_keys(
         &self,
         message: PushMessage,
     ) -> Result<Option<Notification>, SdkError> {

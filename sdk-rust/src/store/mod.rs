@@ -6,6 +6,7 @@
 //!
 //! Calls are synchronous and short (one small row), so async callers use them inline rather
 //! than paying for a blocking-pool hop.
+mod account;
 mod queries;
 mod schema;
 
@@ -19,6 +20,8 @@ use crate::crypto::{CryptoError, SubscriptionKeys};
 
 /// How long a delivered message id is remembered. The server drops a message once acked or
 /// expired, so an id older than any sane TTL cannot come back.
+pub use account::DeviceKeyRecord;
+
 pub const SEEN_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("keystore schema version {found} is newer than this SDK supports ({supported})")]
     NewerSchema { found: u32, supported: u32 },
+    #[error("keystore device key: {0}")]
+    DeviceKey(#[source] CryptoError),
     #[error("keystore holds unreadable keys for subscription {subscription_id}: {source}")]
     CorruptKeys {
         subscription_id: String,
@@ -67,6 +72,8 @@ pub struct StoredSubscription {
     pub app_server_key: Option<Vec<u8>>,
     pub keys: SubscriptionKeys,
     pub created_at_unix_ms: i64,
+    /// The account's (every approved device of it has these keys), not only this device's.
+    pub for_account: bool,
 }
 
 pub struct KeyStore {

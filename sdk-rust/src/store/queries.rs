@@ -4,7 +4,8 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::{DeviceRecord, KeyStore, SEEN_RETENTION_MS, StoreError, StoredSubscription};
 use crate::crypto::SubscriptionKeys;
 
-const SUBSCRIPTION_COLUMNS: &str = "id, endpoint, app_server_key, keys, created_at_unix_ms";
+const SUBSCRIPTION_COLUMNS: &str =
+    "id, endpoint, app_server_key, keys, created_at_unix_ms, for_account";
 
 impl KeyStore {
     /// The registered device, if any.
@@ -40,14 +41,16 @@ impl KeyStore {
     pub fn insert_subscription(&self, subscription: &StoredSubscription) -> Result<(), StoreError> {
         self.with(|conn| {
             conn.execute(
-                "INSERT OR REPLACE INTO subscriptions (id, endpoint, app_server_key, keys, created_at_unix_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO subscriptions
+                   (id, endpoint, app_server_key, keys, created_at_unix_ms, for_account)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     subscription.id,
                     subscription.endpoint,
                     subscription.app_server_key,
                     subscription.keys.to_bytes(),
-                    subscription.created_at_unix_ms
+                    subscription.created_at_unix_ms,
+                    subscription.for_account
                 ],
             )
         })?;
@@ -170,6 +173,7 @@ struct RawSubscription {
     app_server_key: Option<Vec<u8>>,
     keys: Vec<u8>,
     created_at_unix_ms: i64,
+    for_account: bool,
 }
 
 impl RawSubscription {
@@ -180,6 +184,7 @@ impl RawSubscription {
             app_server_key: row.get(2)?,
             keys: row.get(3)?,
             created_at_unix_ms: row.get(4)?,
+            for_account: row.get(5)?,
         })
     }
 
@@ -195,6 +200,7 @@ impl RawSubscription {
             app_server_key: self.app_server_key,
             keys,
             created_at_unix_ms: self.created_at_unix_ms,
+            for_account: self.for_account,
         })
     }
 }

@@ -32,6 +32,14 @@ const MIGRATIONS: &[&str] = &[
          scope TEXT PRIMARY KEY,
          subscription_id TEXT NOT NULL UNIQUE
      );",
+    // 2 -> 3: the device's own key pair, which other devices of the user's account seal
+    // account subscriptions' keys to, and which account it belongs to.
+    "CREATE TABLE device_key (
+         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+         keys BLOB NOT NULL,
+         account_id TEXT
+     );
+     ALTER TABLE subscriptions ADD COLUMN for_account INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The version this build writes.

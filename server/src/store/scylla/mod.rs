@@ -204,21 +204,29 @@ impl Store for ScyllaStore {
             .execute(&self.statements.insert_subscription, values)
             .await?;
         rows::require_applied(result, &format!("subscription {}", subscription.id))?;
-        let listed = match &subscription.account_id {
-            Some(account_id) => (account_id, &self.accounts.insert_subscription),
-            None => (
-                &subscription.device_id,
-                &self.statements.insert_subscription_by_device,
-            ),
-        };
-        let values = (
-            listed.0,
-            &subscription.id,
-            &subscription.device_id,
-            &subscription.app_server_key,
-            subscription.created_at,
-        );
-        self.execute(listed.1, values).await?;
+        match &subscription.account_id {
+            Some(account_id) => {
+                let values = (
+                    account_id,
+                    &subscription.id,
+                    &subscription.device_id,
+                    &subscription.app_server_key,
+                    subscription.created_at,
+                );
+                self.execute(&self.accounts.insert_subscription, values)
+                    .await?;
+            }
+            None => {
+                let values = (
+                    &subscription.device_id,
+                    &subscription.id,
+                    &subscription.app_server_key,
+                    subscription.created_at,
+                );
+                self.execute(&self.statements.insert_subscription_by_device, values)
+                    .await?;
+            }
+        }
         Ok(())
     }
 
