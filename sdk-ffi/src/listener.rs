@@ -48,6 +48,7 @@ impl ListenerHandle {
             let reason = match client.listen(handler, options, shutdown).await {
                 Ok(ListenEnd::Shutdown) => "stopped".to_string(),
                 Ok(ListenEnd::Replaced) => "replaced by a newer stream for this device".to_string(),
+                Ok(ListenEnd::Revoked) => "this device was removed from its account".to_string(),
                 Err(error) => error.to_string(),
             };
             listener.on_stopped(reason);

@@ -40,6 +40,10 @@ pub struct SendReceipt {
     pub outcome: Outcome,
     /// The TTL the server applied (the requested one, possibly capped).
     pub ttl_seconds: u32,
+    /// Devices that got a copy: 1, or each approved device of an account subscription.
+    pub devices: u32,
+    /// Account subscriptions: devices whose queue was full and got no copy.
+    pub devices_full: u32,
 }
 
 /// A connection to pushd as one application server. Cheap to clone; clones share the
@@ -132,6 +136,8 @@ impl Sender {
             message_id: reply.message_id,
             outcome: Outcome::try_from(reply.outcome).unwrap_or(Outcome::Unspecified),
             ttl_seconds: reply.ttl_seconds,
+            devices: reply.devices,
+            devices_full: reply.devices_full,
         })
     }
 }

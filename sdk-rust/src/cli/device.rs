@@ -77,6 +77,9 @@ pub(super) async fn listen(
         ListenEnd::Replaced => {
             anyhow::bail!("another listener for this device took over the stream")
         }
+        ListenEnd::Revoked => {
+            anyhow::bail!("this device was removed from its account; register a new one")
+        }
     }
 }
 

@@ -29,6 +29,7 @@ use frames::{AckBatch, Outbound};
 enum SessionEnd {
     Shutdown,
     Replaced,
+    Revoked,
     Reconnect,
 }
 
@@ -59,6 +60,7 @@ impl DeviceClient {
             {
                 Ok(SessionEnd::Shutdown) => return Ok(ListenEnd::Shutdown),
                 Ok(SessionEnd::Replaced) => return Ok(ListenEnd::Replaced),
+                Ok(SessionEnd::Revoked) => return Ok(ListenEnd::Revoked),
                 Ok(SessionEnd::Reconnect) => info!("listen stream ended; reconnecting"),
                 Err(err) if is_fatal(&err) => return Err(err),
                 Err(err) => warn!(error = %err, "listen stream failed; reconnecting"),
@@ -141,8 +143,10 @@ impl DeviceClient {
                             outbound.ack(&mut acks).await?;
                             let reason = GoAwayReason::try_from(go_away.reason).unwrap_or(GoAwayReason::Unspecified);
                             info!(?reason, detail = %go_away.detail, "server sent GoAway");
-                            if reason == GoAwayReason::Replaced {
-                                return Ok(SessionEnd::Replaced);
+                            match reason {
+                                GoAwayReason::Replaced => return Ok(SessionEnd::Replaced),
+                                GoAwayReason::Revoked => return Ok(SessionEnd::Revoked),
+                                _ => {}
                             }
                             outbound.close_gracefully(&mut inbound).await;
                             return Ok(SessionEnd::Reconnect);

@@ -27,6 +27,9 @@ pub enum ListenEnd {
     /// Another stream for this device took over (`GoAway` REPLACED); reconnecting would only
     /// steal it back.
     Replaced,
+    /// This device was removed from its account (`GoAway` REVOKED); its credential no longer
+    /// works, so the app should forget its keys.
+    Revoked,
 }
 
 /// The presence and urgency threshold the server should apply; re-sent in `Hello` on every

@@ -46,6 +46,14 @@ impl SdkListener {
         self.inbox.try_recv().is_err()
     }
 
+    /// Waits (10 s at most) for listen to end by itself, e.g. on a GoAway.
+    pub async fn end(self) -> Result<ListenEnd, SdkError> {
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("listen ended in time")
+            .expect("join")
+    }
+
     /// Stops listening; the listen call must end cleanly.
     pub async fn stop(self) {
         let _ = self.stop.send(());
