@@ -9,6 +9,7 @@
 //! them off the UI thread); the listener runs on the SDK's own threads.
 #![forbid(unsafe_code)]
 
+mod account;
 mod error;
 mod listener;
 mod manager;
@@ -17,6 +18,8 @@ mod types;
 pub use error::PushError;
 pub use listener::{ListenerHandle, PushListener};
 pub use manager::PushManager;
-pub use types::{BridgeKind, DecryptedMessage, Presence, SubscriptionInfo};
+pub use types::{
+    AccountDevice, AccountSync, BridgeKind, DecryptedMessage, Presence, SubscriptionInfo,
+};
 
 uniffi::setup_scaffolding!();

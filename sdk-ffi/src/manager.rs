@@ -16,13 +16,13 @@ const MAX_SCOPE: usize = 512;
 
 #[derive(uniffi::Object)]
 pub struct PushManager {
-    runtime: tokio::runtime::Runtime,
-    client: DeviceClient,
+    pub(crate) runtime: tokio::runtime::Runtime,
+    pub(crate) client: DeviceClient,
     bridge: BridgeKind,
 }
 
 impl PushManager {
-    fn info(&self, scope: &str, stored: &StoredSubscription) -> SubscriptionInfo {
+    pub(crate) fn info(&self, scope: &str, stored: &StoredSubscription) -> SubscriptionInfo {
         let w3c = W3cSubscription::new(
             &stored.endpoint,
             stored.keys.public_key(),
@@ -56,7 +56,7 @@ pub(crate) fn message_of(client: &DeviceClient, notification: Notification) -> D
     }
 }
 
-fn check_scope(scope: &str) -> Result<(), PushError> {
+pub(crate) fn check_scope(scope: &str) -> Result<(), PushError> {
     if scope.is_empty() || scope.len() > MAX_SCOPE {
         return Err(PushError::invalid(format!(
             "scope must be 1 to {MAX_SCOPE} bytes"
@@ -147,8 +147,12 @@ impl PushManager {
         }
     }
 
+    /// Removes this device's own subscriptions. Account subscriptions stay:
+    /// they belong to every device of the account (`remove_device` with this
+    /// device's id leaves the account).
     pub fn unsubscribe_all(&self) -> Result<(), PushError> {
-        for stored in self.client.subscriptions()? {
+        let own = self.client.subscriptions()?.into_iter();
+        for stored in own.filter(|stored| !stored.for_account) {
             self.runtime.block_on(self.client.unsubscribe(&stored.id))?;
         }
         Ok(())
@@ -231,7 +235,7 @@ impl PushManager {
     }
 }
 
-fn storage(error: push_sdk::store::StoreError) -> PushError {
+pub(crate) fn storage(error: push_sdk::store::StoreError) -> PushError {
     PushError::Storage {
         reason: error.to_string(),
     }

@@ -53,3 +53,35 @@ impl From<Presence> for push_sdk::Presence {
         }
     }
 }
+
+/// A device of this device's account.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AccountDevice {
+    pub device_id: String,
+    pub name: String,
+    /// Compare with what the device itself shows before approving it.
+    pub fingerprint: String,
+    pub approved: bool,
+    pub this_device: bool,
+}
+
+impl From<push_sdk::AccountMember> for AccountDevice {
+    fn from(member: push_sdk::AccountMember) -> Self {
+        Self {
+            device_id: member.device_id,
+            name: member.name,
+            fingerprint: member.fingerprint,
+            approved: member.approved,
+            this_device: member.this_device,
+        }
+    }
+}
+
+/// What `sync_account_keys` found.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AccountSync {
+    /// False while this device waits for approval.
+    pub approved: bool,
+    /// Scopes of account subscriptions this device has keys for now.
+    pub added_scopes: Vec<String>,
+}

@@ -347,3 +347,46 @@ async fn an_away_device_on_another_node_is_reached_through_its_bridge() {
     );
     assert_eq!(google.sends().len(), 1, "never both");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_spans_nodes_and_removal_closes_a_stream_on_another_node() {
+    use push_sdk::vapid::VapidKey;
+    use push_sdk::{DeviceClient, ListenEnd, SendOptions, Sender};
+    use support::sdk::SdkListener;
+
+    let nodes = start_nodes(2);
+    let folder = tempfile::tempdir().expect("temp dir");
+    let phone = DeviceClient::open(&nodes[0].url, folder.path().join("phone.db"))
+        .await
+        .expect("phone");
+    let laptop = DeviceClient::open(&nodes[1].url, folder.path().join("laptop.db"))
+        .await
+        .expect("laptop");
+    let account_id = phone.create_account("Phone").await.expect("create on A");
+    laptop.join_account(&account_id, "Laptop").await.expect("join on B");
+    phone.approve_device(laptop.device_id()).await.expect("approve on A");
+    let vapid = VapidKey::generate().expect("vapid");
+    let info = phone
+        .subscribe_for_account(None, Some(&vapid.public_key_raw()))
+        .await
+        .expect("subscribe on A");
+    let mut on_laptop = SdkListener::start(&laptop);
+    let mut on_phone = SdkListener::start(&phone);
+
+    let backend = Sender::connect(&nodes[0].url, vapid, "mailto:ops@example.com")
+        .await
+        .expect("sender on A");
+    let receipt = backend
+        .send(&info, b"to both, across nodes", SendOptions::default())
+        .await
+        .expect("send");
+    assert_eq!(receipt.devices, 2);
+    // The laptop had no keys yet: it fetches them when the message comes.
+    assert_eq!(on_laptop.next().await.payload, b"to both, across nodes");
+    assert_eq!(on_phone.next().await.payload, b"to both, across nodes");
+
+    phone.remove_device(laptop.device_id()).await.expect("remove on A");
+    let ended = on_laptop.end().await.expect("laptop's listen on B ended");
+    assert!(matches!(ended, ListenEnd::Revoked), "got {ended:?}");
+    on_phone.stop().await;
+}

@@ -51,6 +51,25 @@ def pushctl(*args):
     return done.stdout
 
 
+def grpc_stubs():
+    """push.v1 stubs for grpcio, generated from the repository's proto."""
+    import sys
+    from grpc_tools import protoc
+    stubs = tempfile.mkdtemp()
+    proto = os.path.join(os.path.dirname(__file__), "..", "..", "..", "proto", "proto")
+    protoc.main(["protoc", f"-I{proto}", f"--python_out={stubs}",
+                 f"--grpc_python_out={stubs}", "push/v1/push.proto"])
+    sys.path.insert(0, stubs)
+    from push.v1 import push_pb2, push_pb2_grpc
+    return push_pb2, push_pb2_grpc
+
+
+def keystore_value(path, query):
+    import sqlite3
+    with sqlite3.connect(path) as db:
+        return db.execute(query).fetchone()[0]
+
+
 class Collector(push_ffi.PushListener):
     def __init__(self):
         self.messages = queue.Queue()
@@ -125,17 +144,9 @@ class PushManagerTest(unittest.TestCase):
         # Another client of the same device removes one subscription on the
         # server only (grpcio, with the credential from the keystore).
         import grpc
-        import sqlite3
-        from grpc_tools import protoc
-        stubs = tempfile.mkdtemp()
-        proto = os.path.join(os.path.dirname(__file__), "..", "..", "..", "proto", "proto")
-        protoc.main(["protoc", f"-I{proto}", f"--python_out={stubs}",
-                     f"--grpc_python_out={stubs}", "push/v1/push.proto"])
-        import sys
-        sys.path.insert(0, stubs)
-        from push.v1 import push_pb2, push_pb2_grpc
-        with sqlite3.connect(os.path.join(self.folder, "keys.db")) as db:
-            credential = db.execute("SELECT credential FROM device").fetchone()[0]
+        push_pb2, push_pb2_grpc = grpc_stubs()
+        credential = keystore_value(os.path.join(self.folder, "keys.db"),
+                                    "SELECT credential FROM device")
         with grpc.insecure_channel(self.pushd.url.removeprefix("http://")) as channel:
             device = push_pb2_grpc.DeviceStub(channel)
             device.Unsubscribe(
@@ -174,6 +185,59 @@ class PushManagerTest(unittest.TestCase):
         self.assertEqual(bytes(opened.payload), b"inside the notification")
         self.assertEqual(opened.scope, SCOPE)
 
+    def test_an_account_subscription_reaches_every_approved_device(self):
+        import json
+        import grpc
+        import http_ece
+        from cryptography.hazmat.primitives.asymmetric import ec
+        laptop_db = os.path.join(self.folder, "laptop.db")
+        laptop = push_ffi.PushManager(self.pushd.url, laptop_db, push_ffi.BridgeKind.NONE())
+        tablet = push_ffi.PushManager(
+            self.pushd.url, os.path.join(self.folder, "tablet.db"), push_ffi.BridgeKind.NONE())
+        account = self.manager.create_account("Phone")
+        self.assertEqual(self.manager.account_id(), account)
+        laptop.join_account(account, "Laptop")
+        tablet.join_account(account, "Tablet")
+        self.assertFalse(laptop.sync_account_keys().approved)
+        with self.assertRaises(push_ffi.PushError.Unauthorized):
+            laptop.account_devices()  # pending: not yet
+        waiting = [d for d in self.manager.account_devices() if not d.approved]
+        self.assertEqual(len(waiting), 2)
+        chosen = next(d for d in waiting if d.fingerprint == laptop.device_fingerprint())
+        self.assertEqual(chosen.device_id, laptop.device_id())
+        self.assertTrue(self.manager.approve_device(chosen.device_id).approved)
+
+        info = self.manager.subscribe_for_account(SCOPE, None)
+        self.assertEqual(laptop.sync_account_keys(),
+                         push_ffi.AccountSync(approved=True, added_scopes=[SCOPE]))
+        self.assertEqual(laptop.get_subscription(SCOPE), info, "same endpoint and keys")
+        self.assertEqual(json.loads(self.send(info, "to every device"))["devices"], 2)
+        for device in (self.manager, laptop):
+            self.assertEqual([(m.scope, bytes(m.payload)) for m in device.fetch_pending()],
+                             [(SCOPE, b"to every device")])
+        self.assertEqual(tablet.fetch_pending(), [], "the unapproved tablet gets nothing")
+        self.assertIsNone(tablet.get_subscription(SCOPE))
+
+        # What the server relays is plain RFC 8291 to the laptop's own key:
+        # http_ece opens it with that key, which never left the laptop's file.
+        push_pb2, push_pb2_grpc = grpc_stubs()
+        credential = keystore_value(laptop_db, "SELECT credential FROM device")
+        device_key = keystore_value(laptop_db, "SELECT keys FROM device_key")
+        private, auth = device_key[:32], device_key[32 + 65:]
+        with grpc.insecure_channel(self.pushd.url.removeprefix("http://")) as channel:
+            sealed = push_pb2_grpc.DeviceStub(channel).FetchSealedKeys(
+                push_pb2.FetchSealedKeysRequest(),
+                metadata=[("authorization", f"Bearer {credential}")]).keys
+        self.assertEqual(len(sealed), 1)
+        key = ec.derive_private_key(int.from_bytes(private, "big"), ec.SECP256R1())
+        bundle = json.loads(http_ece.decrypt(sealed[0].sealed, private_key=key,
+                                             auth_secret=auth, version="aes128gcm"))
+        self.assertEqual((bundle["endpoint"], bundle["scope"]), (info.endpoint, SCOPE))
+
+        self.manager.remove_device(laptop.device_id())
+        with self.assertRaises(push_ffi.PushError.Unauthorized):
+            laptop.fetch_pending()
+
     def test_bad_input_raises_the_exported_error(self):
         with self.assertRaises(push_ffi.PushError.InvalidInput):
             self.manager.subscribe("", None)
@@ -181,6 +245,8 @@ class PushManagerTest(unittest.TestCase):
             self.manager.update_bridge_token("token")
         with self.assertRaises(push_ffi.PushError):
             self.manager.decrypt({"v": "1"})
+        with self.assertRaises(push_ffi.PushError.InvalidInput):
+            self.manager.account_devices()  # no account yet
 
 
 if __name__ == "__main__":

@@ -66,6 +66,8 @@ pub(super) async fn run(args: SendArgs) -> anyhow::Result<()> {
         "message_id": receipt.message_id,
         "outcome": outcome,
         "ttl_seconds": receipt.ttl_seconds,
+        "devices": receipt.devices,
+        "devices_full": receipt.devices_full,
     });
     println!("{line}");
     Ok(())

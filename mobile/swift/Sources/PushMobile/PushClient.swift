@@ -61,6 +61,48 @@ public final class PushClient {
         try manager.fetchPending()
     }
 
+    // MARK: One user, several devices
+
+    /// This install's device id, as `accountDevices()` lists it.
+    public var deviceID: String { manager.deviceId() }
+
+    /// Starts an account with this device; show the id (e.g. as a QR code) to the next device.
+    public func createAccount(deviceName: String) throws -> String {
+        try manager.createAccount(deviceName: deviceName)
+    }
+
+    /// Asks to join; show `fingerprint()` until another device approves this one.
+    public func joinAccount(_ accountID: String, deviceName: String) throws {
+        try manager.joinAccount(accountId: accountID, deviceName: deviceName)
+    }
+
+    public func fingerprint() throws -> String {
+        try manager.deviceFingerprint()
+    }
+
+    public func accountDevices() throws -> [AccountDevice] {
+        try manager.accountDevices()
+    }
+
+    /// Approves a waiting device and hands it the account's keys, sealed to it.
+    @discardableResult
+    public func approveDevice(_ deviceID: String) throws -> AccountDevice {
+        try manager.approveDevice(deviceId: deviceID)
+    }
+
+    public func removeDevice(_ deviceID: String) throws {
+        try manager.removeDevice(deviceId: deviceID)
+    }
+
+    /// Like `subscribe`, for every approved device of the account.
+    public func subscribeForAccount(_ scope: String, appServerKey: Data? = nil) throws -> SubscriptionInfo {
+        try manager.subscribeForAccount(scope: scope, appServerKey: appServerKey)
+    }
+
+    public func syncAccountKeys() throws -> AccountSync {
+        try manager.syncAccountKeys()
+    }
+
     /// Listens (foreground) until the handle is stopped.
     public func listen(
         presence: Presence = .active,

@@ -1,6 +1,8 @@
 package org.pushd.mobile
 
 import java.io.Closeable
+import org.pushd.ffi.AccountDevice
+import org.pushd.ffi.AccountSync
 import org.pushd.ffi.BridgeKind
 import org.pushd.ffi.DecryptedMessage
 import org.pushd.ffi.ListenerHandle
@@ -44,6 +46,34 @@ class PushClient(
     fun open(data: Map<String, String>): DecryptedMessage? = manager.decrypt(data)
 
     fun fetchPending(): List<DecryptedMessage> = manager.fetchPending()
+
+    /** This install's device id, as [accountDevices] lists it. */
+    val deviceId: String get() = manager.deviceId()
+
+    /** Starts an account for the user with this device; share the returned id (e.g. as a QR code). */
+    fun createAccount(deviceName: String): String = manager.createAccount(deviceName)
+
+    /** Asks to join the user's account; show [fingerprint] until another device approves. */
+    fun joinAccount(accountId: String, deviceName: String) =
+        manager.joinAccount(accountId, deviceName)
+
+    /** Short digest of this device's key, for the user to compare while approving. */
+    val fingerprint: String get() = manager.deviceFingerprint()
+
+    fun accountDevices(): List<AccountDevice> = manager.accountDevices()
+
+    /** Approves a waiting device and hands it the account's keys, sealed to it. */
+    fun approveDevice(deviceId: String): AccountDevice = manager.approveDevice(deviceId)
+
+    /** Removes a device (or this one) from the account; it stops receiving at once. */
+    fun removeDevice(deviceId: String) = manager.removeDevice(deviceId)
+
+    /** Like [subscribe], for every approved device of the user's account. */
+    fun subscribeForAccount(scope: String, appServerKey: ByteArray? = null): SubscriptionInfo =
+        manager.subscribeForAccount(scope, appServerKey)
+
+    /** Fetches the keys other devices sealed to this one (also done when a message needs them). */
+    fun syncAccountKeys(): AccountSync = manager.syncAccountKeys()
 
     /**
      * Listens until the returned handle is closed, calling [onMessage] on the

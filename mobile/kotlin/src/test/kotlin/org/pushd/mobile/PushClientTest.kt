@@ -103,9 +103,41 @@ class PushClientTest {
     }
 
     @Test
+    fun twoDevicesOfOneUserShareAnAccountSubscription() {
+        val scope = "https://mail.example"
+        val laptop = PushClient(url, File(folder, "laptop.db").path)
+        val tablet = PushClient(url, File(folder, "tablet.db").path)
+        try {
+            val account = client.createAccount("Phone")
+            laptop.joinAccount(account, "Laptop")
+            tablet.joinAccount(account, "Tablet")
+            assertFalse(laptop.syncAccountKeys().approved)
+            assertThrows<PushException.Unauthorized> { laptop.accountDevices() } // pending
+            val waiting = client.accountDevices().single { it.fingerprint == laptop.fingerprint }
+            assertEquals(laptop.deviceId, waiting.deviceId)
+            assertTrue(client.approveDevice(waiting.deviceId).approved)
+
+            val info = client.subscribeForAccount(scope)
+            send(info.json, "to every device")
+            // The laptop has no keys yet: fetching opens the sealed ones first.
+            assertEquals(listOf(scope to "to every device"), laptop.fetchPending().map { it.scope to String(it.payload) })
+            assertEquals(listOf(scope to "to every device"), client.fetchPending().map { it.scope to String(it.payload) })
+            assertTrue(tablet.fetchPending().isEmpty(), "the unapproved tablet gets nothing")
+            assertNull(tablet.subscription(scope))
+
+            client.removeDevice(laptop.deviceId)
+            assertThrows<PushException.Unauthorized> { laptop.fetchPending() }
+        } finally {
+            laptop.close()
+            tablet.close()
+        }
+    }
+
+    @Test
     fun badInputThrowsTheExportedError() {
         assertThrows<PushException.InvalidInput> { client.subscribe("") }
         assertThrows<PushException.InvalidInput> { client.updateBridgeToken("token") }
         assertThrows<PushException> { client.open(mapOf("v" to "1")) }
+        assertThrows<PushException.InvalidInput> { client.accountDevices() } // no account yet
     }
 }
