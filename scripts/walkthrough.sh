@@ -56,3 +56,35 @@ grep -q '"payload":"Hello from pushctl"' "$work/messages.jsonl" || fail "the pus
 grep -q '"payload":"Hello from Python grpcio"' "$work/messages.jsonl" || fail "the Python message did not arrive decrypted"
 echo "walkthrough: pushctl and Python grpcio messages arrived and decrypted"
 cat "$work/messages.jsonl"
+
+# One user, several devices: the README's account walkthrough.
+ctl() { "$bin_dir/pushctl" "$@"; }
+account=$(ctl account create --db "$work/phone.db" --name Phone) || fail "account create"
+ctl account join --db "$work/laptop.db" "$account" --name Laptop >"$work/fingerprint.txt" 2>/dev/null || fail "account join"
+ctl account devices --db "$work/phone.db" >"$work/devices.jsonl" || fail "account devices"
+laptop_id=$("$python" -c '
+import json, sys
+fingerprint = open(sys.argv[2]).read().strip()
+for line in open(sys.argv[1]):
+    device = json.loads(line)
+    if not device["approved"] and device["fingerprint"] == fingerprint:
+        print(device["device_id"])
+' "$work/devices.jsonl" "$work/fingerprint.txt")
+[ -n "$laptop_id" ] || fail "the waiting laptop, with the fingerprint it printed, is not listed"
+ctl account approve --db "$work/phone.db" "$laptop_id" || fail "account approve"
+ctl account subscribe --db "$work/phone.db" >"$work/shared.json" || fail "account subscribe"
+for device in phone laptop; do
+    ctl listen --db "$work/$device.db" >"$work/$device.jsonl" 2>"$work/$device-listen.log" &
+    pids+=($!)
+done
+ctl send --key "$work/vapid.pem" --subject mailto:you@example.com \
+    --subscription "@$work/shared.json" "Hello, every device" >"$work/shared-send.log" || fail "send to the account"
+for device in phone laptop; do
+    for _ in $(seq 100); do
+        grep -q '"payload":"Hello, every device"' "$work/$device.jsonl" && break
+        sleep 0.1
+    done
+    grep -q '"payload":"Hello, every device"' "$work/$device.jsonl" || fail "the $device did not get the account message"
+done
+grep -q '"devices":2' "$work/shared-send.log" || fail "the send did not reach two devices"
+echo "walkthrough: one send to the account reached and decrypted on the phone and the laptop"

@@ -98,7 +98,7 @@ pub(crate) fn notification_json(notification: &Notification) -> serde_json::Valu
     line
 }
 
-async fn open(args: &DeviceArgs) -> anyhow::Result<DeviceClient> {
+pub(super) async fn open(args: &DeviceArgs) -> anyhow::Result<DeviceClient> {
     let client = match &args.server {
         Some(server) => DeviceClient::open(server, &args.db).await?,
         None => DeviceClient::open_registered(&args.db).await?,

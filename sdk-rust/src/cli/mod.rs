@@ -3,6 +3,7 @@
 //! Output contract: results go to stdout, one line each (JSON where structured) so scripts
 //! can parse them; diagnostics go to stderr. Every failure is one human-readable line and a
 //! non-zero exit, printed by the binary.
+mod account;
 mod device;
 mod keygen;
 mod send;
@@ -70,6 +71,9 @@ pub enum Command {
     },
     /// Encrypt MESSAGE for a subscription and submit it as an application server.
     Send(send::SendArgs),
+    /// One user's devices: create or join an account, approve, remove, share subscriptions.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
 }
 
 /// Which device keystore to use; the server defaults to the one it registered with.
@@ -138,6 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             presence,
         } => device::listen(&device, min_urgency.into(), presence.into()).await,
         Command::Send(args) => send::run(args).await,
+        Command::Account(command) => account::run(command).await,
     }
 }
 
