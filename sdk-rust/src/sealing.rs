@@ -69,8 +69,9 @@ pub fn open(
     subscription_id: &str,
 ) -> Result<Opened, SdkError> {
     let json = crypto::decrypt(device_key, sealed)?;
-    let bundle: Bundle = serde_json::from_slice(&json)
-        .map_err(|error| SdkError::Protocol(format!("key bundle is not the expected JSON: {error}")))?;
+    let bundle: Bundle = serde_json::from_slice(&json).map_err(|error| {
+        SdkError::Protocol(format!("key bundle is not the expected JSON: {error}"))
+    })?;
     if bundle.v != VERSION {
         return Err(SdkError::Protocol(format!(
             "key bundle version {} is not supported (this SDK reads {VERSION})",
@@ -83,7 +84,8 @@ pub fn open(
             bundle.id
         )));
     }
-    let bad_base64 = |field: &str| SdkError::Protocol(format!("key bundle {field} is not base64url"));
+    let bad_base64 =
+        |field: &str| SdkError::Protocol(format!("key bundle {field} is not base64url"));
     let keys = b64::decode(&bundle.keys).map_err(|_| bad_base64("keys"))?;
     let app_server_key = bundle
         .app_server_key
@@ -146,7 +148,9 @@ mod tests {
         .unwrap();
         let private = original.keys.private_key();
         assert!(
-            !sealed.windows(private.len()).any(|window| window == private),
+            !sealed
+                .windows(private.len())
+                .any(|window| window == private),
             "the private key is not in the ciphertext"
         );
         let opened = open(&device, &sealed, "sub-1").unwrap();

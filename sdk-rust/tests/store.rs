@@ -156,7 +156,10 @@ fn a_version_1_keystore_migrates_with_its_keys() {
     assert!(store.is_seen("m-old").unwrap());
     assert_eq!(store.scope_of("sub-old").unwrap(), None);
     let device_key = store.device_key().unwrap();
-    assert_eq!(device_key.account_id, None, "a migrated device has no account yet");
+    assert_eq!(
+        device_key.account_id, None,
+        "a migrated device has no account yet"
+    );
     store.set_scope("https://news.example", "sub-old").unwrap();
     assert_eq!(
         store

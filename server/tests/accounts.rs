@@ -41,8 +41,14 @@ async fn every_approved_device_opens_one_message_and_nobody_else_can() {
         device(&pushd, folder.path(), "tablet").await,
     );
     let account_id = phone.create_account("Phone").await.expect("create");
-    laptop.join_account(&account_id, "Laptop").await.expect("join");
-    tablet.join_account(&account_id, "Tablet").await.expect("join");
+    laptop
+        .join_account(&account_id, "Laptop")
+        .await
+        .expect("join");
+    tablet
+        .join_account(&account_id, "Tablet")
+        .await
+        .expect("join");
     let waiting = laptop.sync_account_keys().await.expect("sync");
     assert!(!waiting.approved && waiting.added.is_empty());
 
@@ -53,9 +59,19 @@ async fn every_approved_device_opens_one_message_and_nobody_else_can() {
         .find(|member| member.device_id == laptop.device_id())
         .expect("laptop listed");
     assert!(!laptop_entry.approved);
-    assert_eq!(laptop_entry.fingerprint, laptop.device_fingerprint().unwrap());
-    assert!(listed.iter().any(|member| member.this_device && member.approved));
-    phone.approve_device(laptop.device_id()).await.expect("approve");
+    assert_eq!(
+        laptop_entry.fingerprint,
+        laptop.device_fingerprint().unwrap()
+    );
+    assert!(
+        listed
+            .iter()
+            .any(|member| member.this_device && member.approved)
+    );
+    phone
+        .approve_device(laptop.device_id())
+        .await
+        .expect("approve");
 
     let vapid = VapidKey::generate().expect("vapid");
     let info = phone
@@ -66,7 +82,11 @@ async fn every_approved_device_opens_one_message_and_nobody_else_can() {
     assert!(synced.approved);
     assert_eq!(synced.added.len(), 1);
     assert_eq!(
-        laptop.store().scope_of(&synced.added[0]).unwrap().as_deref(),
+        laptop
+            .store()
+            .scope_of(&synced.added[0])
+            .unwrap()
+            .as_deref(),
         Some("news"),
         "the app's name for it travels with the keys"
     );
@@ -91,10 +111,16 @@ async fn every_approved_device_opens_one_message_and_nobody_else_can() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(on_tablet.nothing_more(), "the pending tablet got nothing");
     assert!(tablet.fetch_pending().await.expect("fetch").is_empty());
-    assert!(tablet.subscriptions().unwrap().is_empty(), "and holds no keys");
+    assert!(
+        tablet.subscriptions().unwrap().is_empty(),
+        "and holds no keys"
+    );
 
     // Removing the laptop closes its stream and locks it out at once.
-    phone.remove_device(laptop.device_id()).await.expect("remove");
+    phone
+        .remove_device(laptop.device_id())
+        .await
+        .expect("remove");
     let ended = on_laptop.end().await.expect("listen ended");
     assert!(matches!(ended, ListenEnd::Revoked), "got {ended:?}");
     let receipt = backend
@@ -103,13 +129,19 @@ async fn every_approved_device_opens_one_message_and_nobody_else_can() {
         .expect("send");
     assert_eq!(receipt.devices, 1);
     assert_eq!(on_phone.next().await.payload, b"after the laptop left");
-    let locked_out = laptop.fetch_pending().await.expect_err("credential revoked");
+    let locked_out = laptop
+        .fetch_pending()
+        .await
+        .expect_err("credential revoked");
     assert_eq!(locked_out.code(), Some(Code::Unauthenticated));
 
     // The last approved device leaving ends the account's subscriptions.
     on_phone.stop().await;
     on_tablet.stop().await;
-    phone.remove_device(phone.device_id()).await.expect("remove itself");
+    phone
+        .remove_device(phone.device_id())
+        .await
+        .expect("remove itself");
     let gone = backend
         .send(&info, b"anyone?", SendOptions::default())
         .await
@@ -123,14 +155,26 @@ async fn every_approved_device_opens_one_message_and_nobody_else_can() {
     ];
     for (name, client) in [("phone", &phone), ("laptop", &laptop), ("tablet", &tablet)] {
         let key = client.store().device_key().unwrap().keys;
-        secrets.push((format!("{name} device private key"), key.private_key().to_vec()));
+        secrets.push((
+            format!("{name} device private key"),
+            key.private_key().to_vec(),
+        ));
         for subscription in client.subscriptions().unwrap() {
             let keys = subscription.keys;
-            secrets.push((format!("{name} subscription private key"), keys.private_key().to_vec()));
-            secrets.push((format!("{name} subscription auth secret"), keys.auth_secret().to_vec()));
+            secrets.push((
+                format!("{name} subscription private key"),
+                keys.private_key().to_vec(),
+            ));
+            secrets.push((
+                format!("{name} subscription auth secret"),
+                keys.auth_secret().to_vec(),
+            ));
         }
     }
-    assert!(secrets.len() >= 8, "the phone and laptop held the subscription keys");
+    assert!(
+        secrets.len() >= 8,
+        "the phone and laptop held the subscription keys"
+    );
     let mut pushd = pushd;
     assert!(pushd.terminate().success());
     let mut scanned = 0;
@@ -140,7 +184,9 @@ async fn every_approved_device_opens_one_message_and_nobody_else_can() {
         scanned += bytes.len();
         for (what, secret) in &secrets {
             assert!(
-                !bytes.windows(secret.len()).any(|window| window == secret.as_slice()),
+                !bytes
+                    .windows(secret.len())
+                    .any(|window| window == secret.as_slice()),
                 "{what} found in {}",
                 path.display()
             );
@@ -161,7 +207,11 @@ async fn only_approved_devices_act_on_an_account() {
     );
 
     assert_eq!(
-        code(pending.join_account("AAAAAAAAAAAAAAAAAAAAAA", "Pending").await),
+        code(
+            pending
+                .join_account("AAAAAAAAAAAAAAAAAAAAAA", "Pending")
+                .await
+        ),
         Some(Code::NotFound)
     );
     assert_eq!(
@@ -179,7 +229,10 @@ async fn only_approved_devices_act_on_an_account() {
         Some(Code::InvalidArgument),
         "a name is required"
     );
-    pending.join_account(&account_id, "Pending").await.expect("join");
+    pending
+        .join_account(&account_id, "Pending")
+        .await
+        .expect("join");
     assert_eq!(
         code(extra.join_account(&account_id, "Extra").await),
         Some(Code::ResourceExhausted),
@@ -187,7 +240,10 @@ async fn only_approved_devices_act_on_an_account() {
     );
 
     // A pending device can neither look around, approve itself nor subscribe for the account.
-    assert_eq!(code(pending.account_devices().await), Some(Code::PermissionDenied));
+    assert_eq!(
+        code(pending.account_devices().await),
+        Some(Code::PermissionDenied)
+    );
     assert_eq!(
         code(pending.approve_device(pending.device_id()).await),
         Some(Code::PermissionDenied)
@@ -202,7 +258,10 @@ async fn only_approved_devices_act_on_an_account() {
     );
 
     // Another account's device cannot touch this one.
-    outsider.create_account("Outsider").await.expect("own account");
+    outsider
+        .create_account("Outsider")
+        .await
+        .expect("own account");
     assert_eq!(
         code(outsider.approve_device(pending.device_id()).await),
         Some(Code::NotFound)
@@ -215,7 +274,10 @@ async fn only_approved_devices_act_on_an_account() {
     assert_eq!(outsiders_view.len(), 1, "it sees only its own account");
 
     // The owner's account subscription is not the outsider's to remove.
-    owner.subscribe_for_account(None, None).await.expect("subscribe");
+    owner
+        .subscribe_for_account(None, None)
+        .await
+        .expect("subscribe");
     let shared = owner.server_subscription_ids().await.expect("list");
     assert_eq!(shared.len(), 1);
     let refused = outsider.unsubscribe(&shared[0]).await;
@@ -223,6 +285,9 @@ async fn only_approved_devices_act_on_an_account() {
     assert_eq!(owner.server_subscription_ids().await.expect("list"), shared);
 
     // A pending device withdraws itself.
-    pending.remove_device(pending.device_id()).await.expect("withdraw");
+    pending
+        .remove_device(pending.device_id())
+        .await
+        .expect("withdraw");
     assert_eq!(owner.account_devices().await.expect("list").len(), 1);
 }

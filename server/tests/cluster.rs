@@ -363,8 +363,14 @@ async fn an_account_spans_nodes_and_removal_closes_a_stream_on_another_node() {
         .await
         .expect("laptop");
     let account_id = phone.create_account("Phone").await.expect("create on A");
-    laptop.join_account(&account_id, "Laptop").await.expect("join on B");
-    phone.approve_device(laptop.device_id()).await.expect("approve on A");
+    laptop
+        .join_account(&account_id, "Laptop")
+        .await
+        .expect("join on B");
+    phone
+        .approve_device(laptop.device_id())
+        .await
+        .expect("approve on A");
     let vapid = VapidKey::generate().expect("vapid");
     let info = phone
         .subscribe_for_account(None, Some(&vapid.public_key_raw()))
@@ -385,7 +391,10 @@ async fn an_account_spans_nodes_and_removal_closes_a_stream_on_another_node() {
     assert_eq!(on_laptop.next().await.payload, b"to both, across nodes");
     assert_eq!(on_phone.next().await.payload, b"to both, across nodes");
 
-    phone.remove_device(laptop.device_id()).await.expect("remove on A");
+    phone
+        .remove_device(laptop.device_id())
+        .await
+        .expect("remove on A");
     let ended = on_laptop.end().await.expect("laptop's listen on B ended");
     assert!(matches!(ended, ListenEnd::Revoked), "got {ended:?}");
     on_phone.stop().await;

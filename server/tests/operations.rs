@@ -3,7 +3,6 @@
 
 mod support;
 
-
 use push_proto::v1::{self as pb, server_frame::Frame};
 use push_sdk::vapid::VapidKey;
 use push_sdk::{DeviceClient, SendOptions, Sender};

@@ -4,6 +4,7 @@
 //! Private keys are generated here and never leave the device; the server only ever sees the
 //! public half and the auth secret's base64 (which it echoes into the subscription JSON).
 mod account;
+mod account_keys;
 mod backoff;
 mod bridged;
 mod listen;

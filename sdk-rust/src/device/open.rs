@@ -21,18 +21,16 @@ impl DeviceClient {
         message: PushMessage,
     ) -> Result<Option<Notification>, SdkError> {
         let missing = self.store.subscription(&message.subscription_id)?.is_none();
-        if missing && self.account_id()?.is_some() {
-            if let Err(error) = self.sync_account_keys().await {
-                warn!(%error, "fetching account keys failed");
-            }
+        if missing
+            && self.account_id()?.is_some()
+            && let Err(error) = self.sync_account_keys().await
+        {
+            warn!(%error, "fetching account keys failed");
         }
         self.open_with_keys(message)
     }
 
-    fn open_with_keys(
-        &self,
-        message: PushMessage,
-    ) -> Result<Option<Notification>, SdkError> {
+    fn open_with_keys(&self, message: PushMessage) -> Result<Option<Notification>, SdkError> {
         let message_id = message.message_id;
         let subscription_id = message.subscription_id;
         if self.store.is_seen(&message_id)? {

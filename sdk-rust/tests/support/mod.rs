@@ -198,32 +198,67 @@ impl Device for Fake {
         ))
     }
 
-    async fn create_account(&self, _: Request<CreateAccountRequest>) -> Result<Response<CreateAccountResponse>, Status> {
-        Err(Status::unimplemented("accounts are tested against the real pushd"))
+    async fn create_account(
+        &self,
+        _: Request<CreateAccountRequest>,
+    ) -> Result<Response<CreateAccountResponse>, Status> {
+        Err(Status::unimplemented(
+            "accounts are tested against the real pushd",
+        ))
     }
 
-    async fn join_account(&self, _: Request<JoinAccountRequest>) -> Result<Response<JoinAccountResponse>, Status> {
-        Err(Status::unimplemented("accounts are tested against the real pushd"))
+    async fn join_account(
+        &self,
+        _: Request<JoinAccountRequest>,
+    ) -> Result<Response<JoinAccountResponse>, Status> {
+        Err(Status::unimplemented(
+            "accounts are tested against the real pushd",
+        ))
     }
 
-    async fn list_account_devices(&self, _: Request<ListAccountDevicesRequest>) -> Result<Response<ListAccountDevicesResponse>, Status> {
-        Err(Status::unimplemented("accounts are tested against the real pushd"))
+    async fn list_account_devices(
+        &self,
+        _: Request<ListAccountDevicesRequest>,
+    ) -> Result<Response<ListAccountDevicesResponse>, Status> {
+        Err(Status::unimplemented(
+            "accounts are tested against the real pushd",
+        ))
     }
 
-    async fn approve_device(&self, _: Request<ApproveDeviceRequest>) -> Result<Response<ApproveDeviceResponse>, Status> {
-        Err(Status::unimplemented("accounts are tested against the real pushd"))
+    async fn approve_device(
+        &self,
+        _: Request<ApproveDeviceRequest>,
+    ) -> Result<Response<ApproveDeviceResponse>, Status> {
+        Err(Status::unimplemented(
+            "accounts are tested against the real pushd",
+        ))
     }
 
-    async fn remove_device(&self, _: Request<RemoveDeviceRequest>) -> Result<Response<RemoveDeviceResponse>, Status> {
-        Err(Status::unimplemented("accounts are tested against the real pushd"))
+    async fn remove_device(
+        &self,
+        _: Request<RemoveDeviceRequest>,
+    ) -> Result<Response<RemoveDeviceResponse>, Status> {
+        Err(Status::unimplemented(
+            "accounts are tested against the real pushd",
+        ))
     }
 
-    async fn put_sealed_keys(&self, _: Request<PutSealedKeysRequest>) -> Result<Response<PutSealedKeysResponse>, Status> {
-        Err(Status::unimplemented("accounts are tested against the real pushd"))
+    async fn put_sealed_keys(
+        &self,
+        _: Request<PutSealedKeysRequest>,
+    ) -> Result<Response<PutSealedKeysResponse>, Status> {
+        Err(Status::unimplemented(
+            "accounts are tested against the real pushd",
+        ))
     }
 
-    async fn fetch_sealed_keys(&self, _: Request<FetchSealedKeysRequest>) -> Result<Response<FetchSealedKeysResponse>, Status> {
-        Err(Status::unimplemented("accounts are tested against the real pushd"))
+    async fn fetch_sealed_keys(
+        &self,
+        _: Request<FetchSealedKeysRequest>,
+    ) -> Result<Response<FetchSealedKeysResponse>, Status> {
+        Err(Status::unimplemented(
+            "accounts are tested against the real pushd",
+        ))
     }
 
     type ListenStream = ReceiverStream<Result<ServerFrame, Status>>;

@@ -8,9 +8,7 @@ use push_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
 use super::{PushApi, status};
-use crate::domain::{
-    AccountDevice, check_device_name, is_token, new_account_id, now_millis,
-};
+use crate::domain::{AccountDevice, check_device_name, is_token, new_account_id, now_millis};
 
 impl PushApi {
     /// The caller's membership, which must be approved.

@@ -25,7 +25,9 @@ impl PushApi {
         }
         let members = self.members(&caller.account_id).await?;
         if !is_token(&target) || !members.iter().any(|member| member.device_id == target) {
-            return Err(Status::not_found("no device with this id is in your account"));
+            return Err(Status::not_found(
+                "no device with this id is in your account",
+            ));
         }
         let api = &self.inner;
         api.store

@@ -72,9 +72,7 @@ impl PushApi {
     ) -> StoreResult<pb::Outcome> {
         let api = &self.inner;
         let admission = Admission::Queue(api.limits.retention);
-        api.store
-            .enqueue(message.clone(), admission)
-            .await?;
+        api.store.enqueue(message.clone(), admission).await?;
         metrics::counter!("pushd_messages_stored_total").increment(1);
         if may_stream_elsewhere {
             match self.forward(&message, true, true).await {
@@ -101,10 +99,7 @@ impl PushApi {
             Some((_, Offer::Sent)) => Admission::DeliveredLive,
             _ => Admission::Queue(api.limits.retention),
         };
-        let enqueued = api
-            .store
-            .enqueue(message.clone(), admission)
-            .await?;
+        let enqueued = api.store.enqueue(message.clone(), admission).await?;
         metrics::counter!("pushd_messages_stored_total")
             .increment(u64::from(!enqueued.already_acked));
         let mut delivered = enqueued.already_acked || matches!(first, Some((_, Offer::Sent)));

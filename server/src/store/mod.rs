@@ -144,8 +144,7 @@ pub trait Store: Send + Sync + 'static {
     /// Every member of the account, oldest first.
     async fn account_devices(&self, account_id: &str) -> StoreResult<Vec<AccountDevice>>;
     /// Approves a member; false if it is not a member of this account.
-    async fn approve_account_device(&self, account_id: &str, device_id: &str)
-    -> StoreResult<bool>;
+    async fn approve_account_device(&self, account_id: &str, device_id: &str) -> StoreResult<bool>;
     /// Deletes a device and everything only it had: its credential, account
     /// membership, own subscriptions and their messages, its queue, bridge
     /// and the sealed keys addressed to it. Account subscriptions it created

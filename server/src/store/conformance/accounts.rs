@@ -26,6 +26,24 @@ async fn account(store: &Arc<dyn Store>) -> (String, String) {
     (account_id, device_id)
 }
 
+/// A second device, already approved, in `account_id`.
+async fn approved_member(store: &Arc<dyn Store>, account_id: &str) -> String {
+    let device_id = device(store).await;
+    store
+        .add_account_device(&member(account_id, &device_id, true, 2))
+        .await
+        .expect("join");
+    device_id
+}
+
+async fn no_sealed_keys(store: &Arc<dyn Store>, device_id: &str) -> bool {
+    store
+        .sealed_keys_for(device_id)
+        .await
+        .expect("sealed")
+        .is_empty()
+}
+
 async fn account_subscription(store: &Arc<dyn Store>, account_id: &str, creator: &str) -> String {
     let id = new_subscription_id();
     let record = SubscriptionRecord {
@@ -60,14 +78,27 @@ pub async fn account_members_join_pending_and_are_approved(store: Arc<dyn Store>
     );
     let members = store.account_devices(&account_id).await.expect("list");
     assert_eq!(
-        members.iter().map(|m| (m.device_id.as_str(), m.approved)).collect::<Vec<_>>(),
+        members
+            .iter()
+            .map(|m| (m.device_id.as_str(), m.approved))
+            .collect::<Vec<_>>(),
         vec![(first.as_str(), true), (second.as_str(), false)],
         "oldest first, the joiner pending"
     );
     assert!(
-        store.approve_account_device(&account_id, &second).await.expect("approve"),
+        store
+            .approve_account_device(&account_id, &second)
+            .await
+            .expect("approve"),
     );
-    assert!(store.account_of(&second).await.expect("read").expect("member").approved);
+    assert!(
+        store
+            .account_of(&second)
+            .await
+            .expect("read")
+            .expect("member")
+            .approved
+    );
     assert!(
         !store
             .approve_account_device(&new_account_id(), &second)
@@ -81,7 +112,10 @@ pub async fn account_members_join_pending_and_are_approved(store: Arc<dyn Store>
             .await
             .expect("approve a stranger"),
     );
-    assert_eq!(store.account_of(&device(&store).await).await.expect("read"), None);
+    assert_eq!(
+        store.account_of(&device(&store).await).await.expect("read"),
+        None
+    );
 }
 
 pub async fn a_device_joins_one_account_only(store: Arc<dyn Store>) {
@@ -94,7 +128,13 @@ pub async fn a_device_joins_one_account_only(store: Arc<dyn Store>) {
         matches!(refused, Err(StoreError::AlreadyExists(_))),
         "got {refused:?}"
     );
-    assert!(store.account_devices(&other).await.expect("list").is_empty());
+    assert!(
+        store
+            .account_devices(&other)
+            .await
+            .expect("list")
+            .is_empty()
+    );
 }
 
 pub async fn account_subscriptions_are_listed_apart(store: Arc<dyn Store>) {
@@ -102,25 +142,36 @@ pub async fn account_subscriptions_are_listed_apart(store: Arc<dyn Store>) {
     let own = subscription(&store, &creator).await;
     let shared = account_subscription(&store, &account_id, &creator).await;
     let listed = |records: Vec<SubscriptionRecord>| {
-        records.into_iter().map(|record| record.id).collect::<Vec<_>>()
+        records
+            .into_iter()
+            .map(|record| record.id)
+            .collect::<Vec<_>>()
     };
-    assert_eq!(listed(store.subscriptions_of(&creator).await.expect("own")), vec![own]);
     assert_eq!(
-        listed(store.account_subscriptions(&account_id).await.expect("account")),
+        listed(store.subscriptions_of(&creator).await.expect("own")),
+        vec![own]
+    );
+    assert_eq!(
+        listed(
+            store
+                .account_subscriptions(&account_id)
+                .await
+                .expect("account")
+        ),
         vec![shared.clone()]
     );
-    let record = store.subscription(&shared).await.expect("read").expect("found");
+    let record = store
+        .subscription(&shared)
+        .await
+        .expect("read")
+        .expect("found");
     assert_eq!(record.account_id.as_deref(), Some(account_id.as_str()));
     assert_eq!(record.device_id, creator);
 }
 
 pub async fn topics_replace_per_device_on_account_subscriptions(store: Arc<dyn Store>) {
     let (account_id, first) = account(&store).await;
-    let second = device(&store).await;
-    store
-        .add_account_device(&member(&account_id, &second, true, 2))
-        .await
-        .expect("join");
+    let second = approved_member(&store, &account_id).await;
     let shared = account_subscription(&store, &account_id, &first).await;
     let copy = |device_id: &str| QueuedMessage {
         topic: Some("score".into()),
@@ -129,7 +180,10 @@ pub async fn topics_replace_per_device_on_account_subscriptions(store: Arc<dyn S
     let (a1, b1) = (copy(&first), copy(&second));
     store.enqueue(a1.clone(), ROOMY).await.expect("a1");
     store.enqueue(b1.clone(), ROOMY).await.expect("b1");
-    assert_eq!(pending_ids(&store, all_pending(&first)).await, vec![a1.id.clone()]);
+    assert_eq!(
+        pending_ids(&store, all_pending(&first)).await,
+        vec![a1.id.clone()]
+    );
     assert_eq!(
         pending_ids(&store, all_pending(&second)).await,
         vec![b1.id.clone()],
@@ -144,11 +198,7 @@ pub async fn topics_replace_per_device_on_account_subscriptions(store: Arc<dyn S
 
 pub async fn unsubscribing_an_account_subscription_clears_every_copy(store: Arc<dyn Store>) {
     let (account_id, first) = account(&store).await;
-    let second = device(&store).await;
-    store
-        .add_account_device(&member(&account_id, &second, true, 2))
-        .await
-        .expect("join");
+    let second = approved_member(&store, &account_id).await;
     let shared = account_subscription(&store, &account_id, &first).await;
     let own = subscription(&store, &second).await;
     enqueue_many(&store, &first, &shared, 2).await;
@@ -158,42 +208,59 @@ pub async fn unsubscribing_an_account_subscription_clears_every_copy(store: Arc<
         .put_sealed_keys(&[sealed(&second, &shared, &first, 1)])
         .await
         .expect("seal");
-    assert!(!store.delete_subscription(&second, &shared).await.expect("not the creator"));
-    assert!(store.delete_subscription(&first, &shared).await.expect("delete"));
+    assert!(
+        !store
+            .delete_subscription(&second, &shared)
+            .await
+            .expect("not the creator")
+    );
+    assert!(
+        store
+            .delete_subscription(&first, &shared)
+            .await
+            .expect("delete")
+    );
     assert_eq!(store.subscription(&shared).await.expect("read"), None);
-    assert!(store.account_subscriptions(&account_id).await.expect("list").is_empty());
+    assert!(
+        store
+            .account_subscriptions(&account_id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     assert!(pending_ids(&store, all_pending(&first)).await.is_empty());
     assert_eq!(pending_ids(&store, all_pending(&second)).await, kept);
-    assert!(store.sealed_keys_for(&second).await.expect("sealed").is_empty());
+    assert!(no_sealed_keys(&store, &second).await);
 }
 
 pub async fn sealed_keys_reach_only_their_recipient(store: Arc<dyn Store>) {
     let (account_id, first) = account(&store).await;
-    let second = device(&store).await;
-    store
-        .add_account_device(&member(&account_id, &second, true, 2))
-        .await
-        .expect("join");
+    let second = approved_member(&store, &account_id).await;
     let shared = account_subscription(&store, &account_id, &first).await;
     let older = sealed(&second, &shared, &first, 1);
     store.put_sealed_keys(&[older]).await.expect("seal");
     let newer = sealed(&second, &shared, &first, 2);
-    store.put_sealed_keys(&[newer.clone()]).await.expect("reseal");
+    store
+        .put_sealed_keys(std::slice::from_ref(&newer))
+        .await
+        .expect("reseal");
     assert_eq!(
         store.sealed_keys_for(&second).await.expect("read"),
         vec![newer],
         "one bundle per recipient and subscription, the newest"
     );
-    assert!(store.sealed_keys_for(&first).await.expect("read").is_empty());
+    assert!(
+        store
+            .sealed_keys_for(&first)
+            .await
+            .expect("read")
+            .is_empty()
+    );
 }
 
 pub async fn removing_a_device_deletes_what_was_only_its(store: Arc<dyn Store>) {
     let (account_id, first) = account(&store).await;
-    let second = device(&store).await;
-    store
-        .add_account_device(&member(&account_id, &second, true, 2))
-        .await
-        .expect("join");
+    let second = approved_member(&store, &account_id).await;
     let shared = account_subscription(&store, &account_id, &second).await;
     let own = subscription(&store, &second).await;
     enqueue_many(&store, &second, &shared, 2).await;
@@ -215,20 +282,31 @@ pub async fn removing_a_device_deletes_what_was_only_its(store: Arc<dyn Store>) 
         .expect("bridge");
 
     assert!(store.remove_device(&second).await.expect("remove"));
-    assert_eq!(store.device(&second).await.expect("read"), None, "credential gone");
+    assert_eq!(
+        store.device(&second).await.expect("read"),
+        None,
+        "credential gone"
+    );
     assert_eq!(store.account_of(&second).await.expect("read"), None);
     assert_eq!(
-        store.account_devices(&account_id).await.expect("list").len(),
+        store
+            .account_devices(&account_id)
+            .await
+            .expect("list")
+            .len(),
         1
     );
     assert!(pending_ids(&store, all_pending(&second)).await.is_empty());
     assert_eq!(store.subscription(&own).await.expect("read"), None);
-    assert!(store.sealed_keys_for(&second).await.expect("sealed").is_empty());
+    assert!(no_sealed_keys(&store, &second).await);
     assert_eq!(store.bridge(&second).await.expect("bridge"), None);
     assert!(
         store.subscription(&shared).await.expect("read").is_some(),
         "the account keeps the subscription this device created"
     );
     assert_eq!(pending_ids(&store, all_pending(&first)).await, first_copy);
-    assert!(!store.remove_device(&second).await.expect("again"), "gone already");
+    assert!(
+        !store.remove_device(&second).await.expect("again"),
+        "gone already"
+    );
 }

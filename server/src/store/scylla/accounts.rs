@@ -11,13 +11,12 @@ use super::ScyllaStore;
 use super::rows::{self, applied};
 use super::schema::backend;
 use super::statements::prepare_in;
-use crate::domain::{AccountDevice, SealedKeys, SubscriptionRecord};
+use crate::domain::{AccountDevice, SubscriptionRecord};
 use crate::store::{StoreError, StoreResult};
 
 pub struct AccountStatements {
     pub insert_subscription: PreparedStatement,
     pub delete_subscription: PreparedStatement,
-    pub delete_sealed: PreparedStatement,
     select_subscriptions: PreparedStatement,
     claim_device: PreparedStatement,
     select_device_account: PreparedStatement,
@@ -27,9 +26,6 @@ pub struct AccountStatements {
     select_members: PreparedStatement,
     approve: PreparedStatement,
     delete_member: PreparedStatement,
-    insert_sealed: PreparedStatement,
-    select_sealed: PreparedStatement,
-    delete_sealed_of: PreparedStatement,
     delete_device: PreparedStatement,
     delete_queue: PreparedStatement,
     delete_topics: PreparedStatement,
@@ -60,10 +56,6 @@ impl AccountStatements {
             select_members: prepare(format!("{members} WHERE account_id = ?")).await?,
             approve: prepare("UPDATE {ks}.account_devices SET approved = true WHERE account_id = ? AND device_id = ? IF EXISTS".into()).await?,
             delete_member: prepare("DELETE FROM {ks}.account_devices WHERE account_id = ? AND device_id = ?".into()).await?,
-            insert_sealed: prepare("INSERT INTO {ks}.sealed_keys (recipient_device_id, subscription_id, sender_device_id, sealed, created_at) VALUES (?, ?, ?, ?, ?)".into()).await?,
-            select_sealed: prepare("SELECT recipient_device_id, subscription_id, sender_device_id, sealed, created_at FROM {ks}.sealed_keys WHERE recipient_device_id = ?".into()).await?,
-            delete_sealed: prepare("DELETE FROM {ks}.sealed_keys WHERE recipient_device_id = ? AND subscription_id = ?".into()).await?,
-            delete_sealed_of: prepare("DELETE FROM {ks}.sealed_keys WHERE recipient_device_id = ?".into()).await?,
             delete_device: prepare("DELETE FROM {ks}.devices WHERE id = ?".into()).await?,
             delete_queue: prepare("DELETE FROM {ks}.messages WHERE device_id = ?".into()).await?,
             delete_topics: prepare("DELETE FROM {ks}.device_topics WHERE device_id = ?".into()).await?,
@@ -71,7 +63,9 @@ impl AccountStatements {
     }
 }
 
-fn member((account_id, device_id, name, public_key, auth_secret, approved, added_at): MemberRow) -> AccountDevice {
+fn member(
+    (account_id, device_id, name, public_key, auth_secret, approved, added_at): MemberRow,
+) -> AccountDevice {
     AccountDevice {
         account_id,
         device_id,
@@ -156,7 +150,10 @@ impl ScyllaStore {
             .execute(&self.accounts.select_member, (&account_id, device_id))
             .await?;
         let rows = result.into_rows_result().map_err(backend)?;
-        Ok(rows.maybe_first_row::<MemberRow>().map_err(backend)?.map(member))
+        Ok(rows
+            .maybe_first_row::<MemberRow>()
+            .map_err(backend)?
+            .map(member))
     }
 
     pub(super) async fn approve_member(
@@ -187,54 +184,17 @@ impl ScyllaStore {
         self.execute(&self.accounts.delete_device_account, (device_id,))
             .await?;
         for subscription in self.subscriptions_of(device_id).await? {
-            self.delete_subscription(device_id, &subscription.id).await?;
+            self.delete_subscription(device_id, &subscription.id)
+                .await?;
         }
         for statement in [
             &self.accounts.delete_queue,
             &self.accounts.delete_topics,
-            &self.accounts.delete_sealed_of,
+            &self.sealed.delete_of,
         ] {
             self.execute(statement, (device_id,)).await?;
         }
         self.write_bridge(device_id, None).await?;
         Ok(existed)
-    }
-
-    pub(super) async fn insert_sealed(&self, bundles: &[SealedKeys]) -> StoreResult<()> {
-        for bundle in bundles {
-            let values = (
-                &bundle.recipient_device_id,
-                &bundle.subscription_id,
-                &bundle.sender_device_id,
-                &bundle.sealed,
-                bundle.created_at,
-            );
-            self.execute(&self.accounts.insert_sealed, values).await?;
-        }
-        Ok(())
-    }
-
-    pub(super) async fn sealed_for(&self, device_id: &str) -> StoreResult<Vec<SealedKeys>> {
-        let result = self
-            .execute(&self.accounts.select_sealed, (device_id,))
-            .await?;
-        let rows = result.into_rows_result().map_err(backend)?;
-        let mut bundles = rows
-            .rows::<(String, String, String, Vec<u8>, i64)>()
-            .map_err(backend)?
-            .map(|row| {
-                let (recipient_device_id, subscription_id, sender_device_id, sealed, created_at) =
-                    row.map_err(backend)?;
-                Ok(SealedKeys {
-                    recipient_device_id,
-                    subscription_id,
-                    sender_device_id,
-                    sealed,
-                    created_at,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        bundles.sort_by(|a, b| (a.created_at, &a.subscription_id).cmp(&(b.created_at, &b.subscription_id)));
-        Ok(bundles)
     }
 }

@@ -15,6 +15,7 @@ mod directory;
 mod options;
 mod rows;
 mod schema;
+mod sealed;
 mod statements;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub struct ScyllaStore {
     directory: directory::DirectoryStatements,
     bridges: bridges::BridgeStatements,
     accounts: accounts::AccountStatements,
+    sealed: sealed::SealedStatements,
 }
 
 impl ScyllaStore {
@@ -79,12 +81,16 @@ impl ScyllaStore {
         let accounts =
             accounts::AccountStatements::prepare(&session, &options.keyspace, options.consistency)
                 .await?;
+        let sealed =
+            sealed::SealedStatements::prepare(&session, &options.keyspace, options.consistency)
+                .await?;
         Ok(Self {
             session: Arc::new(session),
             statements,
             directory,
             bridges,
             accounts,
+            sealed,
         })
     }
 
@@ -155,7 +161,7 @@ impl ScyllaStore {
             (device_id, subscription_id),
         )
         .await?;
-        self.execute(&self.accounts.delete_sealed, (device_id, subscription_id))
+        self.execute(&self.sealed.delete, (device_id, subscription_id))
             .await?;
         Ok(())
     }
@@ -435,11 +441,7 @@ impl Store for ScyllaStore {
         self.members(account_id).await
     }
 
-    async fn approve_account_device(
-        &self,
-        account_id: &str,
-        device_id: &str,
-    ) -> StoreResult<bool> {
+    async fn approve_account_device(&self, account_id: &str, device_id: &str) -> StoreResult<bool> {
         self.approve_member(account_id, device_id).await
     }
 

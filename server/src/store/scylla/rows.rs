@@ -79,7 +79,10 @@ pub fn own_subscriptions(result: QueryResult) -> StoreResult<Vec<SubscriptionRec
 pub fn applied(result: QueryResult) -> StoreResult<bool> {
     let rows = result.into_rows_result().map_err(backend)?;
     let row: Row = rows.first_row().map_err(backend)?;
-    Ok(matches!(row.columns.first(), Some(Some(CqlValue::Boolean(true)))))
+    Ok(matches!(
+        row.columns.first(),
+        Some(Some(CqlValue::Boolean(true)))
+    ))
 }
 
 pub fn maybe_text(result: QueryResult) -> StoreResult<Option<String>> {

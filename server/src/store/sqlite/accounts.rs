@@ -115,7 +115,10 @@ fn member(row: &Row<'_>) -> rusqlite::Result<AccountDevice> {
     })
 }
 
-pub fn account_of(connection: &Connection, device_id: &str) -> rusqlite::Result<Vec<AccountDevice>> {
+pub fn account_of(
+    connection: &Connection,
+    device_id: &str,
+) -> rusqlite::Result<Vec<AccountDevice>> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM account_devices WHERE device_id = ?1");
     let mut statement = connection.prepare_cached(&sql)?;
     let rows = statement.query_map(params![device_id], member)?;

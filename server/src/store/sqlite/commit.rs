@@ -9,10 +9,10 @@ use std::time::Instant;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::accounts::{self, AccountChange};
 use super::coalesce::coalesce;
 use super::op::{Reply, WriteOp, closed};
 use super::ops::{self, WriterState};
-use super::accounts::{self, AccountChange};
 use super::{backend, bridges};
 use crate::store::{Enqueued, StoreError, StoreResult};
 
@@ -195,9 +195,7 @@ fn refuse(op: WriteOp, error: StoreError) {
         }
         WriteOp::DeleteSubscription { reply, .. }
         | WriteOp::Bridge { reply, .. }
-        | WriteOp::Account { reply, .. } => {
-            drop(reply.send(Err(error)))
-        }
+        | WriteOp::Account { reply, .. } => drop(reply.send(Err(error))),
         WriteOp::Enqueue { reply, .. } => drop(reply.send(Err(error))),
         WriteOp::Ack { reply, .. } | WriteOp::PurgeExpired { reply, .. } => {
             drop(reply.send(Err(error)))

@@ -223,11 +223,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn approve_account_device(
-        &self,
-        account_id: &str,
-        device_id: &str,
-    ) -> StoreResult<bool> {
+    async fn approve_account_device(&self, account_id: &str, device_id: &str) -> StoreResult<bool> {
         self.change_account(AccountChange::Approve {
             account_id: account_id.to_owned(),
             device_id: device_id.to_owned(),

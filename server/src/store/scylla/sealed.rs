@@ -1,0 +1,76 @@
+//! Sealed key bundles in CQL: one partition per recipient device.
+
+use scylla::client::session::Session;
+use scylla::statement::Consistency;
+use scylla::statement::prepared::PreparedStatement;
+
+use super::ScyllaStore;
+use super::schema::backend;
+use super::statements::prepare_in;
+use crate::domain::SealedKeys;
+use crate::store::StoreResult;
+
+pub struct SealedStatements {
+    insert: PreparedStatement,
+    select: PreparedStatement,
+    /// One bundle: its subscription went away.
+    pub delete: PreparedStatement,
+    /// Every bundle of a device: the device went away.
+    pub delete_of: PreparedStatement,
+}
+
+impl SealedStatements {
+    pub async fn prepare(
+        session: &Session,
+        keyspace: &str,
+        consistency: Consistency,
+    ) -> StoreResult<Self> {
+        let prepare = |cql: &'static str| prepare_in(session, keyspace, consistency, cql);
+        Ok(Self {
+            insert: prepare("INSERT INTO {ks}.sealed_keys (recipient_device_id, subscription_id, sender_device_id, sealed, created_at) VALUES (?, ?, ?, ?, ?)").await?,
+            select: prepare("SELECT recipient_device_id, subscription_id, sender_device_id, sealed, created_at FROM {ks}.sealed_keys WHERE recipient_device_id = ?").await?,
+            delete: prepare("DELETE FROM {ks}.sealed_keys WHERE recipient_device_id = ? AND subscription_id = ?").await?,
+            delete_of: prepare("DELETE FROM {ks}.sealed_keys WHERE recipient_device_id = ?").await?,
+        })
+    }
+}
+
+impl ScyllaStore {
+    pub(super) async fn insert_sealed(&self, bundles: &[SealedKeys]) -> StoreResult<()> {
+        for bundle in bundles {
+            let values = (
+                &bundle.recipient_device_id,
+                &bundle.subscription_id,
+                &bundle.sender_device_id,
+                &bundle.sealed,
+                bundle.created_at,
+            );
+            self.execute(&self.sealed.insert, values).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn sealed_for(&self, device_id: &str) -> StoreResult<Vec<SealedKeys>> {
+        let result = self.execute(&self.sealed.select, (device_id,)).await?;
+        let rows = result.into_rows_result().map_err(backend)?;
+        let mut bundles = rows
+            .rows::<(String, String, String, Vec<u8>, i64)>()
+            .map_err(backend)?
+            .map(|row| {
+                let (recipient_device_id, subscription_id, sender_device_id, sealed, created_at) =
+                    row.map_err(backend)?;
+                Ok(SealedKeys {
+                    recipient_device_id,
+                    subscription_id,
+                    sender_device_id,
+                    sealed,
+                    created_at,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        bundles.sort_by(|a, b| {
+            (a.created_at, &a.subscription_id).cmp(&(b.created_at, &b.subscription_id))
+        });
+        Ok(bundles)
+    }
+}
