@@ -2,7 +2,7 @@
 use std::time::Duration;
 
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use crate::SdkError;
 
@@ -20,8 +20,19 @@ pub(crate) fn endpoint(server_url: &str) -> Result<Endpoint, SdkError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("scheme must be http or https".into()));
     }
-    let endpoint = Channel::from_shared(server_url.to_owned())
-        .map_err(|e| invalid(e.to_string()))?
+    let mut endpoint =
+        Channel::from_shared(server_url.to_owned()).map_err(|e| invalid(e.to_string()))?;
+    if url.scheme() == "https" {
+        // The system's roots where it has a store (SSL_CERT_FILE is honoured), and Mozilla's
+        // list everywhere (phones included).
+        let tls = ClientTlsConfig::new()
+            .with_native_roots()
+            .with_webpki_roots();
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|e| invalid(format!("TLS setup: {e}")))?;
+    }
+    let endpoint = endpoint
         .connect_timeout(CONNECT_TIMEOUT)
         // Pings let a device notice a dead network path while `Listen` sits idle, instead of
         // waiting for TCP to give up minutes later.

@@ -24,6 +24,7 @@ pub mod domain;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod transport;
 
 pub use config::{Cli, Settings};
 pub use server::run;

@@ -7,10 +7,8 @@ use anyhow::Context as _;
 use push_proto::v1::{
     FILE_DESCRIPTOR_SET, device_server::DeviceServer, sender_server::SenderServer,
 };
-use std::net::SocketAddr;
 
-use tokio::net::{TcpListener, TcpSocket};
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio::net::TcpListener;
 
 use crate::api::{ApiLimits, PushApi, Routes};
 use crate::bridges;
@@ -20,27 +18,11 @@ use crate::delivery::Hub;
 use crate::store::scylla::ScyllaStore;
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
 use crate::store::{Store, spawn_expiry};
-use crate::telemetry;
+use crate::{telemetry, transport};
 
 /// Largest frame a client may send; a Hello or an ack batch is far smaller,
 /// and a 4096-byte payload plus framing fits with room to spare.
 const MAX_DECODING_BYTES: usize = 64 * 1024;
-
-/// Pending connections the kernel may queue before pushd accepts them. A
-/// fleet reconnecting after a restart arrives as a burst far above tokio's
-/// default of 128 (the kernel caps this at `net.core.somaxconn`).
-const LISTEN_BACKLOG: u32 = 4096;
-
-fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if address.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(address)?;
-    socket.listen(LISTEN_BACKLOG)
-}
 
 /// The configured store, with the views of it the server needs besides
 /// [`Store`].
@@ -101,7 +83,12 @@ pub async fn run(
         directory,
     } = open_store(&settings).await?;
 
-    let listener = bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
+    let tls = match &settings.security.tls {
+        Some(files) => Some(transport::tls(&files.cert_file, &files.key_file)?),
+        None => None,
+    };
+    let listener =
+        transport::bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
     let grpc_addr = listener.local_addr()?;
     let metrics_addr = match settings.metrics_listen {
         Some(address) => {
@@ -117,10 +104,10 @@ pub async fn run(
         }
         None => None,
     };
-    let public_url = settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{grpc_addr}"));
+    let public_url = settings.public_url.clone().unwrap_or_else(|| {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{grpc_addr}")
+    });
 
     let hub = Arc::new(Hub::default());
     let (drain_started, mut draining) = tokio::sync::watch::channel(false);
@@ -149,6 +136,7 @@ pub async fn run(
         retention: settings.retention,
         handshake_timeout: settings.handshake_timeout,
         max_account_devices: settings.max_account_devices,
+        max_subscriptions_per_device: settings.security.max_subscriptions_per_device,
     };
     let api = PushApi::new(store.clone(), routes, public_url.clone(), limits);
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -185,7 +173,14 @@ pub async fn run(
         public_url = %public_url,
         "pushd listening"
     );
-    let serve = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder
+            .tls_config(tls)
+            .context("the TLS certificate and key do not make a usable pair")?;
+    }
+    let incoming = transport::incoming(listener, settings.security.connection_rate_per_ip);
+    let serve = builder
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(60)))
         .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
@@ -193,7 +188,7 @@ pub async fn run(
         .add_service(reflection)
         .add_service(SenderServer::new(api.clone()).max_decoding_message_size(MAX_DECODING_BYTES))
         .add_service(DeviceServer::new(api).max_decoding_message_size(MAX_DECODING_BYTES))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+        .serve_with_incoming_shutdown(incoming, signal);
     let drain_timeout = settings.drain_timeout;
     let deadline = async move {
         let _ = draining.wait_for(|started| *started).await;

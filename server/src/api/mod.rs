@@ -35,6 +35,7 @@ pub struct ApiLimits {
     pub handshake_timeout: Duration,
     /// Members (approved or pending) one account may have.
     pub max_account_devices: usize,
+    pub max_subscriptions_per_device: usize,
 }
 
 /// The ways to a device: streams on this node, other nodes, push services.

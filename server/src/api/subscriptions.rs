@@ -33,6 +33,8 @@ impl PushApi {
         } else {
             None
         };
+        self.check_subscription_quota(&device.device_id, account_id.as_deref())
+            .await?;
         let wanted = request.into_inner();
         let app_server_key = if wanted.app_server_key.is_empty() {
             None
@@ -66,6 +68,35 @@ impl PushApi {
             subscription: Some(subscription),
             subscription_json,
         }))
+    }
+
+    /// A device (or, for account subscriptions, an account) holds at most
+    /// `max_subscriptions_per_device`; checked by a read, so two concurrent
+    /// calls may overshoot by one.
+    async fn check_subscription_quota(
+        &self,
+        device_id: &str,
+        account_id: Option<&str>,
+    ) -> Result<(), Status> {
+        let store = &self.inner.store;
+        let held = match account_id {
+            Some(account_id) => store.account_subscriptions(account_id).await,
+            None => store.subscriptions_of(device_id).await,
+        }
+        .map_err(status::from_store)?
+        .len();
+        let limit = self.inner.limits.max_subscriptions_per_device;
+        if held >= limit {
+            let whose = if account_id.is_some() {
+                "the account"
+            } else {
+                "this device"
+            };
+            return Err(Status::resource_exhausted(format!(
+                "{whose} has {held} subscriptions (limit {limit}); unsubscribe one first"
+            )));
+        }
+        Ok(())
     }
 
     pub(super) async fn unsubscribe_for(

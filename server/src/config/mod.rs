@@ -14,10 +14,12 @@ use crate::store::RetentionLimits;
 
 mod bridges;
 mod cluster;
+mod security;
 
 pub use bridges::BridgeSettings;
 pub use cluster::ClusterSettings;
 use cluster::cluster_settings;
+pub use security::{SecuritySettings, TlsFiles};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,6 +74,19 @@ pub struct Overrides {
     /// Devices one account may hold, pending ones included [default: 16]
     #[arg(long, env = "PUSHD_MAX_ACCOUNT_DEVICES")]
     pub max_account_devices: Option<u32>,
+    /// Subscriptions one device may hold [default: 200]
+    #[arg(long, env = "PUSHD_MAX_SUBSCRIPTIONS_PER_DEVICE")]
+    pub max_subscriptions_per_device: Option<u32>,
+    /// TLS on the public listener: the certificate chain (PEM)
+    #[arg(long, env = "PUSHD_TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// TLS on the public listener: the certificate's private key (PEM)
+    #[arg(long, env = "PUSHD_TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
+    /// New connections one IP address may open per second (bursts of 5x); 0 = no limit.
+    /// Set it when pushd faces clients directly; behind a proxy every client has the proxy's IP [default: 0]
+    #[arg(long, env = "PUSHD_CONNECTION_RATE_PER_IP")]
+    pub connection_rate_per_ip: Option<u32>,
     /// Seconds a new stream has to send Hello [default: 10]
     #[arg(long, env = "PUSHD_HANDSHAKE_TIMEOUT_SECONDS")]
     pub handshake_timeout_seconds: Option<u64>,
@@ -157,6 +172,7 @@ pub struct Settings {
     pub drain_timeout: Duration,
     pub cluster: Option<ClusterSettings>,
     pub bridges: BridgeSettings,
+    pub security: SecuritySettings,
     pub log: String,
 }
 
@@ -172,6 +188,7 @@ impl Settings {
 
     pub fn resolve(flags: Overrides, file: Overrides) -> Result<Self, String> {
         let bridges = BridgeSettings::resolve(&flags, &file)?;
+        let security = SecuritySettings::resolve(&flags, &file)?;
         let metrics_listen =
             match flags.metrics_listen.or(file.metrics_listen).as_deref() {
                 None => Some(SocketAddr::from(([127, 0, 0, 1], 9070))),
@@ -261,6 +278,7 @@ impl Settings {
                 flags.drain_seconds.or(file.drain_seconds).unwrap_or(10),
             ),
             log: flags.log.or(file.log).unwrap_or_else(|| "info".into()),
+            security,
         })
     }
 }

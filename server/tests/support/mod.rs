@@ -6,6 +6,7 @@ pub mod google;
 pub mod process;
 pub mod raw;
 pub mod sdk;
+pub mod tls;
 
 pub use process::Pushd;
 pub use raw::RawDevice;

@@ -66,6 +66,20 @@ impl RawDevice {
     }
 
     pub async fn subscribe(&mut self, app_server_key: Option<Vec<u8>>) -> Subscribed {
+        self.try_subscribe_with(app_server_key)
+            .await
+            .expect("subscribe")
+    }
+
+    /// Subscribe without a sender key, returning the status if refused.
+    pub async fn try_subscribe(&mut self) -> Result<Subscribed, Status> {
+        self.try_subscribe_with(None).await
+    }
+
+    pub async fn try_subscribe_with(
+        &mut self,
+        app_server_key: Option<Vec<u8>>,
+    ) -> Result<Subscribed, Status> {
         let keys = crypto::generate_subscription_keys().expect("keys");
         let request = pb::SubscribeRequest {
             app_server_key: app_server_key.unwrap_or_default(),
@@ -76,15 +90,14 @@ impl RawDevice {
         let response = self
             .client
             .subscribe(with_auth(request, &self.bearer()))
-            .await
-            .expect("subscribe")
+            .await?
             .into_inner();
         let subscription = response.subscription.expect("subscription");
-        Subscribed {
+        Ok(Subscribed {
             id: subscription.id,
             endpoint: subscription.endpoint,
             keys,
-        }
+        })
     }
 
     pub async fn listen(&mut self, hello: pb::Hello) -> Result<RawStream, Status> {
