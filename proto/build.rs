@@ -1,4 +1,5 @@
-//! Compiles the public `push.v1` and the cluster-internal `push.internal.v1`
+//! Compiles the public `push.v1`, the operators' `push.admin.v1` and the
+//! cluster-internal `push.internal.v1`
 //! contracts with the vendored `protoc`, so building
 //! needs no system protobuf compiler.
 use std::{env, path::PathBuf};
@@ -12,7 +13,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Small starting buffers per stream; see src/codec.rs.
         .codec_path("crate::codec::PushCodec")
         .file_descriptor_set_path(out_dir.join("push_v1_descriptor.bin"))
-        .compile_protos(&["proto/push/v1/push.proto"], &["proto"])?;
+        .compile_protos(
+            &[
+                "proto/push/v1/push.proto",
+                "proto/push/admin/v1/admin.proto",
+            ],
+            &["proto"],
+        )?;
     // Compiled on its own so the public reflection descriptor set never
     // mentions the internal service.
     tonic_prost_build::configure()

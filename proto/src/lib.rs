@@ -17,6 +17,13 @@ pub mod v1 {
         tonic::include_file_descriptor_set!("push_v1_descriptor");
 }
 
+/// Generated code for `push.admin.v1`, the operators' service (its
+/// descriptor is in [`v1::FILE_DESCRIPTOR_SET`] too).
+pub mod admin {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("push.admin.v1");
+}
+
 /// Generated code for `push.internal.v1`, spoken only between the pushd
 /// nodes of a cluster. Deliberately left out of the reflection descriptor
 /// set: nothing on the public listener advertises it.

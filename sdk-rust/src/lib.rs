@@ -26,8 +26,8 @@ mod sender;
 mod token_cache;
 
 pub use device::{
-    AccountMember, AccountSync, DeviceClient, ListenEnd, ListenHandle, ListenOptions, MobileBridge,
-    Notification,
+    AccountMember, AccountSync, ApprovedSender, DeviceClient, ListenEnd, ListenHandle,
+    ListenOptions, MobileBridge, Notification, Senders,
 };
 pub use error::SdkError;
 /// The generated `push.v1` types callers need for options and receipts.

@@ -10,7 +10,8 @@ use push_proto::v1::{
 
 use tokio::net::TcpListener;
 
-use crate::api::{ApiLimits, PushApi, Routes};
+use crate::api::{ApiLimits, PushApi, Routes, admin_service};
+use crate::auth::ServiceBlocks;
 use crate::bridges;
 use crate::cluster::{ClusterNode, Directory};
 use crate::config::{Settings, StoreChoice};
@@ -138,7 +139,24 @@ pub async fn run(
         max_account_devices: settings.max_account_devices,
         max_subscriptions_per_device: settings.security.max_subscriptions_per_device,
     };
-    let api = PushApi::new(store.clone(), routes, public_url.clone(), limits);
+    let service_blocks = Arc::new(ServiceBlocks::default());
+    service_blocks
+        .reload(store.as_ref())
+        .await
+        .context("reading the sender block list")?;
+    service_blocks.keep_reloading(store.clone());
+    let admin = settings
+        .security
+        .admin_token
+        .as_deref()
+        .map(|token| admin_service(store.clone(), service_blocks.clone(), token));
+    let api = PushApi::new(
+        store.clone(),
+        routes,
+        public_url.clone(),
+        limits,
+        service_blocks,
+    );
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<SenderServer<PushApi>>().await;
     health.set_serving::<DeviceServer<PushApi>>().await;
@@ -188,6 +206,7 @@ pub async fn run(
         .add_service(reflection)
         .add_service(SenderServer::new(api.clone()).max_decoding_message_size(MAX_DECODING_BYTES))
         .add_service(DeviceServer::new(api).max_decoding_message_size(MAX_DECODING_BYTES))
+        .add_optional_service(admin)
         .serve_with_incoming_shutdown(incoming, signal);
     let drain_timeout = settings.drain_timeout;
     let deadline = async move {

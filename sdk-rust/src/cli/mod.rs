@@ -7,6 +7,7 @@ mod account;
 mod device;
 mod keygen;
 mod send;
+mod senders;
 
 use std::path::PathBuf;
 
@@ -74,6 +75,11 @@ pub enum Command {
     /// One user's devices: create or join an account, approve, remove, share subscriptions.
     #[command(subcommand)]
     Account(account::AccountCommand),
+    /// The senders this device approved: list, revoke, block.
+    #[command(subcommand)]
+    Senders(senders::SendersCommand),
+    /// Operator controls (needs pushd's admin_token): block senders service-wide.
+    Admin(senders::AdminArgs),
 }
 
 /// Which device keystore to use; the server defaults to the one it registered with.
@@ -143,6 +149,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => device::listen(&device, min_urgency.into(), presence.into()).await,
         Command::Send(args) => send::run(args).await,
         Command::Account(command) => account::run(command).await,
+        Command::Senders(command) => senders::run(command).await,
+        Command::Admin(args) => senders::admin(args).await,
     }
 }
 

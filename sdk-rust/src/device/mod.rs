@@ -10,6 +10,7 @@ mod bridged;
 mod listen;
 mod open;
 mod options;
+mod senders;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use crate::{SdkError, b64, crypto};
 pub use account::{AccountMember, AccountSync};
 pub use bridged::MobileBridge;
 pub use options::{ListenEnd, ListenHandle, ListenOptions, Notification};
+pub use senders::{ApprovedSender, Senders};
 
 /// A registered device. Cheap to clone; clones share the connection and keystore.
 #[derive(Clone)]

@@ -261,6 +261,33 @@ impl Device for Fake {
         ))
     }
 
+    async fn list_senders(
+        &self,
+        _: Request<ListSendersRequest>,
+    ) -> Result<Response<ListSendersResponse>, Status> {
+        Err(Status::unimplemented(
+            "sender controls are tested against the real pushd",
+        ))
+    }
+
+    async fn revoke_sender(
+        &self,
+        _: Request<RevokeSenderRequest>,
+    ) -> Result<Response<RevokeSenderResponse>, Status> {
+        Err(Status::unimplemented(
+            "sender controls are tested against the real pushd",
+        ))
+    }
+
+    async fn unblock_sender(
+        &self,
+        _: Request<UnblockSenderRequest>,
+    ) -> Result<Response<UnblockSenderResponse>, Status> {
+        Err(Status::unimplemented(
+            "sender controls are tested against the real pushd",
+        ))
+    }
+
     type ListenStream = ReceiverStream<Result<ServerFrame, Status>>;
 
     async fn listen(

@@ -138,6 +138,27 @@ impl device_server::Device for PushApi {
         self.fetch_sealed_keys_for(request).await
     }
 
+    async fn list_senders(
+        &self,
+        request: Request<pb::ListSendersRequest>,
+    ) -> Result<Response<pb::ListSendersResponse>, Status> {
+        self.list_senders_for(request).await
+    }
+
+    async fn revoke_sender(
+        &self,
+        request: Request<pb::RevokeSenderRequest>,
+    ) -> Result<Response<pb::RevokeSenderResponse>, Status> {
+        self.revoke_sender_for(request).await
+    }
+
+    async fn unblock_sender(
+        &self,
+        request: Request<pb::UnblockSenderRequest>,
+    ) -> Result<Response<pb::UnblockSenderResponse>, Status> {
+        self.unblock_sender_for(request).await
+    }
+
     type ListenStream = OutboundStream;
 
     async fn listen(

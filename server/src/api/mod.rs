@@ -3,6 +3,7 @@
 //! services, and map every error to a gRPC status in one place ([`status`]).
 
 mod account;
+mod admin;
 mod device;
 mod endpoint;
 mod fanout;
@@ -11,6 +12,7 @@ mod removal;
 mod routing;
 mod sealed;
 mod sender;
+mod senders;
 mod status;
 mod subscription_cache;
 mod subscriptions;
@@ -18,12 +20,13 @@ mod subscriptions;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{CredentialAuthenticator, DeviceAuthenticator, VapidVerifier};
+use crate::auth::{CredentialAuthenticator, DeviceAuthenticator, ServiceBlocks, VapidVerifier};
 use crate::bridges::Bridges;
 use crate::cluster::Cluster;
 use crate::delivery::Hub;
 use crate::store::{RetentionLimits, Store};
 
+pub use admin::{GuardedAdmin, admin_service};
 pub use endpoint::{endpoint_url, origin_of};
 pub use subscription_cache::SubscriptionCache;
 
@@ -62,6 +65,7 @@ struct Inner {
     bridges: Arc<Bridges>,
     limits: ApiLimits,
     public_url: String,
+    service_blocks: Arc<ServiceBlocks>,
 }
 
 impl PushApi {
@@ -70,6 +74,7 @@ impl PushApi {
         routes: Routes,
         public_url: String,
         limits: ApiLimits,
+        service_blocks: Arc<ServiceBlocks>,
     ) -> Self {
         let registrar = Arc::new(CredentialAuthenticator::new(store.clone()));
         let vapid = VapidVerifier::new(origin_of(&public_url));
@@ -85,6 +90,7 @@ impl PushApi {
                 bridges: routes.bridges,
                 limits,
                 public_url,
+                service_blocks,
             }),
         }
     }

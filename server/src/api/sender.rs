@@ -20,6 +20,13 @@ impl sender_server::Sender for PushApi {
             .vapid
             .verify(authorization(&request), (now / 1000) as u64)
             .map_err(status::from_vapid)?;
+        if api.service_blocks.key_blocked(&sender.public_key)
+            || api.service_blocks.contact_blocked(&sender.subject)
+        {
+            return Err(Status::permission_denied(
+                "this sender is blocked on this push service; ask its operator why",
+            ));
+        }
         let submitted = request.into_inner();
         let token = token_of(&submitted.endpoint)?;
         check_aes128gcm(&submitted.payload).map_err(status::from_payload)?;

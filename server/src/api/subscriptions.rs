@@ -42,6 +42,8 @@ impl PushApi {
             crate::auth::check_p256_key(&wanted.app_server_key).map_err(|problem| {
                 Status::invalid_argument(format!("app_server_key: {problem}"))
             })?;
+            self.check_not_blocked(&device.device_id, &wanted.app_server_key)
+                .await?;
             Some(wanted.app_server_key)
         };
         check_b64_key("p256dh", &wanted.p256dh, 65)?;

@@ -1,15 +1,20 @@
 //! Who is calling: devices by the credential `pushd` issued them, senders by
-//! VAPID (RFC 8292). Handlers get a verified identity or a typed error; the
-//! API layer maps those errors to gRPC statuses once.
+//! VAPID (RFC 8292), and which senders the operator refuses. Handlers get a
+//! verified identity or a typed error; the API layer maps those errors to
+//! gRPC statuses once.
 
+mod blocklist;
 mod credential;
 mod jwt;
+mod secret;
 mod vapid;
 
+pub use blocklist::{ServiceBlocks, normalize_contact};
 pub use credential::{
     AuthenticatedDevice, CredentialAuthenticator, DeviceAuthError, DeviceAuthenticator,
     IssuedCredential,
 };
+pub use secret::BearerSecret;
 pub use vapid::{VapidError, VapidVerifier, VerifiedSender};
 
 /// Checks that `raw` is an uncompressed P-256 public key (an application-server key).

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use push_proto::internal::{self as node_pb, node_server};
 use tonic::{Request, Response, Status};
 
+use crate::auth::BearerSecret;
 use crate::bridges::policy::RoutingPolicy;
 use crate::delivery::{Hub, Offer};
 use crate::domain::{QueuedMessage, Urgency};
@@ -18,46 +19,18 @@ pub struct NodeService {
 
 pub type Guarded = tonic::service::interceptor::InterceptedService<
     node_server::NodeServer<NodeService>,
-    SecretCheck,
+    BearerSecret,
 >;
-
-/// Refuses calls without `authorization: Bearer <cluster secret>`.
-#[derive(Clone)]
-pub struct SecretCheck {
-    expected: Arc<[u8]>,
-}
-
-impl SecretCheck {
-    pub fn new(secret: &str) -> Self {
-        Self {
-            expected: format!("Bearer {secret}").into_bytes().into(),
-        }
-    }
-}
-
-impl tonic::service::Interceptor for SecretCheck {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
-        let presented = request
-            .metadata()
-            .get("authorization")
-            .map(|value| value.as_bytes())
-            .unwrap_or_default();
-        // Constant time, so the secret cannot be guessed byte by byte.
-        let matches = presented.len() == self.expected.len()
-            && openssl::memcmp::eq(presented, &self.expected);
-        if matches {
-            Ok(request)
-        } else {
-            Err(Status::unauthenticated(
-                "the internal node API needs the cluster secret (authorization: Bearer <secret>)",
-            ))
-        }
-    }
-}
 
 /// The node service for `hub`, guarded by `secret`.
 pub fn guarded(hub: Arc<Hub>, policy: RoutingPolicy, secret: &str) -> Guarded {
-    node_server::NodeServer::with_interceptor(NodeService { hub, policy }, SecretCheck::new(secret))
+    node_server::NodeServer::with_interceptor(
+        NodeService { hub, policy },
+        BearerSecret::new(
+            secret,
+            "the internal node API needs the cluster secret (authorization: Bearer <secret>)",
+        ),
+    )
 }
 
 #[tonic::async_trait]

@@ -19,7 +19,7 @@ mod security;
 pub use bridges::BridgeSettings;
 pub use cluster::ClusterSettings;
 use cluster::cluster_settings;
-pub use security::{SecuritySettings, TlsFiles};
+pub use security::{Secret, SecuritySettings, TlsFiles};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,6 +87,10 @@ pub struct Overrides {
     /// Set it when pushd faces clients directly; behind a proxy every client has the proxy's IP [default: 0]
     #[arg(long, env = "PUSHD_CONNECTION_RATE_PER_IP")]
     pub connection_rate_per_ip: Option<u32>,
+    /// Serves push.admin.v1 (operator sender blocks) to calls bearing this
+    /// token; at least 16 characters. Prefer the environment variable [default: off]
+    #[arg(long, env = "PUSHD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<Secret>,
     /// Seconds a new stream has to send Hello [default: 10]
     #[arg(long, env = "PUSHD_HANDSHAKE_TIMEOUT_SECONDS")]
     pub handshake_timeout_seconds: Option<u64>,

@@ -4,19 +4,36 @@ use std::path::PathBuf;
 
 use super::Overrides;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SecuritySettings {
     /// TLS on the public listener; plaintext when unset (behind a TLS proxy).
     pub tls: Option<TlsFiles>,
     /// New connections per second per IP address (bursts of 5x); 0 = no limit.
     pub connection_rate_per_ip: u32,
     pub max_subscriptions_per_device: usize,
+    /// Serves the admin API when set.
+    pub admin_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
     pub cert_file: PathBuf,
     pub key_file: PathBuf,
+}
+
+// Hand-written so the admin token never lands in logs.
+impl std::fmt::Debug for SecuritySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecuritySettings")
+            .field("tls", &self.tls)
+            .field("connection_rate_per_ip", &self.connection_rate_per_ip)
+            .field(
+                "max_subscriptions_per_device",
+                &self.max_subscriptions_per_device,
+            )
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
 }
 
 impl SecuritySettings {
@@ -38,7 +55,18 @@ impl SecuritySettings {
         if max_subscriptions == 0 {
             return Err("max_subscriptions_per_device must be at least 1".into());
         }
+        let admin_token = flags
+            .admin_token
+            .clone()
+            .or(file.admin_token.clone())
+            .map(|token| token.expose().to_owned());
+        if admin_token.as_ref().is_some_and(|token| token.len() < 16) {
+            return Err(
+                "admin_token must be at least 16 characters (e.g. openssl rand -hex 32)".into(),
+            );
+        }
         Ok(Self {
+            admin_token,
             tls,
             connection_rate_per_ip: flags
                 .connection_rate_per_ip
@@ -46,5 +74,30 @@ impl SecuritySettings {
                 .unwrap_or(0),
             max_subscriptions_per_device: max_subscriptions as usize,
         })
+    }
+}
+
+/// A setting that must not be printed: `{:?}` shows `<redacted>`.
+#[derive(Clone, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self(value.to_owned()))
     }
 }

@@ -4,6 +4,7 @@
 
 mod account;
 mod aes128gcm;
+mod blocks;
 mod bridge;
 mod ids;
 mod topic;
@@ -13,6 +14,7 @@ pub use account::{
     AccountDevice, MAX_DEVICE_NAME_CHARS, MAX_SEALED_BYTES, SealedKeys, check_device_name,
 };
 pub use aes128gcm::{HeaderError, MAX_PAYLOAD_BYTES, check_aes128gcm};
+pub use blocks::BlockOwner;
 pub use bridge::Bridge;
 pub use ids::{
     MAX_MESSAGE_IDS, check_message_ids, is_message_id, is_token, new_account_id, new_device_id,

@@ -155,4 +155,12 @@ pub trait Store: Send + Sync + 'static {
     async fn put_sealed_keys(&self, bundles: &[SealedKeys]) -> StoreResult<()>;
     /// The sealed key bundles addressed to this device.
     async fn sealed_keys_for(&self, device_id: &str) -> StoreResult<Vec<SealedKeys>>;
+
+    /// Refuses a sender key for `owner` (a device, an account, or the whole
+    /// service; see `api::senders`). Blocking twice is one block.
+    async fn block_sender(&self, owner: &str, key: &[u8]) -> StoreResult<()>;
+    /// Lifts a block; false if there was none.
+    async fn unblock_sender(&self, owner: &str, key: &[u8]) -> StoreResult<bool>;
+    /// Every key blocked for `owner`.
+    async fn blocked_senders(&self, owner: &str) -> StoreResult<Vec<Vec<u8>>>;
 }

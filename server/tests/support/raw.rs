@@ -233,6 +233,8 @@ pub struct Senders {
     pub client: SenderClient<Channel>,
     pub key: VapidKey,
     pub audience: String,
+    /// The VAPID `sub` contact it signs with.
+    pub subject: String,
 }
 
 impl Senders {
@@ -244,6 +246,7 @@ impl Senders {
             client,
             key: VapidKey::generate().expect("vapid key"),
             audience: url.trim_end_matches('/').to_string(),
+            subject: "mailto:ops@example.com".into(),
         }
     }
 
@@ -251,7 +254,7 @@ impl Senders {
         let exp = now_secs() + 3600;
         let jwt = self
             .key
-            .sign(&self.audience, "mailto:ops@example.com", exp)
+            .sign(&self.audience, &self.subject, exp)
             .expect("sign");
         self.key.authorization_header(&jwt)
     }

@@ -310,3 +310,32 @@ pub async fn removing_a_device_deletes_what_was_only_its(store: Arc<dyn Store>) 
         "gone already"
     );
 }
+
+pub async fn sender_blocks_are_per_owner(store: Arc<dyn Store>) {
+    use crate::domain::BlockOwner;
+    let device_id = device(&store).await;
+    let (mine, other) = (
+        BlockOwner::Device(device_id.clone()).key(),
+        BlockOwner::ServiceKeys.key(),
+    );
+    let (a, b) = (vec![4u8; 65], vec![5u8; 65]);
+    store.block_sender(&mine, &a).await.expect("block");
+    store.block_sender(&mine, &a).await.expect("block twice");
+    store.block_sender(&mine, &b).await.expect("block b");
+    store
+        .block_sender(&other, &b)
+        .await
+        .expect("block on another list");
+    let mut blocked = store.blocked_senders(&mine).await.expect("list");
+    blocked.sort();
+    assert_eq!(blocked, vec![a.clone(), b.clone()], "one entry per key");
+    assert!(store.unblock_sender(&mine, &b).await.expect("unblock"));
+    assert!(!store.unblock_sender(&mine, &b).await.expect("again"));
+    assert_eq!(store.blocked_senders(&mine).await.expect("list"), vec![a]);
+    assert_eq!(store.blocked_senders(&other).await.expect("list"), vec![b]);
+    assert!(store.remove_device(&device_id).await.expect("remove"));
+    assert!(
+        store.blocked_senders(&mine).await.expect("list").is_empty(),
+        "a removed device's list goes with it"
+    );
+}

@@ -195,6 +195,9 @@ impl ScyllaStore {
             self.execute(statement, (device_id,)).await?;
         }
         self.write_bridge(device_id, None).await?;
+        let own_blocks = crate::domain::BlockOwner::Device(device_id.to_owned()).key();
+        self.execute(&self.sealed.delete_blocks, (own_blocks,))
+            .await?;
         Ok(existed)
     }
 }

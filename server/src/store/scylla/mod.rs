@@ -453,6 +453,18 @@ impl Store for ScyllaStore {
         self.insert_sealed(bundles).await
     }
 
+    async fn block_sender(&self, owner: &str, key: &[u8]) -> StoreResult<()> {
+        self.block(owner, key).await
+    }
+
+    async fn unblock_sender(&self, owner: &str, key: &[u8]) -> StoreResult<bool> {
+        self.unblock(owner, key).await
+    }
+
+    async fn blocked_senders(&self, owner: &str) -> StoreResult<Vec<Vec<u8>>> {
+        self.blocked(owner).await
+    }
+
     async fn sealed_keys_for(&self, device_id: &str) -> StoreResult<Vec<SealedKeys>> {
         self.sealed_for(device_id).await
     }

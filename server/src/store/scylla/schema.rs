@@ -64,6 +64,11 @@ const MIGRATIONS: &[&[&str]] = &[
         device_id text, subscription_id text, topic text, message_id text,
         PRIMARY KEY (device_id, subscription_id, topic))",
     ],
+    &[
+        // Sender keys refused for a device, an account or the whole service.
+        "CREATE TABLE IF NOT EXISTS {ks}.sender_blocks (
+        owner text, key blob, created_at bigint, PRIMARY KEY (owner, key))",
+    ],
 ];
 
 pub const VERSION: i32 = MIGRATIONS.len() as i32;

@@ -1,4 +1,5 @@
-//! Sealed key bundles in CQL: one partition per recipient device.
+//! Sealed key bundles (one partition per recipient device) and sender block
+//! lists (one partition per owner) in CQL.
 
 use scylla::client::session::Session;
 use scylla::statement::Consistency;
@@ -17,6 +18,11 @@ pub struct SealedStatements {
     pub delete: PreparedStatement,
     /// Every bundle of a device: the device went away.
     pub delete_of: PreparedStatement,
+    block: PreparedStatement,
+    unblock: PreparedStatement,
+    select_blocked: PreparedStatement,
+    /// A whole block list: its device went away.
+    pub delete_blocks: PreparedStatement,
 }
 
 impl SealedStatements {
@@ -31,6 +37,11 @@ impl SealedStatements {
             select: prepare("SELECT recipient_device_id, subscription_id, sender_device_id, sealed, created_at FROM {ks}.sealed_keys WHERE recipient_device_id = ?").await?,
             delete: prepare("DELETE FROM {ks}.sealed_keys WHERE recipient_device_id = ? AND subscription_id = ?").await?,
             delete_of: prepare("DELETE FROM {ks}.sealed_keys WHERE recipient_device_id = ?").await?,
+            block: prepare("INSERT INTO {ks}.sender_blocks (owner, key, created_at) VALUES (?, ?, ?)").await?,
+            // A lightweight transaction, to say whether there was a block to lift.
+            unblock: prepare("DELETE FROM {ks}.sender_blocks WHERE owner = ? AND key = ? IF EXISTS").await?,
+            select_blocked: prepare("SELECT key FROM {ks}.sender_blocks WHERE owner = ?").await?,
+            delete_blocks: prepare("DELETE FROM {ks}.sender_blocks WHERE owner = ?").await?,
         })
     }
 }
@@ -72,5 +83,28 @@ impl ScyllaStore {
             (a.created_at, &a.subscription_id).cmp(&(b.created_at, &b.subscription_id))
         });
         Ok(bundles)
+    }
+
+    pub(super) async fn block(&self, owner: &str, key: &[u8]) -> StoreResult<()> {
+        self.execute(
+            &self.sealed.block,
+            (owner, key, crate::domain::now_millis()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn unblock(&self, owner: &str, key: &[u8]) -> StoreResult<bool> {
+        let result = self.execute(&self.sealed.unblock, (owner, key)).await?;
+        super::rows::applied(result)
+    }
+
+    pub(super) async fn blocked(&self, owner: &str) -> StoreResult<Vec<Vec<u8>>> {
+        let result = self.execute(&self.sealed.select_blocked, (owner,)).await?;
+        let rows = result.into_rows_result().map_err(backend)?;
+        rows.rows::<(Vec<u8>,)>()
+            .map_err(backend)?
+            .map(|row| row.map(|(key,)| key).map_err(backend))
+            .collect()
     }
 }

@@ -1,5 +1,5 @@
-//! Accounts, their members and sealed key bundles: the SQL, for the writer
-//! and readers.
+//! Accounts, their members, sealed key bundles and sender blocks: the SQL,
+//! for the writer and readers.
 
 use rusqlite::{Connection, ErrorCode, Row, params};
 
@@ -17,6 +17,14 @@ pub enum AccountChange {
     },
     RemoveDevice(String),
     PutSealed(Vec<SealedKeys>),
+    Block {
+        owner: String,
+        key: Vec<u8>,
+    },
+    Unblock {
+        owner: String,
+        key: Vec<u8>,
+    },
 }
 
 /// Applies `change` in one savepoint; true if anything matched.
@@ -58,6 +66,20 @@ pub fn apply(tx: &Connection, change: &AccountChange) -> StoreResult<bool> {
             .map_err(backend)?
             > 0),
         AccountChange::RemoveDevice(device_id) => remove_device(tx, device_id),
+        AccountChange::Block { owner, key } => Ok(tx
+            .execute(
+                "INSERT OR IGNORE INTO sender_blocks (owner, key, created_at) VALUES (?1, ?2, ?3)",
+                params![owner, key, crate::domain::now_millis()],
+            )
+            .map_err(backend)?
+            > 0),
+        AccountChange::Unblock { owner, key } => Ok(tx
+            .execute(
+                "DELETE FROM sender_blocks WHERE owner = ?1 AND key = ?2",
+                params![owner, key],
+            )
+            .map_err(backend)?
+            > 0),
         AccountChange::PutSealed(bundles) => {
             let mut statement = tx
                 .prepare_cached(
@@ -97,6 +119,12 @@ fn remove_device(tx: &Connection, device_id: &str) -> StoreResult<bool> {
     for sql in statements {
         tx.execute(sql, params![device_id]).map_err(backend)?;
     }
+    let own_blocks = crate::domain::BlockOwner::Device(device_id.to_owned()).key();
+    tx.execute(
+        "DELETE FROM sender_blocks WHERE owner = ?1",
+        params![own_blocks],
+    )
+    .map_err(backend)?;
     Ok(removed > 0)
 }
 
@@ -145,6 +173,13 @@ pub fn subscriptions(
     );
     let mut statement = connection.prepare_cached(&sql)?;
     let rows = statement.query_map(params![account_id], row::subscription)?;
+    rows.collect()
+}
+
+pub fn blocked(connection: &Connection, owner: &str) -> rusqlite::Result<Vec<Vec<u8>>> {
+    let mut statement =
+        connection.prepare_cached("SELECT key FROM sender_blocks WHERE owner = ?1 ORDER BY key")?;
+    let rows = statement.query_map(params![owner], |row| row.get(0))?;
     rows.collect()
 }
 

@@ -242,6 +242,26 @@ impl Store for SqliteStore {
             .map(|_| ())
     }
 
+    async fn block_sender(&self, owner: &str, key: &[u8]) -> StoreResult<()> {
+        let (owner, key) = (owner.to_owned(), key.to_vec());
+        self.change_account(AccountChange::Block { owner, key })
+            .await
+            .map(|_| ())
+    }
+
+    async fn unblock_sender(&self, owner: &str, key: &[u8]) -> StoreResult<bool> {
+        let (owner, key) = (owner.to_owned(), key.to_vec());
+        self.change_account(AccountChange::Unblock { owner, key })
+            .await
+    }
+
+    async fn blocked_senders(&self, owner: &str) -> StoreResult<Vec<Vec<u8>>> {
+        let owner = owner.to_owned();
+        self.readers
+            .run(move |connection| accounts::blocked(connection, &owner))
+            .await
+    }
+
     async fn sealed_keys_for(&self, device_id: &str) -> StoreResult<Vec<SealedKeys>> {
         let device_id = device_id.to_owned();
         self.readers

@@ -68,6 +68,15 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX messages_by_topic;
     CREATE UNIQUE INDEX messages_by_topic ON messages (device_id, subscription_id, topic) WHERE topic IS NOT NULL;
 "#,
+    // Sender keys refused for a device, an account or the whole service.
+    r#"
+    CREATE TABLE sender_blocks (
+        owner      TEXT NOT NULL,
+        key        BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (owner, key)
+    ) WITHOUT ROWID;
+"#,
 ];
 
 pub const VERSION: u32 = MIGRATIONS.len() as u32;

@@ -1,0 +1,79 @@
+//! The operator's block list of senders, by key and by contact, held in
+//! memory for the submit path and reloaded from the store every few seconds
+//! so every node of a cluster follows blocks made on any of them.
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::domain::BlockOwner;
+use crate::store::{Store, StoreResult};
+
+/// How stale another node's view of a new block may be.
+pub const RELOAD_EVERY: Duration = Duration::from_secs(10);
+
+#[derive(Default)]
+pub struct ServiceBlocks {
+    keys: RwLock<HashSet<Vec<u8>>>,
+    contacts: RwLock<HashSet<String>>,
+}
+
+/// Contacts compare without case and without a trailing slash, so
+/// `https://Spam.example/` and `https://spam.example` are one sender.
+pub fn normalize_contact(contact: &str) -> String {
+    contact.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+impl ServiceBlocks {
+    pub fn key_blocked(&self, key: &[u8]) -> bool {
+        self.keys
+            .read()
+            .map(|keys| keys.contains(key))
+            .unwrap_or(false)
+    }
+
+    pub fn contact_blocked(&self, contact: &str) -> bool {
+        let contact = normalize_contact(contact);
+        self.contacts
+            .read()
+            .map(|contacts| contacts.contains(&contact))
+            .unwrap_or(false)
+    }
+
+    /// Reads both lists from the store and replaces the ones held here.
+    pub async fn reload(&self, store: &dyn Store) -> StoreResult<()> {
+        let keys = store
+            .blocked_senders(&BlockOwner::ServiceKeys.key())
+            .await?;
+        let contacts = store
+            .blocked_senders(&BlockOwner::ServiceContacts.key())
+            .await?;
+        if let Ok(mut held) = self.keys.write() {
+            *held = keys.into_iter().collect();
+        }
+        if let Ok(mut held) = self.contacts.write() {
+            *held = contacts
+                .into_iter()
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .collect();
+        }
+        Ok(())
+    }
+
+    /// Reloads every [`RELOAD_EVERY`] until the list is dropped.
+    pub fn keep_reloading(self: &Arc<Self>, store: Arc<dyn Store>) {
+        let blocks = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(RELOAD_EVERY);
+            loop {
+                tick.tick().await;
+                let Some(blocks) = blocks.upgrade() else {
+                    return;
+                };
+                if let Err(error) = blocks.reload(store.as_ref()).await {
+                    tracing::warn!(%error, "reloading the sender block list failed; keeping the last one");
+                }
+            }
+        });
+    }
+}
