@@ -95,6 +95,7 @@ async fn the_sdk_talks_to_pushd_over_tls() {
     let line = lines.next().expect("a message").expect("read");
     assert!(line.contains("\"payload\":\"over TLS\""), "{line}");
     let _ = listener.kill();
+    let _ = listener.wait();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
