@@ -65,6 +65,16 @@ impl ServerUnderTest {
     }
 }
 
+/// pushd's message rate limits are abuse controls: one loadtest sender at full speed is
+/// exactly what they stop. They are turned off unless `--pushd-arg` sets them.
+fn unlimited(pushd_args: &[String]) -> Vec<&'static str> {
+    ["--sender-rate", "--subscription-rate", "--device-rate"]
+        .into_iter()
+        .filter(|flag| !pushd_args.iter().any(|arg| arg.starts_with(flag)))
+        .flat_map(|flag| [flag, "0"])
+        .collect()
+}
+
 async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUnderTest> {
     let data_dir = tempfile::Builder::new()
         .prefix("pushd-loadtest-")
@@ -79,6 +89,7 @@ async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUn
             "--data-dir",
         ])
         .arg(data_dir.path())
+        .args(unlimited(&target.pushd_args))
         .args(&target.pushd_args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -20,6 +20,7 @@ use crate::store::scylla::ScyllaStore;
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
 use crate::store::{Store, spawn_expiry};
 use crate::{telemetry, transport};
+use tower::Layer as _;
 
 /// Largest frame a client may send; a Hello or an ack batch is far smaller,
 /// and a 4096-byte payload plus framing fits with room to spare.
@@ -138,6 +139,7 @@ pub async fn run(
         handshake_timeout: settings.handshake_timeout,
         max_account_devices: settings.max_account_devices,
         max_subscriptions_per_device: settings.security.max_subscriptions_per_device,
+        rates: settings.security.rates,
     };
     let service_blocks = Arc::new(ServiceBlocks::default());
     service_blocks
@@ -198,16 +200,19 @@ pub async fn run(
             .context("the TLS certificate and key do not make a usable pair")?;
     }
     let incoming = transport::incoming(listener, settings.security.connection_rate_per_ip);
-    let serve = builder
-        .tcp_nodelay(true)
-        .http2_keepalive_interval(Some(std::time::Duration::from_secs(60)))
-        .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
-        .add_service(health_service)
-        .add_service(reflection)
-        .add_service(SenderServer::new(api.clone()).max_decoding_message_size(MAX_DECODING_BYTES))
-        .add_service(DeviceServer::new(api).max_decoding_message_size(MAX_DECODING_BYTES))
-        .add_optional_service(admin)
-        .serve_with_incoming_shutdown(incoming, signal);
+    let serve =
+        builder
+            .tcp_nodelay(true)
+            .http2_keepalive_interval(Some(std::time::Duration::from_secs(60)))
+            .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(api.sender_gate().layer(
+                SenderServer::new(api.clone()).max_decoding_message_size(MAX_DECODING_BYTES),
+            ))
+            .add_service(DeviceServer::new(api).max_decoding_message_size(MAX_DECODING_BYTES))
+            .add_optional_service(admin)
+            .serve_with_incoming_shutdown(incoming, signal);
     let drain_timeout = settings.drain_timeout;
     let deadline = async move {
         let _ = draining.wait_for(|started| *started).await;

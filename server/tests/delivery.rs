@@ -100,7 +100,9 @@ async fn every_accepted_message_survives_sigkill() {
         mut device,
         subscription,
         sender: _,
-    } = Setup::new(&[]).await;
+        // Full speed into one subscription: the message rate limits would
+        // refuse most of it (they are tested in tests/limits.rs).
+    } = Setup::new(&["--subscription-rate", "0", "--device-rate", "0"]).await;
     let body = encrypt_for(&subscription, "durable");
     let sender = Senders::new(&pushd.url).await;
     let authorization = sender.authorization();

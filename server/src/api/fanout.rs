@@ -2,12 +2,14 @@
 //! has one recipient, an account subscription every approved member.
 //!
 //! Each copy has its own id, since each device acks its own queue. A copy
-//! refused because that device's queue is full is reported, not hidden; the
-//! call fails only when no device could take the message.
+//! refused because that device's queue is full, or because it is receiving
+//! faster than its rate, is reported, not hidden; the call fails only when no
+//! device could take the message.
 
 use push_proto::v1 as pb;
 use tonic::Status;
 
+use super::rate::too_fast;
 use super::{PushApi, status};
 use crate::domain::{QueuedMessage, SubscriptionRecord, new_message_id};
 use crate::store::StoreError;
@@ -59,7 +61,14 @@ impl PushApi {
             devices_full: 0,
         };
         let mut first_full = None;
+        let mut too_fast_for = None;
         for device_id in devices {
+            // A device taking messages too fast is skipped like a full one.
+            if let Err(wait) = self.inner.rates.device(&device_id) {
+                fanout.devices_full += 1;
+                too_fast_for.get_or_insert(wait);
+                continue;
+            }
             let copy = QueuedMessage {
                 id: new_message_id(),
                 device_id,
@@ -87,9 +96,13 @@ impl PushApi {
             }
             fanout.outcome = best(fanout.outcome, outcome);
         }
-        match first_full {
-            Some(error) if fanout.first_id.is_empty() => Err(status::from_store(error)),
-            _ => Ok(fanout),
+        if !fanout.first_id.is_empty() {
+            return Ok(fanout);
+        }
+        match (first_full, too_fast_for) {
+            (Some(error), _) => Err(status::from_store(error)),
+            (None, Some(wait)) => Err(too_fast("device", wait)),
+            (None, None) => Ok(fanout),
         }
     }
 }

@@ -7,7 +7,9 @@ mod admin;
 mod device;
 mod endpoint;
 mod fanout;
+mod gate;
 mod offline;
+mod rate;
 mod removal;
 mod routing;
 mod sealed;
@@ -28,6 +30,8 @@ use crate::store::{RetentionLimits, Store};
 
 pub use admin::{GuardedAdmin, admin_service};
 pub use endpoint::{endpoint_url, origin_of};
+pub use gate::{SenderGate, SenderGateLayer};
+pub use rate::{Rate, RateLimits, RateSettings};
 pub use subscription_cache::SubscriptionCache;
 
 /// Limits the API enforces on what callers send.
@@ -39,6 +43,7 @@ pub struct ApiLimits {
     /// Members (approved or pending) one account may have.
     pub max_account_devices: usize,
     pub max_subscriptions_per_device: usize,
+    pub rates: RateSettings,
 }
 
 /// The ways to a device: streams on this node, other nodes, push services.
@@ -59,7 +64,8 @@ struct Inner {
     subscriptions: SubscriptionCache,
     registrar: Arc<CredentialAuthenticator>,
     authenticator: Arc<dyn DeviceAuthenticator>,
-    vapid: VapidVerifier,
+    vapid: Arc<VapidVerifier>,
+    rates: Arc<RateLimits>,
     hub: Arc<Hub>,
     cluster: Option<Arc<Cluster>>,
     bridges: Arc<Bridges>,
@@ -77,7 +83,7 @@ impl PushApi {
         service_blocks: Arc<ServiceBlocks>,
     ) -> Self {
         let registrar = Arc::new(CredentialAuthenticator::new(store.clone()));
-        let vapid = VapidVerifier::new(origin_of(&public_url));
+        let vapid = Arc::new(VapidVerifier::new(origin_of(&public_url)));
         Self {
             inner: Arc::new(Inner {
                 subscriptions: SubscriptionCache::new(Duration::from_secs(30)),
@@ -85,6 +91,7 @@ impl PushApi {
                 registrar,
                 store,
                 vapid,
+                rates: RateLimits::new(limits.rates),
                 hub: routes.hub,
                 cluster: routes.cluster,
                 bridges: routes.bridges,
@@ -92,6 +99,16 @@ impl PushApi {
                 public_url,
                 service_blocks,
             }),
+        }
+    }
+}
+
+impl PushApi {
+    /// The layer to put in front of the `Sender` service.
+    pub fn sender_gate(&self) -> SenderGateLayer {
+        SenderGateLayer {
+            vapid: self.inner.vapid.clone(),
+            limits: self.inner.rates.clone(),
         }
     }
 }

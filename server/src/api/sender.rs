@@ -4,7 +4,9 @@ use push_proto::v1::{self as pb, sender_server};
 use tonic::{Request, Response, Status};
 
 use super::endpoint::token_of;
+use super::rate::too_fast;
 use super::{PushApi, authorization, status};
+use crate::auth::VerifiedSender;
 use crate::domain::{QueuedMessage, Urgency, check_aes128gcm, check_topic, now_millis};
 
 #[tonic::async_trait]
@@ -16,10 +18,14 @@ impl sender_server::Sender for PushApi {
         let api = &self.inner;
         let now = now_millis();
         // Identify the sender before saying anything about the subscription.
-        let sender = api
-            .vapid
-            .verify(authorization(&request), (now / 1000) as u64)
-            .map_err(status::from_vapid)?;
+        // The sender gate verified it already; without the gate, verify here.
+        let sender = match request.extensions().get::<VerifiedSender>() {
+            Some(sender) => sender.clone(),
+            None => api
+                .vapid
+                .verify(authorization(&request), (now / 1000) as u64)
+                .map_err(status::from_vapid)?,
+        };
         if api.service_blocks.key_blocked(&sender.public_key)
             || api.service_blocks.contact_blocked(&sender.subject)
         {
@@ -59,6 +65,9 @@ impl sender_server::Sender for PushApi {
                 "this subscription accepts only the application server key it was created with",
             ));
         }
+        api.rates
+            .subscription(&subscription.id)
+            .map_err(|wait| too_fast("subscription", wait))?;
         let ttl_seconds = submitted.ttl_seconds.min(api.limits.max_ttl_seconds);
         let devices = self.recipients(&subscription).await?;
         let message = QueuedMessage {

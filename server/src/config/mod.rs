@@ -91,6 +91,15 @@ pub struct Overrides {
     /// token; at least 16 characters. Prefer the environment variable [default: off]
     #[arg(long, env = "PUSHD_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
+    /// Messages per second one sender key may submit (bursts of 10x); 0 = no limit [default: 1000]
+    #[arg(long, env = "PUSHD_SENDER_RATE")]
+    pub sender_rate: Option<u32>,
+    /// Messages per second to one subscription (bursts of 10x); 0 = no limit [default: 100]
+    #[arg(long, env = "PUSHD_SUBSCRIPTION_RATE")]
+    pub subscription_rate: Option<u32>,
+    /// Messages per second to one device, all subscriptions together (bursts of 10x); 0 = no limit [default: 200]
+    #[arg(long, env = "PUSHD_DEVICE_RATE")]
+    pub device_rate: Option<u32>,
     /// Seconds a new stream has to send Hello [default: 10]
     #[arg(long, env = "PUSHD_HANDSHAKE_TIMEOUT_SECONDS")]
     pub handshake_timeout_seconds: Option<u64>,

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::Overrides;
+use crate::api::{Rate, RateSettings};
 
 #[derive(Clone)]
 pub struct SecuritySettings {
@@ -11,6 +12,7 @@ pub struct SecuritySettings {
     /// New connections per second per IP address (bursts of 5x); 0 = no limit.
     pub connection_rate_per_ip: u32,
     pub max_subscriptions_per_device: usize,
+    pub rates: RateSettings,
     /// Serves the admin API when set.
     pub admin_token: Option<String>,
 }
@@ -65,7 +67,20 @@ impl SecuritySettings {
                 "admin_token must be at least 16 characters (e.g. openssl rand -hex 32)".into(),
             );
         }
+        let rate = |flag: Option<u32>, value: Option<u32>, default: u32| {
+            let per_second = flag.or(value).unwrap_or(default);
+            Rate {
+                per_second,
+                burst: per_second.saturating_mul(10),
+            }
+        };
+        let rates = RateSettings {
+            sender: rate(flags.sender_rate, file.sender_rate, 1000),
+            subscription: rate(flags.subscription_rate, file.subscription_rate, 100),
+            device: rate(flags.device_rate, file.device_rate, 200),
+        };
         Ok(Self {
+            rates,
             admin_token,
             tls,
             connection_rate_per_ip: flags

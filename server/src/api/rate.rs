@@ -1,0 +1,124 @@
+//! Token buckets: per sender key, per subscription, per device. A refusal
+//! carries how long to wait, which callers get as `retry-after`.
+
+use std::hash::Hash;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tonic::Status;
+use tonic::metadata::MetadataValue;
+
+/// Messages per second a bucket refills with, and how many it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+/// The three budgets; a `per_second` of 0 turns one off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSettings {
+    pub sender: Rate,
+    pub subscription: Rate,
+    pub device: Rate,
+}
+
+struct Bucket<K: Hash + Eq + Clone> {
+    limiter: DefaultKeyedRateLimiter<K>,
+}
+
+impl<K: Hash + Eq + Clone> Bucket<K> {
+    fn new(rate: Rate) -> Option<Self> {
+        let per_second = NonZeroU32::new(rate.per_second)?;
+        let burst = NonZeroU32::new(rate.burst.max(rate.per_second)).unwrap_or(per_second);
+        Some(Self {
+            limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+        })
+    }
+
+    fn take(&self, key: &K) -> Result<(), Duration> {
+        self.limiter
+            .check_key(key)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+pub struct RateLimits {
+    sender: Option<Bucket<Vec<u8>>>,
+    subscription: Option<Bucket<String>>,
+    device: Option<Bucket<String>>,
+}
+
+impl RateLimits {
+    pub fn new(settings: RateSettings) -> Arc<Self> {
+        let limits = Arc::new(Self {
+            sender: Bucket::new(settings.sender),
+            subscription: Bucket::new(settings.subscription),
+            device: Bucket::new(settings.device),
+        });
+        forget_idle_keys(Arc::downgrade(&limits));
+        limits
+    }
+
+    pub fn sender(&self, key: &[u8]) -> Result<(), Duration> {
+        self.sender
+            .as_ref()
+            .map_or(Ok(()), |bucket| bucket.take(&key.to_vec()))
+    }
+
+    pub fn subscription(&self, id: &str) -> Result<(), Duration> {
+        self.subscription
+            .as_ref()
+            .map_or(Ok(()), |bucket| bucket.take(&id.to_owned()))
+    }
+
+    pub fn device(&self, id: &str) -> Result<(), Duration> {
+        self.device
+            .as_ref()
+            .map_or(Ok(()), |bucket| bucket.take(&id.to_owned()))
+    }
+
+    fn trim(&self) {
+        if let Some(bucket) = &self.sender {
+            bucket.limiter.retain_recent();
+        }
+        if let Some(bucket) = &self.subscription {
+            bucket.limiter.retain_recent();
+        }
+        if let Some(bucket) = &self.device {
+            bucket.limiter.retain_recent();
+        }
+    }
+}
+
+/// Full buckets are forgotten once a minute, so memory follows the active keys.
+fn forget_idle_keys(limits: std::sync::Weak<RateLimits>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match limits.upgrade() {
+                Some(limits) => limits.trim(),
+                None => return,
+            }
+        }
+    });
+}
+
+/// RESOURCE_EXHAUSTED saying what was too fast and, in `retry-after`
+/// metadata (whole seconds, at least 1), when to try again.
+pub fn too_fast(what: &str, wait: Duration) -> Status {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let seconds = seconds.max(1);
+    metrics::counter!("pushd_rate_limited_total", "limit" => what.to_owned()).increment(1);
+    let mut status = Status::resource_exhausted(format!(
+        "too many messages for this {what}; retry after {seconds} s"
+    ));
+    status
+        .metadata_mut()
+        .insert("retry-after", MetadataValue::from(seconds));
+    status
+}
