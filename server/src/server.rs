@@ -11,7 +11,7 @@ use push_proto::v1::{
 use tokio::net::TcpListener;
 
 use crate::api::{ApiLimits, PushApi, Routes, admin_service};
-use crate::auth::ServiceBlocks;
+use crate::auth::{OidcAuthenticator, ServiceBlocks};
 use crate::bridges;
 use crate::cluster::{ClusterNode, Directory};
 use crate::config::{Settings, StoreChoice};
@@ -152,12 +152,21 @@ pub async fn run(
         .admin_token
         .as_deref()
         .map(|token| admin_service(store.clone(), service_blocks.clone(), token));
+    let oidc = match &settings.security.oidc {
+        Some(oidc) => Some(Arc::new(
+            OidcAuthenticator::start(oidc.clone(), store.clone())
+                .await
+                .map_err(|error| anyhow::anyhow!("identity provider: {error}"))?,
+        )),
+        None => None,
+    };
     let api = PushApi::new(
         store.clone(),
         routes,
         public_url.clone(),
         limits,
         service_blocks,
+        oidc,
     );
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<SenderServer<PushApi>>().await;

@@ -5,7 +5,7 @@ use push_proto::v1::{self as pb, device_server};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{PushApi, authorization, status};
-use crate::auth::AuthenticatedDevice;
+use crate::auth::{AuthenticatedDevice, IssuedCredential, Presented};
 use crate::delivery::{OUTBOUND_CAPACITY, OutboundStream, Session};
 
 impl PushApi {
@@ -13,9 +13,16 @@ impl PushApi {
         &self,
         request: &Request<T>,
     ) -> Result<AuthenticatedDevice, Status> {
+        let presented = Presented {
+            authorization: authorization(request),
+            device_id: request
+                .metadata()
+                .get("push-device")
+                .and_then(|value| value.to_str().ok()),
+        };
         self.inner
             .authenticator
-            .authenticate(authorization(request))
+            .authenticate(&presented)
             .await
             .map_err(status::from_device_auth)
     }
@@ -25,14 +32,25 @@ impl PushApi {
 impl device_server::Device for PushApi {
     async fn register(
         &self,
-        _request: Request<pb::RegisterRequest>,
+        request: Request<pb::RegisterRequest>,
     ) -> Result<Response<pb::RegisterResponse>, Status> {
-        let issued = self
-            .inner
-            .registrar
-            .register()
-            .await
-            .map_err(status::from_store)?;
+        let issued = match &self.inner.oidc {
+            // The identity provider vouches for the user; the device gets no
+            // credential of ours and keeps presenting the user's token.
+            Some(oidc) => IssuedCredential {
+                device_id: oidc
+                    .register(authorization(&request))
+                    .await
+                    .map_err(status::from_device_auth)?,
+                credential: String::new(),
+            },
+            None => self
+                .inner
+                .registrar
+                .register()
+                .await
+                .map_err(status::from_store)?,
+        };
         tracing::info!(device_id = %issued.device_id, "device registered");
         Ok(Response::new(pb::RegisterResponse {
             device_id: issued.device_id,

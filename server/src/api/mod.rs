@@ -22,7 +22,9 @@ mod subscriptions;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{CredentialAuthenticator, DeviceAuthenticator, ServiceBlocks, VapidVerifier};
+use crate::auth::{
+    CredentialAuthenticator, DeviceAuthenticator, OidcAuthenticator, ServiceBlocks, VapidVerifier,
+};
 use crate::bridges::Bridges;
 use crate::cluster::Cluster;
 use crate::delivery::Hub;
@@ -63,6 +65,8 @@ struct Inner {
     store: Arc<dyn Store>,
     subscriptions: SubscriptionCache,
     registrar: Arc<CredentialAuthenticator>,
+    /// Set when devices authenticate with an identity provider's tokens.
+    oidc: Option<Arc<OidcAuthenticator>>,
     authenticator: Arc<dyn DeviceAuthenticator>,
     vapid: Arc<VapidVerifier>,
     rates: Arc<RateLimits>,
@@ -81,14 +85,20 @@ impl PushApi {
         public_url: String,
         limits: ApiLimits,
         service_blocks: Arc<ServiceBlocks>,
+        oidc: Option<Arc<OidcAuthenticator>>,
     ) -> Self {
         let registrar = Arc::new(CredentialAuthenticator::new(store.clone()));
+        let authenticator: Arc<dyn DeviceAuthenticator> = match &oidc {
+            Some(oidc) => oidc.clone(),
+            None => registrar.clone(),
+        };
         let vapid = Arc::new(VapidVerifier::new(origin_of(&public_url)));
         Self {
             inner: Arc::new(Inner {
                 subscriptions: SubscriptionCache::new(Duration::from_secs(30)),
-                authenticator: registrar.clone(),
+                authenticator,
                 registrar,
+                oidc,
                 store,
                 vapid,
                 rates: RateLimits::new(limits.rates),

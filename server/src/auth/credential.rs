@@ -28,17 +28,36 @@ pub enum DeviceAuthError {
     Malformed,
     #[error("unknown or revoked device credential; register again")]
     Rejected,
+    #[error(
+        "missing identity token: send metadata `authorization: Bearer <token from your identity provider>`"
+    )]
+    MissingToken,
+    #[error(
+        "missing device id: send metadata `push-device: <device id from Register>` with the identity token"
+    )]
+    MissingDeviceId,
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// The boundary between the API and how devices prove who they are.
+/// What a device call presents: its `authorization` metadata and, with an
+/// identity provider's token, its `push-device` id.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Presented<'a> {
+    pub authorization: Option<&'a str>,
+    pub device_id: Option<&'a str>,
+}
+
+/// The boundary between the API and how devices prove who they are:
+/// credentials pushd issued ([`CredentialAuthenticator`]) or an existing
+/// identity provider ([`super::OidcAuthenticator`]).
 #[async_trait]
 pub trait DeviceAuthenticator: Send + Sync + 'static {
-    /// Checks the value of the `authorization` metadata entry.
     async fn authenticate(
         &self,
-        authorization: Option<&str>,
+        presented: &Presented<'_>,
     ) -> Result<AuthenticatedDevice, DeviceAuthError>;
 }
 
@@ -83,9 +102,9 @@ fn hash(secret: &str) -> Vec<u8> {
 impl DeviceAuthenticator for CredentialAuthenticator {
     async fn authenticate(
         &self,
-        authorization: Option<&str>,
+        presented: &Presented<'_>,
     ) -> Result<AuthenticatedDevice, DeviceAuthError> {
-        let value = authorization.ok_or(DeviceAuthError::Missing)?;
+        let value = presented.authorization.ok_or(DeviceAuthError::Missing)?;
         let (scheme, credential) = value.split_once(' ').ok_or(DeviceAuthError::Malformed)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(DeviceAuthError::Malformed);

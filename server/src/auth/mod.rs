@@ -5,15 +5,18 @@
 
 mod blocklist;
 mod credential;
+mod jwks;
 mod jwt;
+mod oidc;
 mod secret;
 mod vapid;
 
 pub use blocklist::{ServiceBlocks, normalize_contact};
 pub use credential::{
     AuthenticatedDevice, CredentialAuthenticator, DeviceAuthError, DeviceAuthenticator,
-    IssuedCredential,
+    IssuedCredential, Presented,
 };
+pub use oidc::{OidcAuthenticator, OidcSettings};
 pub use secret::BearerSecret;
 pub use vapid::{VapidError, VapidVerifier, VerifiedSender};
 

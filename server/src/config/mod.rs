@@ -100,6 +100,16 @@ pub struct Overrides {
     /// Messages per second to one device, all subscriptions together (bursts of 10x); 0 = no limit [default: 200]
     #[arg(long, env = "PUSHD_DEVICE_RATE")]
     pub device_rate: Option<u32>,
+    /// Devices authenticate with this identity provider's tokens (OIDC issuer,
+    /// e.g. https://accounts.example.com) instead of pushd's credentials [default: off]
+    #[arg(long, env = "PUSHD_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The `aud` the provider puts in tokens for this service (its client id)
+    #[arg(long, env = "PUSHD_OIDC_AUDIENCE")]
+    pub oidc_audience: Option<String>,
+    /// Where the provider publishes its signing keys (JWKS) [default: <issuer>/.well-known/jwks.json]
+    #[arg(long, env = "PUSHD_OIDC_JWKS_URL")]
+    pub oidc_jwks_url: Option<String>,
     /// Seconds a new stream has to send Hello [default: 10]
     #[arg(long, env = "PUSHD_HANDSHAKE_TIMEOUT_SECONDS")]
     pub handshake_timeout_seconds: Option<u64>,

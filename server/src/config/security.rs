@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::Overrides;
 use crate::api::{Rate, RateSettings};
+use crate::auth::OidcSettings;
 
 #[derive(Clone)]
 pub struct SecuritySettings {
@@ -15,6 +16,8 @@ pub struct SecuritySettings {
     pub rates: RateSettings,
     /// Serves the admin API when set.
     pub admin_token: Option<String>,
+    /// Devices authenticate with an identity provider's tokens when set.
+    pub oidc: Option<OidcSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -79,7 +82,26 @@ impl SecuritySettings {
             subscription: rate(flags.subscription_rate, file.subscription_rate, 100),
             device: rate(flags.device_rate, file.device_rate, 200),
         };
+        let pick = |flag: &Option<String>, value: &Option<String>| flag.clone().or(value.clone());
+        let oidc = match pick(&flags.oidc_issuer, &file.oidc_issuer) {
+            None => None,
+            Some(issuer) => {
+                let audience = pick(&flags.oidc_audience, &file.oidc_audience).ok_or(
+                    "oidc_issuer needs oidc_audience: the client id the provider issues tokens for",
+                )?;
+                let jwks_url =
+                    pick(&flags.oidc_jwks_url, &file.oidc_jwks_url).unwrap_or_else(|| {
+                        format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'))
+                    });
+                Some(OidcSettings {
+                    issuer,
+                    audience,
+                    jwks_url,
+                })
+            }
+        };
         Ok(Self {
+            oidc,
             rates,
             admin_token,
             tls,

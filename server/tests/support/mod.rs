@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod google;
+pub mod idp;
 pub mod process;
 pub mod raw;
 pub mod sdk;
