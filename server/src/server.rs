@@ -11,7 +11,7 @@ use push_proto::v1::{
 use tokio::net::TcpListener;
 
 use crate::api::{ApiLimits, PushApi, Routes, admin_service};
-use crate::auth::{OidcAuthenticator, ServiceBlocks};
+use crate::auth::{ENDPOINT_TOKEN_SECRET, EndpointTokens, OidcAuthenticator, ServiceBlocks};
 use crate::bridges;
 use crate::cluster::{ClusterNode, Directory};
 use crate::config::{Settings, StoreChoice};
@@ -25,6 +25,17 @@ use tower::Layer as _;
 /// Largest frame a client may send; a Hello or an ack batch is far smaller,
 /// and a 4096-byte payload plus framing fits with room to spare.
 const MAX_DECODING_BYTES: usize = 64 * 1024;
+
+/// The endpoint token key: made by the first node to start, shared by all.
+async fn endpoint_tokens(store: &dyn Store) -> anyhow::Result<EndpointTokens> {
+    let mut candidate = [0u8; 32];
+    openssl::rand::rand_bytes(&mut candidate).context("the OS random number generator failed")?;
+    let master = store
+        .service_secret(ENDPOINT_TOKEN_SECRET, &candidate)
+        .await
+        .context("reading the endpoint token key")?;
+    Ok(EndpointTokens::new(&master))
+}
 
 /// The configured store, with the views of it the server needs besides
 /// [`Store`].
@@ -167,6 +178,7 @@ pub async fn run(
         limits,
         service_blocks,
         oidc,
+        endpoint_tokens(store.as_ref()).await?,
     );
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<SenderServer<PushApi>>().await;

@@ -1,8 +1,11 @@
 //! Endpoint URLs: `<public url>/push/<token>`, where the token is the
-//! subscription id. Senders may hand back the whole URL or just the token.
+//! subscription id sealed by [`crate::auth::EndpointTokens`] (endpoints
+//! handed out before tokens were sealed carry the bare id, and still work).
+//! Senders may hand back the whole URL or just the token.
 
 use tonic::Status;
 
+use crate::auth::TOKEN_CHARS;
 use crate::domain::is_token;
 
 pub fn endpoint_url(public_url: &str, token: &str) -> String {
@@ -31,9 +34,13 @@ pub fn token_of(endpoint: &str) -> Result<&str, Status> {
             "endpoint is required: the subscription's endpoint URL",
         ));
     }
-    if !is_token(token) {
+    let sealed = token.len() == TOKEN_CHARS
+        && token
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+    if !sealed && !is_token(token) {
         return Err(Status::invalid_argument(
-            "endpoint is not a subscription endpoint of this service (expected <public url>/push/<22-character token>)",
+            "endpoint is not a subscription endpoint of this service (expected <public url>/push/<token>)",
         ));
     }
     Ok(token)

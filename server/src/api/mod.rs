@@ -23,7 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{
-    CredentialAuthenticator, DeviceAuthenticator, OidcAuthenticator, ServiceBlocks, VapidVerifier,
+    CredentialAuthenticator, DeviceAuthenticator, EndpointTokens, OidcAuthenticator, ServiceBlocks,
+    VapidVerifier,
 };
 use crate::bridges::Bridges;
 use crate::cluster::Cluster;
@@ -76,6 +77,7 @@ struct Inner {
     limits: ApiLimits,
     public_url: String,
     service_blocks: Arc<ServiceBlocks>,
+    endpoint_tokens: EndpointTokens,
 }
 
 impl PushApi {
@@ -86,6 +88,7 @@ impl PushApi {
         limits: ApiLimits,
         service_blocks: Arc<ServiceBlocks>,
         oidc: Option<Arc<OidcAuthenticator>>,
+        endpoint_tokens: EndpointTokens,
     ) -> Self {
         let registrar = Arc::new(CredentialAuthenticator::new(store.clone()));
         let authenticator: Arc<dyn DeviceAuthenticator> = match &oidc {
@@ -108,6 +111,7 @@ impl PushApi {
                 limits,
                 public_url,
                 service_blocks,
+                endpoint_tokens,
             }),
         }
     }

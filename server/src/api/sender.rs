@@ -7,7 +7,7 @@ use super::endpoint::token_of;
 use super::rate::too_fast;
 use super::{PushApi, authorization, status};
 use crate::auth::VerifiedSender;
-use crate::domain::{QueuedMessage, Urgency, check_aes128gcm, check_topic, now_millis};
+use crate::domain::{QueuedMessage, Urgency, check_aes128gcm, check_topic, is_token, now_millis};
 
 #[tonic::async_trait]
 impl sender_server::Sender for PushApi {
@@ -46,16 +46,25 @@ impl sender_server::Sender for PushApi {
         if let Some(topic) = &topic {
             check_topic(topic).map_err(status::from_topic)?;
         }
-        let subscription = api
-            .subscriptions
-            .get(api.store.as_ref(), token)
-            .await
-            .map_err(status::from_store)?
-            .ok_or_else(|| {
-                Status::not_found(
-                    "no such subscription: it was removed or never existed; stop sending to it",
-                )
-            })?;
+        // A sealed token that does not open was never ours: refused before any store read.
+        let subscription_id = if is_token(token) {
+            Some(token.to_owned())
+        } else {
+            api.endpoint_tokens.open(token)
+        };
+        let found = match &subscription_id {
+            Some(id) => api
+                .subscriptions
+                .get(api.store.as_ref(), id)
+                .await
+                .map_err(status::from_store)?,
+            None => None,
+        };
+        let subscription = found.ok_or_else(|| {
+            Status::not_found(
+                "no such subscription: it was removed or never existed; stop sending to it",
+            )
+        })?;
         if subscription
             .app_server_key
             .as_ref()

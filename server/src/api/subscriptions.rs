@@ -15,12 +15,21 @@ use crate::domain::{SubscriptionRecord, is_token, new_subscription_id, now_milli
 impl PushApi {
     fn to_proto(&self, record: SubscriptionRecord) -> pb::Subscription {
         pb::Subscription {
-            endpoint: endpoint_url(&self.inner.public_url, &record.id),
+            endpoint: self.endpoint_of(&record.id),
             for_account: record.account_id.is_some(),
             id: record.id,
             app_server_key: record.app_server_key.unwrap_or_default(),
             created_at_unix_ms: record.created_at,
         }
+    }
+
+    /// The endpoint URL senders get for a subscription.
+    pub(super) fn endpoint_of(&self, subscription_id: &str) -> String {
+        let token = self.inner.endpoint_tokens.seal(subscription_id);
+        endpoint_url(
+            &self.inner.public_url,
+            token.as_deref().unwrap_or(subscription_id),
+        )
     }
 
     pub(super) async fn subscribe_for(

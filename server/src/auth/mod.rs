@@ -5,6 +5,7 @@
 
 mod blocklist;
 mod credential;
+mod endpoint_token;
 mod jwks;
 mod jwt;
 mod oidc;
@@ -16,6 +17,7 @@ pub use credential::{
     AuthenticatedDevice, CredentialAuthenticator, DeviceAuthError, DeviceAuthenticator,
     IssuedCredential, Presented,
 };
+pub use endpoint_token::{EndpointTokens, SECRET_NAME as ENDPOINT_TOKEN_SECRET, TOKEN_CHARS};
 pub use oidc::{OidcAuthenticator, OidcSettings};
 pub use secret::BearerSecret;
 pub use vapid::{VapidError, VapidVerifier, VerifiedSender};

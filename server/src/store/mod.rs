@@ -163,4 +163,8 @@ pub trait Store: Send + Sync + 'static {
     async fn unblock_sender(&self, owner: &str, key: &[u8]) -> StoreResult<bool>;
     /// Every key blocked for `owner`.
     async fn blocked_senders(&self, owner: &str) -> StoreResult<Vec<Vec<u8>>>;
+
+    /// The service-wide secret called `name`: `candidate` if none was stored
+    /// yet (it is stored), else the stored one. Every node gets the same.
+    async fn service_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 }

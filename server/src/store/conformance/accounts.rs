@@ -339,3 +339,16 @@ pub async fn sender_blocks_are_per_owner(store: Arc<dyn Store>) {
         "a removed device's list goes with it"
     );
 }
+
+pub async fn service_secrets_are_made_once(store: Arc<dyn Store>) {
+    let name = format!("test-secret-{}", new_device_id());
+    let first = store.service_secret(&name, &[1; 32]).await.expect("first");
+    assert_eq!(first, vec![1; 32], "the first candidate is kept");
+    let again = store.service_secret(&name, &[2; 32]).await.expect("again");
+    assert_eq!(again, vec![1; 32], "later candidates do not replace it");
+    let other = format!("{name}-other");
+    assert_eq!(
+        store.service_secret(&other, &[3; 32]).await.expect("other"),
+        vec![3; 32]
+    );
+}

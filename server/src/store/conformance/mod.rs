@@ -47,7 +47,8 @@ macro_rules! store_conformance_suite {
             account_members_join_pending_and_are_approved, a_device_joins_one_account_only,
             account_subscriptions_are_listed_apart, topics_replace_per_device_on_account_subscriptions,
             unsubscribing_an_account_subscription_clears_every_copy, sealed_keys_reach_only_their_recipient,
-            removing_a_device_deletes_what_was_only_its, sender_blocks_are_per_owner);
+            removing_a_device_deletes_what_was_only_its, sender_blocks_are_per_owner,
+            service_secrets_are_made_once);
     };
     (@cases $make_store:expr; $($case:ident),+) => {
         $(

@@ -465,6 +465,10 @@ impl Store for ScyllaStore {
         self.blocked(owner).await
     }
 
+    async fn service_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        self.secret(name, candidate).await
+    }
+
     async fn sealed_keys_for(&self, device_id: &str) -> StoreResult<Vec<SealedKeys>> {
         self.sealed_for(device_id).await
     }

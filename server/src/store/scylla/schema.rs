@@ -69,6 +69,10 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE IF NOT EXISTS {ks}.sender_blocks (
         owner text, key blob, created_at bigint, PRIMARY KEY (owner, key))",
     ],
+    &[
+        // Keys the service makes once and every node shares (endpoint tokens).
+        "CREATE TABLE IF NOT EXISTS {ks}.service_secrets (name text PRIMARY KEY, value blob)",
+    ],
 ];
 
 pub const VERSION: i32 = MIGRATIONS.len() as i32;

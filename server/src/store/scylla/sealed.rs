@@ -23,6 +23,8 @@ pub struct SealedStatements {
     select_blocked: PreparedStatement,
     /// A whole block list: its device went away.
     pub delete_blocks: PreparedStatement,
+    insert_secret: PreparedStatement,
+    select_secret: PreparedStatement,
 }
 
 impl SealedStatements {
@@ -42,6 +44,9 @@ impl SealedStatements {
             unblock: prepare("DELETE FROM {ks}.sender_blocks WHERE owner = ? AND key = ? IF EXISTS").await?,
             select_blocked: prepare("SELECT key FROM {ks}.sender_blocks WHERE owner = ?").await?,
             delete_blocks: prepare("DELETE FROM {ks}.sender_blocks WHERE owner = ?").await?,
+            // A lightweight transaction: the first node to start decides.
+            insert_secret: prepare("INSERT INTO {ks}.service_secrets (name, value) VALUES (?, ?) IF NOT EXISTS").await?,
+            select_secret: prepare("SELECT value FROM {ks}.service_secrets WHERE name = ?").await?,
         })
     }
 }
@@ -106,5 +111,18 @@ impl ScyllaStore {
             .map_err(backend)?
             .map(|row| row.map(|(key,)| key).map_err(backend))
             .collect()
+    }
+
+    pub(super) async fn secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        self.execute(&self.sealed.insert_secret, (name, candidate))
+            .await?;
+        let result = self.execute(&self.sealed.select_secret, (name,)).await?;
+        let rows = result.into_rows_result().map_err(backend)?;
+        rows.maybe_first_row::<(Vec<u8>,)>()
+            .map_err(backend)?
+            .map(|(value,)| value)
+            .ok_or_else(|| {
+                crate::store::StoreError::Backend(format!("service secret {name} vanished"))
+            })
     }
 }

@@ -25,6 +25,11 @@ pub enum AccountChange {
         owner: String,
         key: Vec<u8>,
     },
+    /// Stores a service secret unless one by that name exists.
+    Secret {
+        name: String,
+        value: Vec<u8>,
+    },
 }
 
 /// Applies `change` in one savepoint; true if anything matched.
@@ -70,6 +75,13 @@ pub fn apply(tx: &Connection, change: &AccountChange) -> StoreResult<bool> {
             .execute(
                 "INSERT OR IGNORE INTO sender_blocks (owner, key, created_at) VALUES (?1, ?2, ?3)",
                 params![owner, key, crate::domain::now_millis()],
+            )
+            .map_err(backend)?
+            > 0),
+        AccountChange::Secret { name, value } => Ok(tx
+            .execute(
+                "INSERT OR IGNORE INTO service_secrets (name, value) VALUES (?1, ?2)",
+                params![name, value],
             )
             .map_err(backend)?
             > 0),
@@ -174,6 +186,12 @@ pub fn subscriptions(
     let mut statement = connection.prepare_cached(&sql)?;
     let rows = statement.query_map(params![account_id], row::subscription)?;
     rows.collect()
+}
+
+pub fn secret(connection: &Connection, name: &str) -> rusqlite::Result<Vec<u8>> {
+    connection
+        .prepare_cached("SELECT value FROM service_secrets WHERE name = ?1")?
+        .query_row(params![name], |row| row.get(0))
 }
 
 pub fn blocked(connection: &Connection, owner: &str) -> rusqlite::Result<Vec<Vec<u8>>> {

@@ -255,6 +255,19 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn service_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        let (name, value) = (name.to_owned(), candidate.to_vec());
+        self.change_account(AccountChange::Secret {
+            name: name.clone(),
+            value,
+        })
+        .await?;
+        // Read through the writer's connection's commit: the reader sees it now.
+        self.readers
+            .run(move |connection| accounts::secret(connection, &name))
+            .await
+    }
+
     async fn blocked_senders(&self, owner: &str) -> StoreResult<Vec<Vec<u8>>> {
         let owner = owner.to_owned();
         self.readers

@@ -77,6 +77,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (owner, key)
     ) WITHOUT ROWID;
 "#,
+    // Keys the service makes once and every node shares (endpoint tokens).
+    r#"
+    CREATE TABLE service_secrets (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
+"#,
 ];
 
 pub const VERSION: u32 = MIGRATIONS.len() as u32;
