@@ -2,7 +2,7 @@
 # The whole test suite: Rust unit, conformance and integration tests (each
 # starting the real pushd, on SQLite, on a real Cassandra node and on a
 # 3-node Cassandra cluster with a node stopped), the mobile SDK's Python and
-# Kotlin binding tests, interop
+# Kotlin binding tests, a short run of every fuzz target, interop
 # with third-party Python peers, and the README walkthrough. Installs its
 # Python peers into a virtualenv and fetches Cassandra with Maven first.
 #
@@ -39,6 +39,9 @@ scripts/walkthrough.sh "$target/debug" "$venv/bin/python"
 echo "== mobile SDK bindings (Python on CPython, Kotlin on the JVM)"
 scripts/ffi-tests.sh "$target/debug" "$venv/bin/python" 2>&1 | tee -a "$log"
 
+echo "== fuzz smoke (every parser of outside input, briefly)"
+scripts/fuzz-smoke.sh 2>&1 | tee -a "$log"
+
 echo "== cassandra, 3 nodes (RF=3, QUORUM, one node stopped mid-test)"
 deploy/cassandra/stop.sh --wipe
 deploy/cassandra/start.sh --nodes 3
@@ -48,5 +51,6 @@ PUSHD_TEST_CQL_CLUSTER=127.0.0.1,127.0.0.2,127.0.0.3 \
 rust=$(grep -o 'test result: ok\. [0-9]* passed' "$log" | awk '{s += $4} END {print s}')
 python=$(grep -o '^Ran [0-9]* tests' "$log" | awk '{s += $2} END {print s + 0}')
 kotlin=$(grep -o 'Tests run: [0-9]*, Failures: 0, Errors: 0' "$log" | awk '{s += $3} END {print s + 0}')
-passed=$((rust + python + kotlin + 1))
+fuzz=$(grep -o '^fuzz targets: [0-9]* ran' "$log" | awk '{s += $3} END {print s + 0}')
+passed=$((rust + python + kotlin + fuzz + 1))
 echo "all suites: ${passed} passed, 0 failed"

@@ -44,6 +44,9 @@ pub enum SdkError {
     InvalidSubject(String),
     #[error("device database has no registered device; run register first")]
     NotRegistered,
+    /// The app's token source had no identity-provider token to give.
+    #[error("no identity token: {0}")]
+    IdentityToken(String),
 }
 
 impl SdkError {

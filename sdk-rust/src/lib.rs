@@ -27,7 +27,7 @@ mod token_cache;
 
 pub use device::{
     AccountMember, AccountSync, ApprovedSender, DeviceClient, ListenEnd, ListenHandle,
-    ListenOptions, MobileBridge, Notification, Senders,
+    ListenOptions, MobileBridge, Notification, Senders, TokenSource,
 };
 pub use error::SdkError;
 /// The generated `push.v1` types callers need for options and receipts.

@@ -241,3 +241,66 @@ fn pushd_stops_when_the_provider_cannot_be_reached() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_registers_and_listens_with_the_users_token() {
+    use std::sync::Arc;
+
+    use push_sdk::vapid::VapidKey;
+    use push_sdk::{DeviceClient, SendOptions, Sender, TokenSource};
+    use support::sdk::SdkListener;
+
+    let key = Arc::new(SigningKey::new("key-1"));
+    let idp = Arc::new(Idp::start(&[&key]).await);
+    let args = idp.pushd_args();
+    let pushd = Pushd::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let folder = tempfile::tempdir().expect("temp dir");
+    let db = folder.path().join("device.db");
+    let token: TokenSource = {
+        let (idp, key) = (idp.clone(), key.clone());
+        Arc::new(move || Ok(idp.token(&key, "alice", json!({}))))
+    };
+    let device = DeviceClient::open_with_identity(&pushd.url, &db, token.clone())
+        .await
+        .expect("register with the provider's token");
+    let vapid = VapidKey::generate().expect("vapid");
+    let info = device
+        .subscribe(Some(&vapid.public_key_raw()))
+        .await
+        .expect("subscribe");
+    let mut listening = SdkListener::start(&device);
+    let sender = Sender::connect(&pushd.url, vapid, "mailto:ops@example.com")
+        .await
+        .expect("sender");
+    sender
+        .send(
+            &info,
+            b"signed in with the provider",
+            SendOptions::default(),
+        )
+        .await
+        .expect("send");
+    assert_eq!(
+        listening.next().await.payload,
+        b"signed in with the provider"
+    );
+    listening.stop().await;
+
+    let reopened = DeviceClient::open_with_identity(&pushd.url, &db, token)
+        .await
+        .expect("reopen");
+    assert_eq!(reopened.device_id(), device.device_id());
+    let wrong_way = DeviceClient::open(&pushd.url, &db).await;
+    assert!(
+        wrong_way.is_err(),
+        "it has no pushd credential to open with"
+    );
+    let signed_out: TokenSource = Arc::new(|| Err("signed out".into()));
+    let refused = DeviceClient::open_with_identity(&pushd.url, &db, signed_out)
+        .await
+        .expect("opening needs no call")
+        .server_subscription_ids()
+        .await
+        .expect_err("no token, no call");
+    assert!(refused.to_string().contains("signed out"), "{refused}");
+}

@@ -19,7 +19,6 @@ use super::DeviceClient;
 use super::backoff::Backoff;
 use super::options::{ListenEnd, ListenOptions, Notification, StreamSettings};
 use crate::SdkError;
-use crate::channel;
 
 mod frames;
 
@@ -96,7 +95,7 @@ impl DeviceClient {
         // Queued before the call starts, so Hello is the first frame the server reads.
         let mut sent_settings = *settings.borrow_and_update();
         outbound.hello(sent_settings).await?;
-        let request = channel::authorized(ReceiverStream::new(rx), &self.authorization)?;
+        let request = self.identity.authorize(ReceiverStream::new(rx))?;
         let mut grpc = self.grpc.clone();
         let mut inbound = tokio::select! {
             _ = shutdown.as_mut() => return Ok(SessionEnd::Shutdown),

@@ -7,6 +7,7 @@ mod account;
 mod account_keys;
 mod backoff;
 mod bridged;
+mod identity;
 mod listen;
 mod open;
 mod options;
@@ -26,6 +27,8 @@ use crate::{SdkError, b64, crypto};
 
 pub use account::{AccountMember, AccountSync};
 pub use bridged::MobileBridge;
+use identity::Identity;
+pub use identity::TokenSource;
 pub use options::{ListenEnd, ListenHandle, ListenOptions, Notification};
 pub use senders::{ApprovedSender, Senders};
 
@@ -35,8 +38,8 @@ pub struct DeviceClient {
     grpc: GrpcDeviceClient<Channel>,
     store: Arc<KeyStore>,
     device_id: String,
-    /// `Bearer <credential>`, the `authorization` value of every call.
-    authorization: Arc<str>,
+    /// What every call presents.
+    identity: Identity,
 }
 
 impl DeviceClient {
@@ -51,6 +54,11 @@ impl DeviceClient {
                     stored: device.server_url,
                     requested: server_url.to_owned(),
                 });
+            }
+            Some(device) if device.credential.is_empty() => {
+                return Err(SdkError::Protocol(
+                    "this device authenticates with an identity provider: open it with open_with_identity".into(),
+                ));
             }
             Some(device) => device,
             None => register(grpc.clone(), server_url, &store).await?,
@@ -67,10 +75,20 @@ impl DeviceClient {
     }
 
     fn assemble(grpc: GrpcDeviceClient<Channel>, store: KeyStore, device: DeviceRecord) -> Self {
+        let identity = Identity::Credential(format!("Bearer {}", device.credential).into());
+        Self::with_identity(grpc, store, device, identity)
+    }
+
+    fn with_identity(
+        grpc: GrpcDeviceClient<Channel>,
+        store: KeyStore,
+        device: DeviceRecord,
+        identity: Identity,
+    ) -> Self {
         DeviceClient {
             grpc,
             store: Arc::new(store),
-            authorization: format!("Bearer {}", device.credential).into(),
+            identity,
             device_id: device.device_id,
         }
     }
@@ -175,7 +193,7 @@ impl DeviceClient {
     }
 
     fn request<T>(&self, message: T) -> Result<tonic::Request<T>, SdkError> {
-        let mut request = channel::authorized(message, &self.authorization)?;
+        let mut request = self.identity.authorize(message)?;
         request.set_timeout(UNARY_TIMEOUT);
         Ok(request)
     }
