@@ -78,15 +78,7 @@ impl PushManager {
             self.client
                 .subscribe_for_account(Some(&scope), app_server_key.as_deref()),
         )?;
-        let created = self
-            .client
-            .store()
-            .subscription_for_scope(&scope)
-            .map_err(storage)?
-            .ok_or_else(|| PushError::Storage {
-                reason: "the new subscription was not kept".into(),
-            })?;
-        Ok(self.info(&scope, &created))
+        self.created(&scope)
     }
 
     /// Fetches and opens the keys other devices sealed to this one.

@@ -37,6 +37,19 @@ impl PushManager {
         }
     }
 
+    /// The subscription just made for `scope`, as the app hands it out.
+    pub(crate) fn created(&self, scope: &str) -> Result<SubscriptionInfo, PushError> {
+        let created = self
+            .client
+            .store()
+            .subscription_for_scope(scope)
+            .map_err(storage)?
+            .ok_or_else(|| PushError::Storage {
+                reason: "the new subscription was not kept".into(),
+            })?;
+        Ok(self.info(scope, &created))
+    }
+
     fn message(&self, notification: Notification) -> DecryptedMessage {
         message_of(&self.client, notification)
     }
@@ -112,13 +125,7 @@ impl PushManager {
             self.client
                 .subscribe_in_scope(&scope, app_server_key.as_deref()),
         )?;
-        let created = store
-            .subscription_for_scope(&scope)
-            .map_err(storage)?
-            .ok_or_else(|| PushError::Storage {
-                reason: "the new subscription was not kept".into(),
-            })?;
-        Ok(self.info(&scope, &created))
+        self.created(&scope)
     }
 
     pub fn get_subscription(&self, scope: String) -> Result<Option<SubscriptionInfo>, PushError> {

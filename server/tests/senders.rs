@@ -122,6 +122,12 @@ async fn admin(url: &str) -> AdminClient<Channel> {
         .expect("connect")
 }
 
+fn by_contact(contact: &str) -> Option<admin_pb::SenderRef> {
+    Some(admin_pb::SenderRef {
+        sender: Some(sender_ref::Sender::Contact(contact.into())),
+    })
+}
+
 fn by_key(key: Vec<u8>) -> Option<admin_pb::SenderRef> {
     Some(admin_pb::SenderRef {
         sender: Some(sender_ref::Sender::AppServerKey(key)),
@@ -170,15 +176,11 @@ async fn the_operator_blocks_a_sender_by_key_or_contact() {
     spammer.subject = "mailto:Bulk@Spam.example".into();
     let mut second_key = Senders::new(&pushd.url).await;
     second_key.subject = "mailto:bulk@spam.example".into();
-    let by_contact = admin_pb::BlockSenderRequest {
-        sender: Some(admin_pb::SenderRef {
-            sender: Some(sender_ref::Sender::Contact(
-                "mailto:BULK@spam.example".into(),
-            )),
-        }),
+    let contact_block = admin_pb::BlockSenderRequest {
+        sender: by_contact("mailto:BULK@spam.example"),
     };
     client
-        .block_sender(with_auth(by_contact, &operator))
+        .block_sender(with_auth(contact_block, &operator))
         .await
         .expect("block by contact");
     let refused = second_key
@@ -198,11 +200,7 @@ async fn the_operator_blocks_a_sender_by_key_or_contact() {
     );
 
     let unblock = admin_pb::UnblockSenderRequest {
-        sender: Some(admin_pb::SenderRef {
-            sender: Some(sender_ref::Sender::Contact(
-                "mailto:bulk@spam.example".into(),
-            )),
-        }),
+        sender: by_contact("mailto:bulk@spam.example"),
     };
     client
         .unblock_sender(with_auth(unblock, &operator))
@@ -214,9 +212,7 @@ async fn the_operator_blocks_a_sender_by_key_or_contact() {
     let bad = client
         .block_sender(with_auth(
             admin_pb::BlockSenderRequest {
-                sender: Some(admin_pb::SenderRef {
-                    sender: Some(sender_ref::Sender::Contact("spam.example".into())),
-                }),
+                sender: by_contact("spam.example"),
             },
             &operator,
         ))
