@@ -11,10 +11,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::sign::Signer;
-use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use ring::hmac;
 
 const VERSION: u8 = 1;
 const ID_BYTES: usize = 16;
@@ -26,32 +24,33 @@ pub const TOKEN_CHARS: usize = (TOKEN_BYTES * 8).div_ceil(6);
 /// The name of the master key among the service's secrets.
 pub const SECRET_NAME: &str = "endpoint-token-key-v1";
 
+/// Keys are set up once: every SubmitMessage opens a token, so nothing per
+/// call may allocate or look up algorithms.
 pub struct EndpointTokens {
-    encryption: [u8; 32],
-    nonces: [u8; 32],
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    let computed = PKey::hmac(key)
-        .and_then(|key| {
-            let mut signer = Signer::new(MessageDigest::sha256(), &key)?;
-            signer.update(data)?;
-            signer.sign_to_vec()
-        })
-        .unwrap_or_default();
-    let len = computed.len().min(32);
-    out[..len].copy_from_slice(&computed[..len]);
-    out
+    encryption: LessSafeKey,
+    nonces: hmac::Key,
 }
 
 impl EndpointTokens {
-    /// Both keys are derived from one 32-byte master (the stored secret).
+    /// Both keys are derived from one master (the stored secret).
     pub fn new(master: &[u8]) -> Self {
+        let master = hmac::Key::new(hmac::HMAC_SHA256, master);
+        let derive = |label: &[u8]| hmac::sign(&master, label);
+        let encryption = derive(b"pushd endpoint token encryption");
+        let nonces = derive(b"pushd endpoint token nonce");
         Self {
-            encryption: hmac(master, b"pushd endpoint token encryption"),
-            nonces: hmac(master, b"pushd endpoint token nonce"),
+            encryption: LessSafeKey::new(
+                UnboundKey::new(&AES_256_GCM, encryption.as_ref())
+                    .expect("a 32-byte key is a valid AES-256 key"),
+            ),
+            nonces: hmac::Key::new(hmac::HMAC_SHA256, nonces.as_ref()),
         }
+    }
+
+    fn nonce_for(&self, id: &[u8]) -> [u8; NONCE] {
+        let mut nonce = [0u8; NONCE];
+        nonce.copy_from_slice(&hmac::sign(&self.nonces, id).as_ref()[..NONCE]);
+        nonce
     }
 
     /// The token for a subscription id (22-character base64url of 16 bytes).
@@ -60,22 +59,21 @@ impl EndpointTokens {
         if id.len() != ID_BYTES {
             return None;
         }
-        let nonce = &hmac(&self.nonces, &id)[..NONCE];
-        let mut tag = [0u8; TAG];
-        let sealed = encrypt_aead(
-            Cipher::aes_256_gcm(),
-            &self.encryption,
-            Some(nonce),
-            &[VERSION],
-            &id,
-            &mut tag,
-        )
-        .ok()?;
+        let nonce = self.nonce_for(&id);
+        let mut sealed = id;
+        let tag = self
+            .encryption
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from([VERSION]),
+                &mut sealed,
+            )
+            .ok()?;
         let mut token = Vec::with_capacity(TOKEN_BYTES);
         token.push(VERSION);
-        token.extend_from_slice(nonce);
+        token.extend_from_slice(&nonce);
         token.extend_from_slice(&sealed);
-        token.extend_from_slice(&tag);
+        token.extend_from_slice(tag.as_ref());
         Some(URL_SAFE_NO_PAD.encode(token))
     }
 
@@ -84,23 +82,22 @@ impl EndpointTokens {
         if token.len() != TOKEN_CHARS {
             return None;
         }
-        let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+        let mut bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
         if bytes.len() != TOKEN_BYTES || bytes[0] != VERSION {
             return None;
         }
-        let (nonce, rest) = bytes[1..].split_at(NONCE);
-        let (sealed, tag) = rest.split_at(ID_BYTES);
-        let id = decrypt_aead(
-            Cipher::aes_256_gcm(),
-            &self.encryption,
-            Some(nonce),
-            &[VERSION],
-            sealed,
-            tag,
-        )
-        .ok()?;
+        let nonce: [u8; NONCE] = bytes[1..1 + NONCE].try_into().ok()?;
+        let id = self
+            .encryption
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from([VERSION]),
+                &mut bytes[1 + NONCE..],
+            )
+            .ok()?
+            .to_vec();
         // Only the canonical token of an id is accepted.
-        if hmac(&self.nonces, &id)[..NONCE] != *nonce {
+        if self.nonce_for(&id) != nonce {
             return None;
         }
         Some(URL_SAFE_NO_PAD.encode(id))
