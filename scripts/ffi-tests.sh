@@ -44,5 +44,7 @@ for call in $calls; do
   grep -q "func $call(" "$generated" || { echo "swift wrapper calls $call, which the bindings lack" >&2; exit 1; }
 done
 grep -q 'convenience init(serverUrl: String, databasePath: String, bridge: BridgeKind)' "$generated"
+grep -q 'static func withIdentity(serverUrl: String, databasePath: String, bridge: BridgeKind, identity: IdentityProvider)' "$generated"
+grep -q 'func idToken() throws' "$generated"
 grep -q 'case apns(bundleId: String, sandbox: Bool' "$generated"
 echo "swift wrapper calls found in the bindings: $(echo $calls | tr '\n' ' ')"

@@ -47,6 +47,7 @@ impl From<SdkError> for PushError {
                 Self::Storage { reason }
             }
             SdkError::Crypto(_) => Self::Crypto { reason },
+            SdkError::IdentityToken(_) => Self::Unauthorized { reason },
             _ => Self::Server { reason },
         }
     }

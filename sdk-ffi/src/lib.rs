@@ -17,7 +17,7 @@ mod types;
 
 pub use error::PushError;
 pub use listener::{ListenerHandle, PushListener};
-pub use manager::PushManager;
+pub use manager::{IdentityProvider, PushManager};
 pub use types::{
     AccountDevice, AccountSync, BridgeKind, DecryptedMessage, Presence, SubscriptionInfo,
 };

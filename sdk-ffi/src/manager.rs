@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use push_sdk::store::StoredSubscription;
 use push_sdk::subscription::SubscriptionInfo as W3cSubscription;
-use push_sdk::{DeviceClient, MobileBridge, Notification};
+use push_sdk::{DeviceClient, MobileBridge, Notification, TokenSource};
 
 use crate::error::PushError;
 use crate::listener::{ListenerHandle, PushListener};
@@ -69,6 +69,25 @@ pub(crate) fn message_of(client: &DeviceClient, notification: Notification) -> D
     }
 }
 
+/// Implemented by the app when the push service trusts its identity provider.
+#[uniffi::export(with_foreign)]
+pub trait IdentityProvider: Send + Sync {
+    /// The signed-in user's current ID token (refreshed as the app does);
+    /// an error when nobody is signed in.
+    fn id_token(&self) -> Result<String, PushError>;
+}
+
+fn sdk_runtime() -> Result<tokio::runtime::Runtime, PushError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("push-sdk")
+        .enable_all()
+        .build()
+        .map_err(|error| PushError::Storage {
+            reason: format!("starting the SDK's threads: {error}"),
+        })
+}
+
 pub(crate) fn check_scope(scope: &str) -> Result<(), PushError> {
     if scope.is_empty() || scope.len() > MAX_SCOPE {
         return Err(PushError::invalid(format!(
@@ -88,15 +107,33 @@ impl PushManager {
         database_path: String,
         bridge: BridgeKind,
     ) -> Result<Arc<Self>, PushError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("push-sdk")
-            .enable_all()
-            .build()
-            .map_err(|error| PushError::Storage {
-                reason: format!("starting the SDK's threads: {error}"),
-            })?;
+        let runtime = sdk_runtime()?;
         let client = runtime.block_on(DeviceClient::open(&server_url, &database_path))?;
+        Ok(Arc::new(Self {
+            runtime,
+            client,
+            bridge,
+        }))
+    }
+
+    /// Like `new`, for a push service that signs devices in with the app's
+    /// identity provider (OpenID Connect): `identity` hands the SDK the
+    /// signed-in user's current ID token whenever it calls the server.
+    #[uniffi::constructor]
+    pub fn with_identity(
+        server_url: String,
+        database_path: String,
+        bridge: BridgeKind,
+        identity: Arc<dyn IdentityProvider>,
+    ) -> Result<Arc<Self>, PushError> {
+        let runtime = sdk_runtime()?;
+        let token: TokenSource =
+            Arc::new(move || identity.id_token().map_err(|error| error.to_string()));
+        let client = runtime.block_on(DeviceClient::open_with_identity(
+            &server_url,
+            &database_path,
+            token,
+        ))?;
         Ok(Arc::new(Self {
             runtime,
             client,

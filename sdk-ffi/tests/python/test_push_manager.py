@@ -21,10 +21,10 @@ SCOPE = "https://news.example"
 class Pushd:
     """The real pushd on a free port with a temporary data folder."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, *extra):
         self.process = subprocess.Popen(
             [os.environ["PUSHD_BIN"], "--listen", "127.0.0.1:0", "--metrics-listen", "off",
-             "--data-dir", os.path.join(folder, "pushd-data"), "--log", "info"],
+             "--data-dir", os.path.join(folder, "pushd-data"), "--log", "info", *extra],
             stderr=subprocess.PIPE, text=True)
         self.url = None
         for line in self.process.stderr:
@@ -253,6 +253,107 @@ class PushManagerTest(unittest.TestCase):
             self.manager.decrypt({"v": "1"})
         with self.assertRaises(push_ffi.PushError.InvalidInput):
             self.manager.account_devices()  # no account yet
+
+
+class StandInIdentityProvider:
+    """An OpenID Connect provider on loopback: an RSA key published as JWKS,
+    and RS256 ID tokens signed with it (written here; no provider can be
+    reached from the tests)."""
+
+    AUDIENCE = "pushd-python-test"
+
+    def __init__(self):
+        import http.server
+        import json
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        numbers = self.key.public_key().public_numbers()
+        as_b64 = lambda number: b64url(number.to_bytes((number.bit_length() + 7) // 8, "big"))
+        jwks = json.dumps({"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": "k1",
+                                     "n": as_b64(numbers.n), "e": as_b64(numbers.e)}]}).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(jwks)))
+                self.end_headers()
+                self.wfile.write(jwks)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def pushd_args(self):
+        return ["--oidc-issuer", self.issuer, "--oidc-audience", self.AUDIENCE]
+
+    def token(self, subject):
+        import json
+        import time
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        now = int(time.time())
+        header = b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "k1"}).encode())
+        claims = b64url(json.dumps({"iss": self.issuer, "aud": self.AUDIENCE, "sub": subject,
+                                    "iat": now, "exp": now + 600}).encode())
+        signed = f"{header}.{claims}".encode()
+        signature = self.key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
+        return f"{header}.{claims}.{b64url(signature)}"
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class SignedInUser(push_ffi.IdentityProvider):
+    """The app's side: hands over the signed-in user's ID token, or fails."""
+
+    def __init__(self, token):
+        self.current = token
+
+    def id_token(self):
+        if self.current is None:
+            raise push_ffi.PushError.Unauthorized("nobody is signed in")
+        return self.current
+
+
+class IdentityProviderTest(unittest.TestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp()
+        self.idp = StandInIdentityProvider()
+        self.pushd = Pushd(self.folder, *self.idp.pushd_args())
+        self.vapid = os.path.join(self.folder, "vapid.pem")
+        pushctl("keygen", "--out", self.vapid)
+
+    def tearDown(self):
+        self.pushd.stop()
+        self.idp.stop()
+
+    def test_a_device_signed_in_with_the_apps_identity_provider(self):
+        user = SignedInUser(self.idp.token("alice"))
+        manager = push_ffi.PushManager.with_identity(
+            self.pushd.url, os.path.join(self.folder, "keys.db"), push_ffi.BridgeKind.NONE(), user)
+        info = manager.subscribe(SCOPE, None)
+        subscription = os.path.join(self.folder, "sub.json")
+        with open(subscription, "w") as out:
+            out.write(info.json)
+        pushctl("send", "--server", self.pushd.url, "--key", self.vapid,
+                "--subject", "mailto:ops@example.com", "--subscription", "@" + subscription,
+                "for alice")
+        self.assertEqual([(m.scope, bytes(m.payload)) for m in manager.fetch_pending()],
+                         [(SCOPE, b"for alice")])
+        user.current = self.idp.token("bob")
+        with self.assertRaises(push_ffi.PushError.Unauthorized):
+            manager.fetch_pending()  # bob's token does not open alice's device
+        user.current = None
+        with self.assertRaises(push_ffi.PushError.Unauthorized):
+            manager.fetch_pending()  # signed out
 
 
 if __name__ == "__main__":

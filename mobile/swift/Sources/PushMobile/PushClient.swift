@@ -21,6 +21,20 @@ public final class PushClient {
         )
     }
 
+    /// For a push service that signs devices in with the app's identity
+    /// provider: `idToken` returns the signed-in user's current ID token.
+    public init(
+        serverURL: URL, databasePath: String, bundleID: String, sandbox: Bool,
+        idToken: @escaping @Sendable () throws -> String
+    ) throws {
+        manager = try PushManager.withIdentity(
+            serverUrl: serverURL.absoluteString,
+            databasePath: databasePath,
+            bridge: .apns(bundleId: bundleID, sandbox: sandbox),
+            identity: TokenCallback(idToken)
+        )
+    }
+
     /// The subscription for `scope` (made if needed) to hand to the sender.
     public func subscribe(_ scope: String, appServerKey: Data? = nil) throws -> SubscriptionInfo {
         try manager.subscribe(scope: scope, appServerKey: appServerKey)
@@ -109,6 +123,22 @@ public final class PushClient {
         onMessage: @escaping @Sendable (DecryptedMessage) -> Void
     ) -> ListenerHandle {
         manager.listen(listener: Callback(onMessage), presence: presence)
+    }
+}
+
+private final class TokenCallback: IdentityProvider, @unchecked Sendable {
+    private let block: @Sendable () throws -> String
+
+    init(_ block: @escaping @Sendable () throws -> String) {
+        self.block = block
+    }
+
+    func idToken() throws -> String {
+        do {
+            return try block()
+        } catch {
+            throw PushError.Unauthorized(reason: "no identity token: \(error)")
+        }
     }
 }
 

@@ -5,6 +5,7 @@ import org.pushd.ffi.AccountDevice
 import org.pushd.ffi.AccountSync
 import org.pushd.ffi.BridgeKind
 import org.pushd.ffi.DecryptedMessage
+import org.pushd.ffi.IdentityProvider
 import org.pushd.ffi.ListenerHandle
 import org.pushd.ffi.Presence
 import org.pushd.ffi.PushListener
@@ -23,8 +24,23 @@ class PushClient(
     serverUrl: String,
     databasePath: String,
     bridge: BridgeKind = BridgeKind.None,
+    /**
+     * For a push service that signs devices in with the app's identity
+     * provider: returns the signed-in user's current ID token.
+     */
+    idToken: (() -> String)? = null,
 ) : Closeable {
-    private val manager = PushManager(serverUrl, databasePath, bridge)
+    private val manager = when (idToken) {
+        null -> PushManager(serverUrl, databasePath, bridge)
+        else -> PushManager.withIdentity(
+            serverUrl,
+            databasePath,
+            bridge,
+            object : IdentityProvider {
+                override fun idToken(): String = idToken()
+            },
+        )
+    }
 
     /** The subscription for [scope] (made if needed) to hand to the sender. */
     fun subscribe(scope: String, appServerKey: ByteArray? = null): SubscriptionInfo =
