@@ -449,6 +449,15 @@ start_node() {
 
   while ! cql_ready "$addr" "$CQL_PORT"; do
     if ! kill -0 "$pid" 2>/dev/null; then
+      # A joining node that reaches no seed in time gives up at once; on a
+      # busy 2-core machine the seed's gossip is sometimes just slow.
+      if grep -q "Unable to contact any seeds" "$dir/logs/stdout.log" && (( ${2:-1} < 3 )); then
+        log "node$n could not reach a seed; starting it again (attempt $(( ${2:-1} + 1 )) of 3)"
+        rm -rf "$dir/data" "$dir/commitlog" "$dir/saved_caches" "$dir/hints" "$dir/cdc_raw"
+        sleep 5
+        start_node "$n" $(( ${2:-1} + 1 ))
+        return
+      fi
       log_tail "$n"
       cleanup_on_failure
       die "node$n (pid $pid) exited before CQL came up on $addr:$CQL_PORT"
