@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod config;
 pub mod delivery;
 pub mod domain;
+pub mod periodic;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -61,7 +61,15 @@ pub fn incoming(
         let limiter: Arc<DefaultKeyedRateLimiter<IpAddr>> = Arc::new(RateLimiter::keyed(
             Quota::per_second(rate).allow_burst(burst),
         ));
-        forget_idle_addresses(Arc::downgrade(&limiter));
+        // Keeps the limiter's memory to the addresses seen recently.
+        crate::periodic::every(
+            Duration::from_secs(60),
+            Arc::downgrade(&limiter),
+            |limiter| async move {
+                limiter.retain_recent();
+                limiter.shrink_to_fit();
+            },
+        );
         limiter
     });
     TcpListenerStream::new(listener).filter(move |accepted| {
@@ -78,19 +86,4 @@ pub fn incoming(
         }
         admitted
     })
-}
-
-/// Keeps the limiter's memory to the addresses seen recently.
-fn forget_idle_addresses(limiter: std::sync::Weak<DefaultKeyedRateLimiter<IpAddr>>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            let Some(limiter) = limiter.upgrade() else {
-                return;
-            };
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
-        }
-    });
 }

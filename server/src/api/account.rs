@@ -16,7 +16,21 @@ impl PushApi {
         &self,
         request: &Request<T>,
     ) -> Result<AccountDevice, Status> {
-        let member = self.member(request).await?;
+        let device = self.authenticate(request).await?;
+        self.approved_membership(&device.device_id).await
+    }
+
+    pub(super) async fn member<T>(&self, request: &Request<T>) -> Result<AccountDevice, Status> {
+        let device = self.authenticate(request).await?;
+        self.membership(&device.device_id).await
+    }
+
+    /// An already authenticated device's approved membership.
+    pub(super) async fn approved_membership(
+        &self,
+        device_id: &str,
+    ) -> Result<AccountDevice, Status> {
+        let member = self.membership(device_id).await?;
         if !member.approved {
             return Err(Status::permission_denied(
                 "this device is waiting for another device of the account to approve it",
@@ -25,11 +39,10 @@ impl PushApi {
         Ok(member)
     }
 
-    pub(super) async fn member<T>(&self, request: &Request<T>) -> Result<AccountDevice, Status> {
-        let device = self.authenticate(request).await?;
+    async fn membership(&self, device_id: &str) -> Result<AccountDevice, Status> {
         self.inner
             .store
-            .account_of(&device.device_id)
+            .account_of(device_id)
             .await
             .map_err(status::from_store)?
             .ok_or_else(|| {

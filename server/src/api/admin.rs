@@ -107,14 +107,14 @@ impl admin_server::Admin for AdminApi {
         &self,
         _request: Request<admin_pb::ListBlockedSendersRequest>,
     ) -> Result<Response<admin_pb::ListBlockedSendersResponse>, Status> {
-        let list = |owner: BlockOwner| {
-            let store = self.store.clone();
-            async move { store.blocked_senders(&owner.key()).await }
-        };
-        let app_server_keys = list(BlockOwner::ServiceKeys)
+        let app_server_keys = self
+            .store
+            .blocked_senders(&BlockOwner::ServiceKeys.key())
             .await
             .map_err(status::from_store)?;
-        let contacts = list(BlockOwner::ServiceContacts)
+        let contacts = self
+            .store
+            .blocked_senders(&BlockOwner::ServiceContacts.key())
             .await
             .map_err(status::from_store)?
             .into_iter()

@@ -59,7 +59,12 @@ impl RateLimits {
             subscription: Bucket::new(settings.subscription),
             device: Bucket::new(settings.device),
         });
-        forget_idle_keys(Arc::downgrade(&limits));
+        // Full buckets are forgotten once a minute, so memory follows the active keys.
+        crate::periodic::every(
+            Duration::from_secs(60),
+            Arc::downgrade(&limits),
+            |limits| async move { limits.trim() },
+        );
         limits
     }
 
@@ -92,20 +97,6 @@ impl RateLimits {
             bucket.limiter.retain_recent();
         }
     }
-}
-
-/// Full buckets are forgotten once a minute, so memory follows the active keys.
-fn forget_idle_keys(limits: std::sync::Weak<RateLimits>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            match limits.upgrade() {
-                Some(limits) => limits.trim(),
-                None => return,
-            }
-        }
-    });
 }
 
 /// RESOURCE_EXHAUSTED saying what was too fast and, in `retry-after`

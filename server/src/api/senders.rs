@@ -18,34 +18,52 @@ use super::{PushApi, status};
 use crate::domain::{BlockOwner, SubscriptionRecord};
 
 /// Whom a device's decisions cover: itself, and its account when approved.
-struct Reach {
-    owners: Vec<BlockOwner>,
-    subscriptions: Vec<SubscriptionRecord>,
+pub(super) struct Reach {
+    pub owners: Vec<BlockOwner>,
+    pub subscriptions: Vec<SubscriptionRecord>,
+}
+
+/// The block lists covering a device: its own, then its account's (the one
+/// a new block goes on).
+fn block_owners(device_id: &str, approved_account: Option<String>) -> Vec<BlockOwner> {
+    let mut owners = vec![BlockOwner::Device(device_id.to_owned())];
+    owners.extend(approved_account.map(BlockOwner::Account));
+    owners
 }
 
 impl PushApi {
-    async fn reach(&self, device_id: &str) -> Result<Reach, Status> {
+    /// The account the device is an approved member of, if any.
+    async fn approved_account(&self, device_id: &str) -> Result<Option<String>, Status> {
+        let member = self
+            .inner
+            .store
+            .account_of(device_id)
+            .await
+            .map_err(status::from_store)?;
+        Ok(member
+            .filter(|member| member.approved)
+            .map(|member| member.account_id))
+    }
+
+    /// The device's own subscriptions and, once approved, its account's:
+    /// everything its decisions cover.
+    pub(super) async fn reach(&self, device_id: &str) -> Result<Reach, Status> {
         let store = &self.inner.store;
-        let mut owners = vec![BlockOwner::Device(device_id.to_owned())];
+        let account = self.approved_account(device_id).await?;
         let mut subscriptions = store
             .subscriptions_of(device_id)
             .await
             .map_err(status::from_store)?;
-        let member = store
-            .account_of(device_id)
-            .await
-            .map_err(status::from_store)?;
-        if let Some(member) = member.filter(|member| member.approved) {
+        if let Some(account_id) = &account {
             subscriptions.extend(
                 store
-                    .account_subscriptions(&member.account_id)
+                    .account_subscriptions(account_id)
                     .await
                     .map_err(status::from_store)?,
             );
-            owners.push(BlockOwner::Account(member.account_id));
         }
         Ok(Reach {
-            owners,
+            owners: block_owners(device_id, account),
             subscriptions,
         })
     }
@@ -61,7 +79,8 @@ impl PushApi {
                 "this application server key is blocked on this push service",
             ));
         }
-        for owner in self.reach(device_id).await?.owners {
+        let account = self.approved_account(device_id).await?;
+        for owner in block_owners(device_id, account) {
             let blocked = self
                 .inner
                 .store

@@ -38,7 +38,11 @@ impl PushApi {
     ) -> Result<Response<pb::SubscribeResponse>, Status> {
         let device = self.authenticate(&request).await?;
         let account_id = if request.get_ref().for_account {
-            Some(self.approved_member(&request).await?.account_id)
+            Some(
+                self.approved_membership(&device.device_id)
+                    .await?
+                    .account_id,
+            )
         } else {
             None
         };
@@ -127,7 +131,7 @@ impl PushApi {
         // store knows it by the device that created it.
         let creator = match found {
             Some(record) if record.account_id.is_some() => {
-                let caller = self.approved_member(&request).await?;
+                let caller = self.approved_membership(&device.device_id).await?;
                 if record.account_id.as_deref() != Some(caller.account_id.as_str()) {
                     return Err(Status::not_found("this device has no such subscription"));
                 }
@@ -152,24 +156,10 @@ impl PushApi {
         request: Request<pb::ListSubscriptionsRequest>,
     ) -> Result<Response<pb::ListSubscriptionsResponse>, Status> {
         let device = self.authenticate(&request).await?;
-        let store = &self.inner.store;
-        let mut records = store
-            .subscriptions_of(&device.device_id)
-            .await
-            .map_err(status::from_store)?;
-        let member = store
-            .account_of(&device.device_id)
-            .await
-            .map_err(status::from_store)?;
-        if let Some(member) = member.filter(|member| member.approved) {
-            records.extend(
-                store
-                    .account_subscriptions(&member.account_id)
-                    .await
-                    .map_err(status::from_store)?,
-            );
-        }
-        let subscriptions = records
+        let subscriptions = self
+            .reach(&device.device_id)
+            .await?
+            .subscriptions
             .into_iter()
             .map(|record| self.to_proto(record))
             .collect();

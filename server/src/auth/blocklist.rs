@@ -33,10 +33,10 @@ impl ServiceBlocks {
     }
 
     pub fn contact_blocked(&self, contact: &str) -> bool {
-        let contact = normalize_contact(contact);
         self.contacts
             .read()
-            .map(|contacts| contacts.contains(&contact))
+            // Checked on every message: no normalising while the list is empty.
+            .map(|contacts| !contacts.is_empty() && contacts.contains(&normalize_contact(contact)))
             .unwrap_or(false)
     }
 
@@ -62,14 +62,9 @@ impl ServiceBlocks {
 
     /// Reloads every [`RELOAD_EVERY`] until the list is dropped.
     pub fn keep_reloading(self: &Arc<Self>, store: Arc<dyn Store>) {
-        let blocks = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(RELOAD_EVERY);
-            loop {
-                tick.tick().await;
-                let Some(blocks) = blocks.upgrade() else {
-                    return;
-                };
+        crate::periodic::every(RELOAD_EVERY, Arc::downgrade(self), move |blocks| {
+            let store = store.clone();
+            async move {
                 if let Err(error) = blocks.reload(store.as_ref()).await {
                     tracing::warn!(%error, "reloading the sender block list failed; keeping the last one");
                 }

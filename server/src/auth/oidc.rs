@@ -79,7 +79,7 @@ impl OidcAuthenticator {
             )
         })?;
         if let Some(algorithm) = jwk.common.key_algorithm
-            && algorithm.to_string() != format!("{:?}", header.alg)
+            && algorithm.to_string().parse::<Algorithm>().ok() != Some(header.alg)
         {
             return Err(DeviceAuthError::Invalid(
                 "identity token's algorithm does not match its key".into(),
