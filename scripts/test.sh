@@ -3,7 +3,8 @@
 # starting the real pushd, on SQLite, on a real Cassandra node and on a
 # 3-node Cassandra cluster with a node stopped), the mobile SDK's Python and
 # Kotlin binding tests, a short run of every fuzz target, interop
-# with third-party Python peers, and the README walkthrough. Installs its
+# with third-party Python peers, real web-push libraries (Python, Node, Go,
+# Java) sending over RFC 8030 HTTP, and the README walkthrough. Installs its
 # Python peers into a virtualenv and fetches Cassandra with Maven first.
 #
 # Env: CARGO_TARGET_DIR (default ./target), PUSH_VENV (default ./.venv).
@@ -18,6 +19,11 @@ echo "== python peers ($venv)"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/interop/requirements.txt
 export PUSH_TEST_PYTHON="$venv/bin/python"
+
+echo "== web-push libraries (npm web-push, webpush-go, Java web-push; pywebpush is in the venv)"
+command -v curl >/dev/null || { apt-get update && apt-get install -y --no-install-recommends curl; }
+export PUSH_TEST_WEBPUSH=${PUSH_TEST_WEBPUSH:-$target/webpush}
+scripts/interop/webpush/install.sh "$PUSH_TEST_WEBPUSH"
 
 echo "== build"
 # Libraries too: the mobile SDK tests load the cdylib (libpush_ffi.so).

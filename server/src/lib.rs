@@ -4,8 +4,12 @@
 //! devices hold a gRPC stream and receive them live, or get them from storage
 //! when they come back. The layout is the map:
 //!
+//! - [`submit`] — submitting a message, whichever front it came through, and
+//!   where it goes ([`submit::Router`]);
 //! - [`api`] — the public gRPC services and the one error-to-status mapping;
+//! - [`http`] — the RFC 8030 HTTP front for web-push libraries, on the same port;
 //! - [`auth`] — device credentials and VAPID sender identity;
+//! - [`limits`] — message rates per sender key, subscription and device;
 //! - [`bridges`] — APNs and FCM for phones without a stream, and the presence policy;
 //! - [`delivery`] — live streams: backlog replay, live messages, acks;
 //! - [`store`] — everything durable, behind the [`store::Store`] trait;
@@ -21,9 +25,12 @@ pub mod cluster;
 pub mod config;
 pub mod delivery;
 pub mod domain;
+pub mod http;
+pub mod limits;
 pub mod periodic;
 pub mod server;
 pub mod store;
+pub mod submit;
 pub mod telemetry;
 pub mod transport;
 

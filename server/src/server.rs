@@ -10,15 +10,17 @@ use push_proto::v1::{
 
 use tokio::net::TcpListener;
 
-use crate::api::{ApiLimits, PushApi, Routes, admin_service};
-use crate::auth::{ENDPOINT_TOKEN_SECRET, EndpointTokens, OidcAuthenticator, ServiceBlocks};
+use crate::api::{ApiLimits, PushApi, admin_service};
+use crate::auth::{ENDPOINT_TOKEN_SECRET, OidcAuthenticator, ServiceBlocks};
 use crate::bridges;
 use crate::cluster::{ClusterNode, Directory};
 use crate::config::{Settings, StoreChoice};
 use crate::delivery::Hub;
+use crate::http::{FrontsLayer, HttpFront};
 use crate::store::scylla::ScyllaStore;
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
 use crate::store::{Store, spawn_expiry};
+use crate::submit::Router;
 use crate::{telemetry, transport};
 use tower::Layer as _;
 
@@ -26,15 +28,15 @@ use tower::Layer as _;
 /// and a 4096-byte payload plus framing fits with room to spare.
 const MAX_DECODING_BYTES: usize = 64 * 1024;
 
-/// The endpoint token key: made by the first node to start, shared by all.
-async fn endpoint_tokens(store: &dyn Store) -> anyhow::Result<EndpointTokens> {
+/// The endpoint token key (message handles derive theirs from it too): made
+/// by the first node to start, shared by all.
+async fn token_master(store: &dyn Store) -> anyhow::Result<Vec<u8>> {
     let mut candidate = [0u8; 32];
     openssl::rand::rand_bytes(&mut candidate).context("the OS random number generator failed")?;
-    let master = store
+    store
         .service_secret(ENDPOINT_TOKEN_SECRET, &candidate)
         .await
-        .context("reading the endpoint token key")?;
-    Ok(EndpointTokens::new(&master))
+        .context("reading the endpoint token key")
 }
 
 /// The configured store, with the views of it the server needs besides
@@ -137,13 +139,15 @@ pub async fn run(
         ),
         _ => None,
     };
-    let routes = Routes {
-        hub: hub.clone(),
-        cluster: cluster_node.as_ref().map(|node| node.cluster.clone()),
-        bridges: bridges::start(&settings.bridges, store.clone(), hub.clone())
+    let router = Arc::new(Router::new(
+        store.clone(),
+        hub.clone(),
+        cluster_node.as_ref().map(|node| node.cluster.clone()),
+        bridges::start(&settings.bridges, store.clone(), hub.clone())
             .await
             .map_err(anyhow::Error::msg)?,
-    };
+        settings.retention,
+    ));
     let limits = ApiLimits {
         max_ttl_seconds: settings.max_ttl_seconds,
         retention: settings.retention,
@@ -173,12 +177,12 @@ pub async fn run(
     };
     let api = PushApi::new(
         store.clone(),
-        routes,
+        router,
         public_url.clone(),
         limits,
         service_blocks,
         oidc,
-        endpoint_tokens(store.as_ref()).await?,
+        &token_master(store.as_ref()).await?,
     );
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<SenderServer<PushApi>>().await;
@@ -214,16 +218,18 @@ pub async fn run(
         public_url = %public_url,
         "pushd listening"
     );
-    let mut builder = tonic::transport::Server::builder();
-    if let Some(tls) = tls {
-        builder = builder
-            .tls_config(tls)
-            .context("the TLS certificate and key do not make a usable pair")?;
-    }
-    let incoming = transport::incoming(listener, settings.security.connection_rate_per_ip);
+    let incoming = transport::connections(listener, settings.security.connection_rate_per_ip, tls);
+    let http_front = HttpFront::new(
+        api.submitter().clone(),
+        public_url.clone(),
+        draining.clone(),
+    );
     let serve =
-        builder
-            .tcp_nodelay(true)
+        tonic::transport::Server::builder()
+            // HTTP/1.1 for web-push senders; gRPC clients speak HTTP/2.
+            .accept_http1(true)
+            // Outermost: requests that are not gRPC never reach the gRPC routes.
+            .layer(FrontsLayer { http: http_front })
             .http2_keepalive_interval(Some(std::time::Duration::from_secs(60)))
             .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
             .add_service(health_service)

@@ -1,12 +1,8 @@
 //! Endpoint URLs: `<public url>/push/<token>`, where the token is the
 //! subscription id sealed by [`crate::auth::EndpointTokens`] (endpoints
 //! handed out before tokens were sealed carry the bare id, and still work).
-//! Senders may hand back the whole URL or just the token.
-
-use tonic::Status;
-
-use crate::auth::TOKEN_CHARS;
-use crate::domain::is_token;
+//! Senders may hand back the whole URL or just the token
+//! ([`crate::submit`] reads it).
 
 pub fn endpoint_url(public_url: &str, token: &str) -> String {
     format!("{}/push/{token}", public_url.trim_end_matches('/'))
@@ -22,33 +18,10 @@ pub fn origin_of(url: &str) -> String {
     }
 }
 
-pub fn token_of(endpoint: &str) -> Result<&str, Status> {
-    let token = endpoint
-        .trim()
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or_default();
-    if endpoint.is_empty() {
-        return Err(Status::invalid_argument(
-            "endpoint is required: the subscription's endpoint URL",
-        ));
-    }
-    let sealed = token.len() == TOKEN_CHARS
-        && token
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
-    if !sealed && !is_token(token) {
-        return Err(Status::invalid_argument(
-            "endpoint is not a subscription endpoint of this service (expected <public url>/push/<token>)",
-        ));
-    }
-    Ok(token)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::submit::token_of;
 
     #[test]
     fn origins_and_tokens() {

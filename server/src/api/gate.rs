@@ -1,23 +1,19 @@
 //! The sender gate: a tower layer in front of `push.v1.Sender` that
-//! identifies the caller by VAPID and meters it by its key before the
-//! request body is even read. The handler finds the verified sender in the
-//! request's extensions. Refusing by the verified key (not the `k=` a
-//! forger can copy) means nobody can spend another sender's budget.
+//! identifies the caller by VAPID and meters it by its key
+//! ([`Submitter::identify`]) before the request body is even read. The
+//! handler finds the verified sender in the request's extensions.
 
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tonic::server::NamedService;
 use tower::{Layer, Service};
 
-use super::rate::{RateLimits, too_fast};
 use super::status;
-use crate::auth::VapidVerifier;
+use crate::submit::Submitter;
 
 #[derive(Clone)]
 pub struct SenderGateLayer {
-    pub vapid: Arc<VapidVerifier>,
-    pub limits: Arc<RateLimits>,
+    pub submitter: Submitter,
 }
 
 impl<S> Layer<S> for SenderGateLayer {
@@ -67,17 +63,14 @@ where
             .headers()
             .get("authorization")
             .and_then(|value| value.to_str().ok());
-        let now = crate::domain::now_millis() as u64 / 1000;
-        let refusal = match self.gate.vapid.verify(authorization, now) {
-            Err(error) => status::from_vapid(error),
-            Ok(sender) => match self.gate.limits.sender(&sender.public_key) {
-                Ok(()) => {
-                    request.extensions_mut().insert(sender);
-                    return futures_util::future::Either::Right(self.inner.call(request));
-                }
-                Err(wait) => too_fast("sender key", wait),
-            },
-        };
-        futures_util::future::Either::Left(std::future::ready(Ok(refusal.into_http())))
+        match self.gate.submitter.identify(authorization) {
+            Ok(sender) => {
+                request.extensions_mut().insert(sender);
+                futures_util::future::Either::Right(self.inner.call(request))
+            }
+            Err(refusal) => futures_util::future::Either::Left(std::future::ready(Ok(
+                status::from_submit(refusal).into_http(),
+            ))),
+        }
     }
 }

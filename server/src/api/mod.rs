@@ -1,41 +1,38 @@
-//! The public gRPC API: `push.v1.Sender` for site backends and
-//! `push.v1.Device` for devices. Handlers validate input, call the domain
-//! services, and map every error to a gRPC status in one place ([`status`]).
+//! The public gRPC API: `push.v1.Sender` for site backends (a thin front
+//! over [`crate::submit`]) and `push.v1.Device` for devices. Handlers
+//! validate input, call the domain services, and map every error to a gRPC
+//! status in one place ([`status`]).
 
 mod account;
 mod admin;
 mod device;
 mod endpoint;
-mod fanout;
 mod gate;
 mod offline;
-mod rate;
 mod removal;
-mod routing;
 mod sealed;
 mod sender;
 mod senders;
 mod status;
-mod subscription_cache;
 mod subscriptions;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{
-    CredentialAuthenticator, DeviceAuthenticator, EndpointTokens, OidcAuthenticator, ServiceBlocks,
-    VapidVerifier,
+    CredentialAuthenticator, DeviceAuthenticator, EndpointTokens, MessageHandles,
+    OidcAuthenticator, ServiceBlocks, VapidVerifier,
 };
 use crate::bridges::Bridges;
 use crate::cluster::Cluster;
 use crate::delivery::Hub;
-use crate::store::{RetentionLimits, Store};
+use crate::limits::{RateLimits, RateSettings};
+use crate::store::{RetentionLimits, Store, SubscriptionCache};
+use crate::submit::{Router, Submitter, SubmitterParts};
 
 pub use admin::{GuardedAdmin, admin_service};
 pub use endpoint::{endpoint_url, origin_of};
 pub use gate::{SenderGate, SenderGateLayer};
-pub use rate::{Rate, RateLimits, RateSettings};
-pub use subscription_cache::SubscriptionCache;
 
 /// Limits the API enforces on what callers send.
 #[derive(Debug, Clone)]
@@ -49,13 +46,6 @@ pub struct ApiLimits {
     pub rates: RateSettings,
 }
 
-/// The ways to a device: streams on this node, other nodes, push services.
-pub struct Routes {
-    pub hub: Arc<Hub>,
-    pub cluster: Option<Arc<Cluster>>,
-    pub bridges: Arc<Bridges>,
-}
-
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
 pub struct PushApi {
@@ -64,50 +54,62 @@ pub struct PushApi {
 
 struct Inner {
     store: Arc<dyn Store>,
-    subscriptions: SubscriptionCache,
+    subscriptions: Arc<SubscriptionCache>,
+    submitter: Submitter,
     registrar: Arc<CredentialAuthenticator>,
     /// Set when devices authenticate with an identity provider's tokens.
     oidc: Option<Arc<OidcAuthenticator>>,
     authenticator: Arc<dyn DeviceAuthenticator>,
-    vapid: Arc<VapidVerifier>,
-    rates: Arc<RateLimits>,
     hub: Arc<Hub>,
     cluster: Option<Arc<Cluster>>,
     bridges: Arc<Bridges>,
     limits: ApiLimits,
     public_url: String,
     service_blocks: Arc<ServiceBlocks>,
-    endpoint_tokens: EndpointTokens,
+    endpoint_tokens: Arc<EndpointTokens>,
 }
 
 impl PushApi {
+    /// `token_master` is the stored secret endpoint tokens and message
+    /// handles are derived from.
     pub fn new(
         store: Arc<dyn Store>,
-        routes: Routes,
+        router: Arc<Router>,
         public_url: String,
         limits: ApiLimits,
         service_blocks: Arc<ServiceBlocks>,
         oidc: Option<Arc<OidcAuthenticator>>,
-        endpoint_tokens: EndpointTokens,
+        token_master: &[u8],
     ) -> Self {
         let registrar = Arc::new(CredentialAuthenticator::new(store.clone()));
         let authenticator: Arc<dyn DeviceAuthenticator> = match &oidc {
             Some(oidc) => oidc.clone(),
             None => registrar.clone(),
         };
-        let vapid = Arc::new(VapidVerifier::new(origin_of(&public_url)));
+        let subscriptions = Arc::new(SubscriptionCache::new(Duration::from_secs(30)));
+        let endpoint_tokens = Arc::new(EndpointTokens::new(token_master));
+        let submitter = Submitter::new(SubmitterParts {
+            store: store.clone(),
+            subscriptions: subscriptions.clone(),
+            vapid: Arc::new(VapidVerifier::new(origin_of(&public_url))),
+            rates: RateLimits::new(limits.rates),
+            service_blocks: service_blocks.clone(),
+            endpoint_tokens: endpoint_tokens.clone(),
+            handles: Arc::new(MessageHandles::new(token_master)),
+            router: router.clone(),
+            max_ttl_seconds: limits.max_ttl_seconds,
+        });
         Self {
             inner: Arc::new(Inner {
-                subscriptions: SubscriptionCache::new(Duration::from_secs(30)),
+                subscriptions,
+                submitter,
                 authenticator,
                 registrar,
                 oidc,
                 store,
-                vapid,
-                rates: RateLimits::new(limits.rates),
-                hub: routes.hub,
-                cluster: routes.cluster,
-                bridges: routes.bridges,
+                hub: router.hub.clone(),
+                cluster: router.cluster.clone(),
+                bridges: router.bridges.clone(),
                 limits,
                 public_url,
                 service_blocks,
@@ -121,9 +123,13 @@ impl PushApi {
     /// The layer to put in front of the `Sender` service.
     pub fn sender_gate(&self) -> SenderGateLayer {
         SenderGateLayer {
-            vapid: self.inner.vapid.clone(),
-            limits: self.inner.rates.clone(),
+            submitter: self.inner.submitter.clone(),
         }
+    }
+
+    /// The submit service, shared with the other fronts.
+    pub fn submitter(&self) -> &Submitter {
+        &self.inner.submitter
     }
 }
 

@@ -1,10 +1,11 @@
 //! The one place domain errors become gRPC statuses.
 
 use tonic::Status;
+use tonic::metadata::MetadataValue;
 
 use crate::auth::{DeviceAuthError, VapidError};
-use crate::domain::{HeaderError, TopicError};
 use crate::store::StoreError;
+use crate::submit::{SubmitError, retry_after_seconds};
 
 pub fn from_store(error: StoreError) -> Status {
     match error {
@@ -31,10 +32,30 @@ pub fn from_vapid(error: VapidError) -> Status {
     Status::unauthenticated(error.to_string())
 }
 
-pub fn from_payload(error: HeaderError) -> Status {
-    Status::invalid_argument(format!("payload: {error}"))
-}
-
-pub fn from_topic(error: TopicError) -> Status {
-    Status::invalid_argument(format!("topic: {error}"))
+/// A refused submission or cancel. Rate refusals carry `retry-after`
+/// (whole seconds) in the metadata.
+pub fn from_submit(error: SubmitError) -> Status {
+    let message = error.to_string();
+    match error {
+        SubmitError::Vapid(error) => from_vapid(error),
+        SubmitError::Store(error) => from_store(error),
+        SubmitError::SenderBlocked | SubmitError::WrongKey | SubmitError::NotYourMessage => {
+            Status::permission_denied(message)
+        }
+        SubmitError::MissingEndpoint
+        | SubmitError::NotAnEndpoint
+        | SubmitError::Payload(_)
+        | SubmitError::Topic(_) => Status::invalid_argument(message),
+        SubmitError::UnknownSubscription | SubmitError::Gone(_) | SubmitError::UnknownMessage => {
+            Status::not_found(message)
+        }
+        SubmitError::TooFast { wait, .. } => {
+            let mut status = Status::resource_exhausted(message);
+            status.metadata_mut().insert(
+                "retry-after",
+                MetadataValue::from(retry_after_seconds(wait)),
+            );
+            status
+        }
+    }
 }

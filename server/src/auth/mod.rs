@@ -8,6 +8,7 @@ mod credential;
 mod endpoint_token;
 mod jwks;
 mod jwt;
+mod message_handle;
 mod oidc;
 mod secret;
 mod vapid;
@@ -18,6 +19,7 @@ pub use credential::{
     IssuedCredential, Presented,
 };
 pub use endpoint_token::{EndpointTokens, SECRET_NAME as ENDPOINT_TOKEN_SECRET, TOKEN_CHARS};
+pub use message_handle::{MessageCopy, MessageHandles, OpenedHandle};
 pub use oidc::{OidcAuthenticator, OidcSettings};
 pub use secret::BearerSecret;
 pub use vapid::{VapidError, VapidVerifier, VerifiedSender};

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use super::Overrides;
-use crate::api::{Rate, RateSettings};
 use crate::auth::OidcSettings;
+use crate::limits::{Rate, RateSettings};
 
 #[derive(Clone)]
 pub struct SecuritySettings {

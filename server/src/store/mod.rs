@@ -8,6 +8,7 @@ pub mod conformance;
 mod expiry;
 pub mod scylla;
 pub mod sqlite;
+mod subscription_cache;
 
 use async_trait::async_trait;
 
@@ -17,6 +18,7 @@ use crate::domain::{
 };
 
 pub use expiry::spawn_expiry;
+pub use subscription_cache::SubscriptionCache;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

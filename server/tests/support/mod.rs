@@ -8,6 +8,7 @@ pub mod process;
 pub mod raw;
 pub mod sdk;
 pub mod tls;
+pub mod webpush;
 
 pub use process::Pushd;
 pub use raw::RawDevice;
@@ -27,6 +28,27 @@ impl Setup {
         let mut device = RawDevice::register(&pushd.url).await;
         let subscription = device.subscribe(None).await;
         let sender = raw::Senders::new(&pushd.url).await;
+        Self {
+            pushd,
+            device,
+            subscription,
+            sender,
+        }
+    }
+
+    /// The same start on a pushd already running at `url` (https with the
+    /// test CA's certificate when `ca` is given).
+    pub async fn over(pushd: Pushd, url: &str, ca: Option<&tls::TestCa>) -> Self {
+        let channel = tls::channel(url, ca).await;
+        let mut device = RawDevice::register_on(push_proto::v1::device_client::DeviceClient::new(
+            channel.clone(),
+        ))
+        .await;
+        let subscription = device.subscribe(None).await;
+        let sender = raw::Senders::on(
+            push_proto::v1::sender_client::SenderClient::new(channel),
+            url,
+        );
         Self {
             pushd,
             device,

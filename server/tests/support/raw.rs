@@ -39,9 +39,14 @@ pub struct Subscribed {
 
 impl RawDevice {
     pub async fn register(url: &str) -> Self {
-        let mut client = DeviceClient::connect(url.to_string())
+        let client = DeviceClient::connect(url.to_string())
             .await
             .expect("connect");
+        Self::register_on(client).await
+    }
+
+    /// Registers through an already made client (e.g. one over TLS).
+    pub async fn register_on(mut client: DeviceClient<Channel>) -> Self {
         let registered = client
             .register(pb::RegisterRequest {})
             .await
@@ -127,6 +132,16 @@ impl RawDevice {
             .set_bridge(with_auth(request, &self.bearer()))
             .await
             .expect("set bridge");
+    }
+
+    pub async fn unsubscribe(&mut self, subscription_id: &str) {
+        let request = pb::UnsubscribeRequest {
+            subscription_id: subscription_id.to_owned(),
+        };
+        self.client
+            .unsubscribe(with_auth(request, &self.bearer()))
+            .await
+            .expect("unsubscribe");
     }
 
     /// Stored messages, fetched without a stream.
@@ -242,6 +257,11 @@ impl Senders {
         let client = SenderClient::connect(url.to_string())
             .await
             .expect("connect");
+        Self::on(client, url)
+    }
+
+    /// A sender through an already made client, signing for `url`'s origin.
+    pub fn on(client: SenderClient<Channel>, url: &str) -> Self {
         Self {
             client,
             key: VapidKey::generate().expect("vapid key"),

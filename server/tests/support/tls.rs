@@ -110,3 +110,15 @@ impl TestCa {
         std::fs::read(&self.ca_file).expect("read ca")
     }
 }
+
+/// A gRPC channel to `url`, trusting `ca` when given.
+pub async fn channel(url: &str, ca: Option<&TestCa>) -> tonic::transport::Channel {
+    use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+    let mut endpoint = Channel::from_shared(url.to_owned()).expect("url");
+    if let Some(ca) = ca {
+        endpoint = endpoint
+            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca.ca_pem())))
+            .expect("tls config");
+    }
+    endpoint.connect().await.expect("connect")
+}

@@ -2,43 +2,76 @@
 //! the write, for latency), a stream on another node, or the device's mobile
 //! bridge (after the write) — one of them, never two (see
 //! [`crate::bridges::policy`]). The OK always waits for the durable write.
+//! [`Router`] is the one owner of that decision for every front.
 
-use push_proto::v1 as pb;
+use std::sync::Arc;
 
-use super::PushApi;
-use crate::cluster::Forwarded;
-use crate::delivery::{LiveConnection, Offer};
+use crate::bridges::Bridges;
+use crate::cluster::{Cluster, Forwarded};
+use crate::delivery::{Hub, LiveConnection, Offer};
 use crate::domain::{Bridge, QueuedMessage};
-use crate::store::{Admission, StoreResult};
+use crate::store::{Admission, RetentionLimits, Store, StoreResult};
 
-impl PushApi {
+/// What became of one copy of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Durable and handed to the device's live stream.
+    Delivered,
+    /// Durable; the device gets it when it connects (or through its bridge).
+    Stored,
+    /// TTL 0 and the device was not reachable: dropped, as the sender asked.
+    NotDelivered,
+}
+
+/// The ways to a device: streams on this node, other nodes, push services.
+pub struct Router {
+    store: Arc<dyn Store>,
+    pub hub: Arc<Hub>,
+    pub cluster: Option<Arc<Cluster>>,
+    pub bridges: Arc<Bridges>,
+    retention: RetentionLimits,
+}
+
+impl Router {
+    pub fn new(
+        store: Arc<dyn Store>,
+        hub: Arc<Hub>,
+        cluster: Option<Arc<Cluster>>,
+        bridges: Arc<Bridges>,
+        retention: RetentionLimits,
+    ) -> Self {
+        Self {
+            store,
+            hub,
+            cluster,
+            bridges,
+            retention,
+        }
+    }
+
     /// TTL 0: RFC 8030 says deliver immediately or not at all, and never
     /// store; so never bridged either (a wake-up would find nothing).
-    pub(super) async fn deliver_now_or_never(&self, message: &QueuedMessage) -> pb::Outcome {
-        let sent = match self.inner.hub.get(&message.device_id) {
+    pub async fn deliver_now_or_never(&self, message: &QueuedMessage) -> Outcome {
+        let sent = match self.hub.get(&message.device_id) {
             Some(live) => live.offer(message) == Offer::Sent,
             None => self.forward(message, false, false).await == Forwarded::Sent,
         };
         if sent {
-            pb::Outcome::Delivered
+            Outcome::Delivered
         } else {
-            pb::Outcome::NotDelivered
+            Outcome::NotDelivered
         }
     }
 
-    pub(super) async fn store_and_deliver(
-        &self,
-        message: QueuedMessage,
-    ) -> StoreResult<pb::Outcome> {
-        let api = &self.inner;
-        let local = api.hub.get(&message.device_id);
+    pub async fn store_and_deliver(&self, message: QueuedMessage) -> StoreResult<Outcome> {
+        let local = self.hub.get(&message.device_id);
         let streaming_here = local
             .as_ref()
-            .is_some_and(|live| api.bridges.policy.streams_to(live.presence()));
+            .is_some_and(|live| self.bridges.policy.streams_to(live.presence()));
         let bridge = if streaming_here {
             None
         } else {
-            api.bridges.usable_bridge(&message.device_id).await
+            self.bridges.usable_bridge(&message.device_id).await
         };
         match bridge {
             Some(bridge) => {
@@ -56,7 +89,7 @@ impl PushApi {
         stored: bool,
         bridge_available: bool,
     ) -> Forwarded {
-        match &self.inner.cluster {
+        match &self.cluster {
             Some(cluster) => cluster.forward(message, stored, bridge_available).await,
             None => Forwarded::NotSent,
         }
@@ -69,37 +102,35 @@ impl PushApi {
         message: QueuedMessage,
         bridge: Bridge,
         may_stream_elsewhere: bool,
-    ) -> StoreResult<pb::Outcome> {
-        let api = &self.inner;
-        let admission = Admission::Queue(api.limits.retention);
-        api.store.enqueue(message.clone(), admission).await?;
+    ) -> StoreResult<Outcome> {
+        let admission = Admission::Queue(self.retention);
+        self.store.enqueue(message.clone(), admission).await?;
         metrics::counter!("pushd_messages_stored_total").increment(1);
         if may_stream_elsewhere {
             match self.forward(&message, true, true).await {
-                Forwarded::Sent => return Ok(pb::Outcome::Delivered),
-                Forwarded::Queued => return Ok(pb::Outcome::Stored),
+                Forwarded::Sent => return Ok(Outcome::Delivered),
+                Forwarded::Queued => return Ok(Outcome::Stored),
                 Forwarded::Away | Forwarded::NotSent => {}
             }
         }
-        api.bridges.dispatch(message, bridge);
-        Ok(pb::Outcome::Stored)
+        self.bridges.dispatch(message, bridge);
+        Ok(Outcome::Stored)
     }
 
     /// Offers the message to a live stream first (latency), then waits for
     /// the durable write (the OK). A device that connected in between, or
     /// whose buffer was full, is caught after the write, when a replay is
     /// sure to find the message.
-    async fn store_and_stream(&self, message: QueuedMessage) -> StoreResult<pb::Outcome> {
-        let api = &self.inner;
-        let first = api.hub.get(&message.device_id).map(|live| {
+    async fn store_and_stream(&self, message: QueuedMessage) -> StoreResult<Outcome> {
+        let first = self.hub.get(&message.device_id).map(|live| {
             let offer = live.offer(&message);
             (live, offer)
         });
         let admission = match first {
             Some((_, Offer::Sent)) => Admission::DeliveredLive,
-            _ => Admission::Queue(api.limits.retention),
+            _ => Admission::Queue(self.retention),
         };
-        let enqueued = api.store.enqueue(message.clone(), admission).await?;
+        let enqueued = self.store.enqueue(message.clone(), admission).await?;
         metrics::counter!("pushd_messages_stored_total")
             .increment(u64::from(!enqueued.already_acked));
         let mut delivered = enqueued.already_acked || matches!(first, Some((_, Offer::Sent)));
@@ -111,7 +142,7 @@ impl PushApi {
         // stream (a stream that already holds it ignores the offer).
         if !enqueued.already_acked {
             let first_id = first.as_ref().map(|(live, _)| live.id);
-            match api.hub.get(&message.device_id) {
+            match self.hub.get(&message.device_id) {
                 Some(live) if Some(live.id) != first_id => delivered |= offer_late(&live, &message),
                 Some(_) => {}
                 // Not streaming here: another node of the cluster may hold it.
@@ -119,9 +150,9 @@ impl PushApi {
             }
         }
         Ok(if delivered {
-            pb::Outcome::Delivered
+            Outcome::Delivered
         } else {
-            pb::Outcome::Stored
+            Outcome::Stored
         })
     }
 }

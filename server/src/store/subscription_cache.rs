@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::{Store, StoreResult};
 use crate::domain::SubscriptionRecord;
-use crate::store::{Store, StoreResult};
 
 const MAX_ENTRIES: usize = 100_000;
 

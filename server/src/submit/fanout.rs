@@ -6,41 +6,41 @@
 //! faster than its rate, is reported, not hidden; the call fails only when no
 //! device could take the message.
 
-use push_proto::v1 as pb;
-use tonic::Status;
-
-use super::rate::too_fast;
-use super::{PushApi, status};
+use super::{Outcome, SubmitError, Submitter};
+use crate::auth::MessageCopy;
 use crate::domain::{QueuedMessage, SubscriptionRecord, new_message_id};
 use crate::store::StoreError;
 
 /// What became of every copy.
 pub(super) struct Fanout {
-    pub first_id: String,
-    pub outcome: pb::Outcome,
+    /// The copies that were kept or delivered, first one first.
+    pub copies: Vec<MessageCopy>,
+    pub outcome: Outcome,
     pub devices: u32,
     pub devices_full: u32,
 }
 
-impl PushApi {
+impl Submitter {
     /// The devices a message to `subscription` goes to, read at send time so
     /// a removed or newly approved device counts from its very next message.
     pub(super) async fn recipients(
         &self,
         subscription: &SubscriptionRecord,
-    ) -> Result<Vec<String>, Status> {
+    ) -> Result<Vec<String>, SubmitError> {
         let Some(account_id) = &subscription.account_id else {
             return Ok(vec![subscription.device_id.clone()]);
         };
         let approved: Vec<String> = self
-            .members(account_id)
+            .inner
+            .store
+            .account_devices(account_id)
             .await?
             .into_iter()
             .filter(|member| member.approved)
             .map(|member| member.device_id)
             .collect();
         if approved.is_empty() {
-            return Err(Status::not_found(
+            return Err(SubmitError::Gone(
                 "no such subscription: its account has no devices left; stop sending to it",
             ));
         }
@@ -53,10 +53,11 @@ impl PushApi {
         template: QueuedMessage,
         devices: Vec<String>,
         now_or_never: bool,
-    ) -> Result<Fanout, Status> {
+    ) -> Result<Fanout, SubmitError> {
+        let router = &self.inner.router;
         let mut fanout = Fanout {
-            first_id: String::new(),
-            outcome: pb::Outcome::NotDelivered,
+            copies: Vec::new(),
+            outcome: Outcome::NotDelivered,
             devices: 0,
             devices_full: 0,
         };
@@ -75,9 +76,9 @@ impl PushApi {
                 ..template.clone()
             };
             let outcome = if now_or_never {
-                Ok(self.deliver_now_or_never(&copy).await)
+                Ok(router.deliver_now_or_never(&copy).await)
             } else {
-                self.store_and_deliver(copy.clone()).await
+                router.store_and_deliver(copy.clone()).await
             };
             let outcome = match outcome {
                 Ok(outcome) => outcome,
@@ -86,32 +87,33 @@ impl PushApi {
                     first_full.get_or_insert(error);
                     continue;
                 }
-                Err(error) => return Err(status::from_store(error)),
+                Err(error) => return Err(error.into()),
             };
-            if fanout.first_id.is_empty() {
-                fanout.first_id = copy.id;
-            }
-            if outcome != pb::Outcome::NotDelivered {
+            if outcome != Outcome::NotDelivered {
                 fanout.devices += 1;
             }
+            fanout.copies.push(MessageCopy {
+                device_id: copy.device_id,
+                message_id: copy.id,
+            });
             fanout.outcome = best(fanout.outcome, outcome);
         }
-        if !fanout.first_id.is_empty() {
+        if !fanout.copies.is_empty() {
             return Ok(fanout);
         }
         match (first_full, too_fast_for) {
-            (Some(error), _) => Err(status::from_store(error)),
-            (None, Some(wait)) => Err(too_fast("device", wait)),
+            (Some(error), _) => Err(error.into()),
+            (None, Some(wait)) => Err(SubmitError::too_fast("device", wait)),
             (None, None) => Ok(fanout),
         }
     }
 }
 
 /// Delivered beats stored beats not delivered.
-fn best(a: pb::Outcome, b: pb::Outcome) -> pb::Outcome {
+fn best(a: Outcome, b: Outcome) -> Outcome {
     let rank = |outcome| match outcome {
-        pb::Outcome::Delivered => 2,
-        pb::Outcome::Stored => 1,
+        Outcome::Delivered => 2,
+        Outcome::Stored => 1,
         _ => 0,
     };
     if rank(b) > rank(a) { b } else { a }

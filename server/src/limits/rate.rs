@@ -1,5 +1,6 @@
 //! Token buckets: per sender key, per subscription, per device. A refusal
-//! carries how long to wait, which callers get as `retry-after`.
+//! carries how long to wait, which each front tells the caller (gRPC
+//! `retry-after` metadata, HTTP `Retry-After`).
 
 use std::hash::Hash;
 use std::num::NonZeroU32;
@@ -8,8 +9,6 @@ use std::time::Duration;
 
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tonic::Status;
-use tonic::metadata::MetadataValue;
 
 /// Messages per second a bucket refills with, and how many it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,19 +96,4 @@ impl RateLimits {
             bucket.limiter.retain_recent();
         }
     }
-}
-
-/// RESOURCE_EXHAUSTED saying what was too fast and, in `retry-after`
-/// metadata (whole seconds, at least 1), when to try again.
-pub fn too_fast(what: &str, wait: Duration) -> Status {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let seconds = seconds.max(1);
-    metrics::counter!("pushd_rate_limited_total", "limit" => what.to_owned()).increment(1);
-    let mut status = Status::resource_exhausted(format!(
-        "too many messages for this {what}; retry after {seconds} s"
-    ));
-    status
-        .metadata_mut()
-        .insert("retry-after", MetadataValue::from(seconds));
-    status
 }

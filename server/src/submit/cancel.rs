@@ -1,0 +1,33 @@
+//! RFC 8030 §7.3-style cancel: a sender deletes a message it sent that no
+//! device has acked yet. Removing each copy from its device's queue is the
+//! same operation as the device's own ack, so a copy whose write is still
+//! held back (a live delivery waiting for its ack) is skipped the same way,
+//! and a low-urgency copy waiting for its bridge finds nothing to send.
+
+use super::{SubmitError, Submitter};
+use crate::auth::VerifiedSender;
+
+impl Submitter {
+    /// Cancels the copies the handle names that are still queued; answers
+    /// how many were. None left is [`SubmitError::UnknownMessage`].
+    pub async fn cancel(&self, sender: &VerifiedSender, handle: &str) -> Result<u64, SubmitError> {
+        let opened = self
+            .inner
+            .handles
+            .open(handle)
+            .ok_or(SubmitError::UnknownMessage)?;
+        if !opened.sent_by(&sender.public_key) {
+            return Err(SubmitError::NotYourMessage);
+        }
+        let mut cancelled = 0;
+        for copy in &opened.copies {
+            let ids = [copy.message_id.clone()];
+            cancelled += self.inner.store.ack(&copy.device_id, &ids).await?;
+        }
+        if cancelled == 0 {
+            return Err(SubmitError::UnknownMessage);
+        }
+        metrics::counter!("pushd_messages_cancelled_total").increment(cancelled);
+        Ok(cancelled)
+    }
+}

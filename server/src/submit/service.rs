@@ -1,0 +1,209 @@
+//! The submit path itself: identify, check, resolve, fan out.
+
+use std::sync::Arc;
+
+use super::fanout::Fanout;
+use super::{Outcome, Router, SubmitError};
+use crate::auth::{
+    EndpointTokens, MessageHandles, ServiceBlocks, TOKEN_CHARS, VapidVerifier, VerifiedSender,
+};
+use crate::domain::{
+    QueuedMessage, SubscriptionRecord, Urgency, check_aes128gcm, check_topic, is_token, now_millis,
+};
+use crate::limits::RateLimits;
+use crate::store::{Store, SubscriptionCache};
+
+/// Which front a submission came through; a label on the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    Grpc,
+    Http,
+}
+
+impl Front {
+    pub fn label(self) -> &'static str {
+        match self {
+            Front::Grpc => "grpc",
+            Front::Http => "http",
+        }
+    }
+}
+
+/// One message as a sender hands it in, already off the wire.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The subscription's endpoint URL, or just its last segment.
+    pub endpoint: String,
+    pub payload: Vec<u8>,
+    pub ttl_seconds: u32,
+    pub urgency: Urgency,
+    pub topic: Option<String>,
+}
+
+/// What the sender is told on success.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The first copy's id.
+    pub message_id: String,
+    /// Names every copy and the sending key: the `Location`'s last segment.
+    pub handle: String,
+    pub outcome: Outcome,
+    /// The TTL applied: the one asked for, capped at the maximum.
+    pub ttl_seconds: u32,
+    pub devices: u32,
+    pub devices_full: u32,
+}
+
+/// What the service is built from; every field is shared with the parts of
+/// the server that also use it (the device API invalidates the cache).
+pub struct SubmitterParts {
+    pub store: Arc<dyn Store>,
+    pub subscriptions: Arc<SubscriptionCache>,
+    pub vapid: Arc<VapidVerifier>,
+    pub rates: Arc<RateLimits>,
+    pub service_blocks: Arc<ServiceBlocks>,
+    pub endpoint_tokens: Arc<EndpointTokens>,
+    pub handles: Arc<MessageHandles>,
+    pub router: Arc<Router>,
+    pub max_ttl_seconds: u32,
+}
+
+/// Cheap to clone: every front holds one.
+#[derive(Clone)]
+pub struct Submitter {
+    pub(super) inner: Arc<SubmitterParts>,
+}
+
+impl Submitter {
+    pub fn new(parts: SubmitterParts) -> Self {
+        Self {
+            inner: Arc::new(parts),
+        }
+    }
+
+    /// The sender behind an `authorization` header, metered by its verified
+    /// key (not the `k=` a forger can copy): nobody spends another's budget.
+    pub fn identify(&self, authorization: Option<&str>) -> Result<VerifiedSender, SubmitError> {
+        let now = (now_millis() / 1000) as u64;
+        let sender = self.inner.vapid.verify(authorization, now)?;
+        self.inner
+            .rates
+            .sender(&sender.public_key)
+            .map_err(|wait| SubmitError::too_fast("sender key", wait))?;
+        Ok(sender)
+    }
+
+    pub async fn submit(
+        &self,
+        sender: &VerifiedSender,
+        submission: Submission,
+        front: Front,
+    ) -> Result<Accepted, SubmitError> {
+        let parts = &self.inner;
+        let now = now_millis();
+        if parts.service_blocks.key_blocked(&sender.public_key)
+            || parts.service_blocks.contact_blocked(&sender.subject)
+        {
+            return Err(SubmitError::SenderBlocked);
+        }
+        let token = token_of(&submission.endpoint)?;
+        check_aes128gcm(&submission.payload)?;
+        let topic = submission.topic.filter(|topic| !topic.is_empty());
+        if let Some(topic) = &topic {
+            check_topic(topic)?;
+        }
+        let subscription = self.subscription(token).await?;
+        if subscription
+            .app_server_key
+            .as_ref()
+            .is_some_and(|key| *key != sender.public_key)
+        {
+            return Err(SubmitError::WrongKey);
+        }
+        parts
+            .rates
+            .subscription(&subscription.id)
+            .map_err(|wait| SubmitError::too_fast("subscription", wait))?;
+        let ttl_seconds = submission.ttl_seconds.min(parts.max_ttl_seconds);
+        let devices = self.recipients(&subscription).await?;
+        let message = QueuedMessage {
+            id: String::new(),
+            device_id: String::new(),
+            subscription_id: subscription.id,
+            topic,
+            urgency: submission.urgency,
+            payload: submission.payload,
+            received_at: now,
+            expires_at: now + i64::from(ttl_seconds) * 1000,
+        };
+        let Fanout {
+            copies,
+            outcome,
+            devices,
+            devices_full,
+        } = self.fan_out(message, devices, ttl_seconds == 0).await?;
+        if outcome != Outcome::NotDelivered {
+            metrics::counter!("pushd_messages_accepted_total", "front" => front.label())
+                .increment(1);
+        }
+        let handle = parts
+            .handles
+            .seal(&sender.public_key, &copies)
+            .unwrap_or_default();
+        Ok(Accepted {
+            message_id: copies
+                .first()
+                .map(|copy| copy.message_id.clone())
+                .unwrap_or_default(),
+            handle,
+            outcome,
+            ttl_seconds,
+            devices,
+            devices_full,
+        })
+    }
+
+    /// The subscription a token names. A sealed token that does not open was
+    /// never ours and is refused before any store read; one that opens but
+    /// has no record was removed (gone, not unknown).
+    async fn subscription(&self, token: &str) -> Result<SubscriptionRecord, SubmitError> {
+        let parts = &self.inner;
+        let (id, sealed) = if is_token(token) {
+            (token.to_owned(), false)
+        } else {
+            let id = parts
+                .endpoint_tokens
+                .open(token)
+                .ok_or(SubmitError::UnknownSubscription)?;
+            (id, true)
+        };
+        match parts.subscriptions.get(parts.store.as_ref(), &id).await? {
+            Some(subscription) => Ok(subscription),
+            None if sealed => Err(SubmitError::Gone(
+                "no such subscription: it was removed; stop sending to it",
+            )),
+            None => Err(SubmitError::UnknownSubscription),
+        }
+    }
+}
+
+/// The token at the end of an endpoint URL (or the token itself).
+pub fn token_of(endpoint: &str) -> Result<&str, SubmitError> {
+    if endpoint.is_empty() {
+        return Err(SubmitError::MissingEndpoint);
+    }
+    let token = endpoint
+        .trim()
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    let sealed = token.len() == TOKEN_CHARS
+        && token
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+    if !sealed && !is_token(token) {
+        return Err(SubmitError::NotAnEndpoint);
+    }
+    Ok(token)
+}
