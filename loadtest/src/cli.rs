@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::protocol::SubmitOver;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "loadtest",
@@ -87,9 +89,14 @@ pub struct ThroughputArgs {
     /// Plaintext bytes per message (encrypted once per device before the run; 1..=3967).
     #[arg(long, default_value_t = 128)]
     pub payload: usize,
-    /// HTTP/2 connections per worker that submissions are multiplexed over.
+    /// HTTP/2 connections per worker that submissions are multiplexed over (grpc, http2).
     #[arg(long, default_value_t = 4)]
     pub sender_channels: usize,
+    /// How submissions travel: gRPC `SubmitMessage`, or RFC 8030 `POST <endpoint>` over
+    /// HTTP/1.1 (`--window` keep-alive connections per worker, one request in flight on each;
+    /// `--sender-channels` does not apply) or over h2c (`--sender-channels` connections).
+    #[arg(long, value_enum, default_value_t = SubmitOver::Grpc)]
+    pub submit_over: SubmitOver,
     /// TTL of each message; above 0 every accepted message is stored durably first.
     #[arg(long, default_value_t = 3600)]
     pub ttl: u32,
@@ -168,5 +175,10 @@ mod tests {
         assert_eq!("max".parse(), Ok(Rate::Max));
         assert_eq!("15000".parse(), Ok(Rate::PerSecond(15_000.0)));
         assert!("-3".parse::<Rate>().is_err());
+        let cli = Cli::parse_from(["loadtest", "throughput", "--pushd", "p", "--submit-over", "http2"]);
+        let Command::Throughput(args) = cli.command else {
+            panic!("not a throughput run");
+        };
+        assert_eq!(args.submit_over, SubmitOver::Http2);
     }
 }

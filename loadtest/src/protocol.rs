@@ -36,6 +36,32 @@ pub struct LoadPlan {
     pub sender_channels: usize,
     pub ttl_seconds: u32,
     pub grace_ms: u64,
+    /// How submissions travel to the server.
+    #[serde(default)]
+    pub submit_over: SubmitOver,
+}
+
+/// The protocol a throughput run submits over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum SubmitOver {
+    /// gRPC `SubmitMessage`, multiplexed over `sender_channels` HTTP/2 connections.
+    #[default]
+    Grpc,
+    /// RFC 8030 `POST <endpoint>` over HTTP/1.1 keep-alive, one connection per window slot.
+    Http1,
+    /// RFC 8030 `POST <endpoint>` over h2c, multiplexed over `sender_channels` connections.
+    Http2,
+}
+
+impl SubmitOver {
+    pub fn name(self) -> &'static str {
+        match self {
+            SubmitOver::Grpc => "grpc",
+            SubmitOver::Http1 => "http1",
+            SubmitOver::Http2 => "http2",
+        }
+    }
 }
 
 /// Coordinator → worker, after the plan.
@@ -75,7 +101,7 @@ pub enum Event {
 pub struct LoadReport {
     /// Submissions the server answered OK.
     pub accepted: u64,
-    /// Refused or failed submissions, by gRPC code.
+    /// Refused or failed submissions, by gRPC code or HTTP status (`HTTP 429`).
     pub submit_errors: BTreeMap<String, u64>,
     /// Accepted messages that reached their device (each counted once).
     pub delivered: u64,

@@ -83,7 +83,10 @@ async fn metrics_count_what_happened() {
     let mut stream = device.listen(pb::Hello::default()).await.expect("listen");
     assert_eq!(stream.backlog().await.len(), 3);
     let text = pushd.metrics();
-    assert!(text.contains("pushd_messages_accepted_total 3"), "{text}");
+    assert!(
+        text.contains("pushd_messages_accepted_total{front=\"grpc\"} 3"),
+        "{text}"
+    );
     assert!(text.contains("pushd_messages_stored_total 3"), "{text}");
     assert!(text.contains("pushd_messages_delivered_total 3"), "{text}");
     assert!(text.contains("pushd_live_streams 1"), "{text}");

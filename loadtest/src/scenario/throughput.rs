@@ -33,6 +33,7 @@ pub async fn run(args: ThroughputArgs) -> anyhow::Result<()> {
         sender_channels: args.sender_channels,
         ttl_seconds: args.ttl,
         grace_ms: args.grace * 1000,
+        submit_over: args.submit_over,
     };
     let mut plans = fleet::plan(&server.url, &args.target, args.devices, workers, Some(load))?;
     for plan in &mut plans {
@@ -74,6 +75,7 @@ pub async fn run(args: ThroughputArgs) -> anyhow::Result<()> {
     if let Some(submit_to) = &args.submit_to {
         summary.add("submitted_to", submit_to.clone());
     }
+    summary.add("submit_over", args.submit_over.name());
     summary.add("devices", args.devices);
     summary.add("workers", workers);
     summary.add(

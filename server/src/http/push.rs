@@ -56,7 +56,18 @@ impl HttpFront {
             .submitter
             .submit(&sender, submission, Front::Http)
             .await?;
-        let mut response = reply::empty(StatusCode::CREATED);
+        // Web-push libraries read only the status and headers; the body says
+        // what became of the message, as the gRPC answer does.
+        let mut response = reply::json(
+            StatusCode::CREATED,
+            &serde_json::json!({
+                "message_id": accepted.message_id,
+                "outcome": accepted.outcome.label(),
+                "ttl_seconds": accepted.ttl_seconds,
+                "devices": accepted.devices,
+                "devices_full": accepted.devices_full,
+            }),
+        );
         let location = format!("{}/m/{}", self.inner.public_url, accepted.handle);
         let headers = response.headers_mut();
         if let Ok(location) = HeaderValue::from_str(&location) {

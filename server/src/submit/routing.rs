@@ -23,6 +23,17 @@ pub enum Outcome {
     NotDelivered,
 }
 
+impl Outcome {
+    /// As the HTTP front and `pushctl send` print it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Delivered => "delivered",
+            Outcome::Stored => "stored",
+            Outcome::NotDelivered => "not_delivered",
+        }
+    }
+}
+
 /// The ways to a device: streams on this node, other nodes, push services.
 pub struct Router {
     store: Arc<dyn Store>,
