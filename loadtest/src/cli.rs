@@ -175,7 +175,14 @@ mod tests {
         assert_eq!("max".parse(), Ok(Rate::Max));
         assert_eq!("15000".parse(), Ok(Rate::PerSecond(15_000.0)));
         assert!("-3".parse::<Rate>().is_err());
-        let cli = Cli::parse_from(["loadtest", "throughput", "--pushd", "p", "--submit-over", "http2"]);
+        let cli = Cli::parse_from([
+            "loadtest",
+            "throughput",
+            "--pushd",
+            "p",
+            "--submit-over",
+            "http2",
+        ]);
         let Command::Throughput(args) = cli.command else {
             panic!("not a throughput run");
         };

@@ -4,15 +4,18 @@
 //! Every connection is bound to a chosen 127.0.0.x source address: one address has ~28,000
 //! ephemeral ports towards one server port, so spreading workers over addresses keeps the
 //! port space out of the measurement.
-use std::net::IpAddr;
-use std::time::Duration;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hyper_util::rt::TokioIo;
 use push_proto::v1::device_client::DeviceClient;
 use push_proto::v1::{RegisterRequest, SubscribeRequest};
 use push_sdk::crypto;
+use push_sdk::vapid::{self, VapidKey};
+use tokio::net::{TcpSocket, TcpStream};
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
@@ -34,6 +37,36 @@ pub async fn connect(server_url: &str, source: IpAddr) -> anyhow::Result<Channel
         .connect()
         .await
         .with_context(|| format!("connecting to {server_url} from {source}"))
+}
+
+/// A plain TCP connection from `source` to `server`, without Nagle's delay (for HTTP).
+pub async fn tcp_from(source: IpAddr, server: SocketAddr) -> anyhow::Result<TokioIo<TcpStream>> {
+    let socket = match server {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(source, 0))?;
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, socket.connect(server))
+        .await
+        .with_context(|| format!("connecting to {server} from {source}: timed out"))?
+        .with_context(|| format!("connecting to {server} from {source}"))?;
+    stream.set_nodelay(true)?;
+    Ok(TokioIo::new(stream))
+}
+
+/// The `authorization` header for one fresh VAPID key, valid for 12 hours for the origin of
+/// `endpoint` (what RFC 8292 says the audience is).
+pub fn vapid_authorization(endpoint: &str) -> anyhow::Result<AsciiMetadataValue> {
+    let key = VapidKey::generate().context("generating a VAPID key")?;
+    let audience = vapid::audience_for(endpoint).context("VAPID audience")?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("clock before 1970")?
+        .as_secs();
+    let jwt = key
+        .sign(&audience, "mailto:loadtest@localhost", now + 12 * 3600)
+        .context("signing the VAPID token")?;
+    metadata_value(&key.authorization_header(&jwt))
 }
 
 /// A request carrying `authorization: <value>`, with the unary deadline.

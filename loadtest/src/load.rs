@@ -2,8 +2,9 @@
 //! arrive, then join submissions and deliveries by message id.
 //!
 //! The join happens after the run because a delivery can reach the device before the
-//! `SubmitMessage` answer reaches the sender (the server offers to the live stream first and
-//! answers after the commit), so neither side can look the other up when it happens.
+//! `SubmitMessage` (or `201 Created`) answer reaches the sender (the server offers to the live
+//! stream first and answers after the commit), so neither side can look the other up when it
+//! happens.
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,8 +16,9 @@ use tokio::sync::watch;
 
 use crate::client;
 use crate::device::{DeviceLog, LiveDevice};
-use crate::protocol::{LoadPlan, LoadReport, WorkerPlan};
-use crate::submit::{self, Submissions, SubmitPlan, Target};
+use crate::protocol::{LoadPlan, LoadReport, SubmitOver, WorkerPlan};
+use crate::submit::{self, Senders, Submissions, SubmitPlan, Target};
+use crate::submit_http::HttpSenders;
 
 /// How often the grace period checks whether everything arrived.
 const ARRIVAL_POLL: Duration = Duration::from_millis(5);
@@ -32,13 +34,29 @@ pub async fn run(
     live: Vec<LiveDevice>,
 ) -> anyhow::Result<LoadReport> {
     let first_endpoint = &targets.first().context("no devices to send to")?.endpoint;
-    let authorization = submit::vapid_authorization(first_endpoint)?;
-    let mut senders = Vec::with_capacity(load.sender_channels);
-    for _ in 0..load.sender_channels.max(1) {
-        let url = plan.submit_url.as_deref().unwrap_or(&plan.server_url);
-        let channel = client::connect(url, plan.source_ip).await?;
-        senders.push(SenderClient::new(channel));
-    }
+    let authorization = client::vapid_authorization(first_endpoint)?;
+    let url = plan.submit_url.as_deref().unwrap_or(&plan.server_url);
+    let senders = match load.submit_over {
+        SubmitOver::Grpc => {
+            let mut senders = Vec::with_capacity(load.sender_channels);
+            for _ in 0..load.sender_channels.max(1) {
+                let channel = client::connect(url, plan.source_ip).await?;
+                senders.push(SenderClient::new(channel));
+            }
+            Senders::Grpc(senders)
+        }
+        over => {
+            // HTTP/1.1 has one request in flight per connection: one per window slot.
+            let connections = match over {
+                SubmitOver::Http1 => load.window,
+                _ => load.sender_channels,
+            };
+            let value = authorization.to_str().context("authorization value")?;
+            let http =
+                HttpSenders::connect(over, url, plan.source_ip, value, &targets, connections);
+            Senders::Http(http.await?)
+        }
+    };
     let submit_plan = SubmitPlan {
         targets: Arc::new(targets),
         senders,

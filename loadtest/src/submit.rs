@@ -4,21 +4,21 @@
 //!
 //! Every message carries the same pre-computed VAPID header (the server verifies a token
 //! once and caches it) and a body encrypted for its device before the run: the client spends
-//! its CPU on gRPC, not on crypto, and the figures describe the server.
+//! its CPU on the protocol, not on crypto, and the figures describe the server. The protocol is
+//! gRPC `SubmitMessage` here, or RFC 8030 HTTP ([`crate::submit_http`]); only the call differs.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use push_proto::v1::sender_client::SenderClient;
 use push_proto::v1::{SubmitMessageRequest, Urgency};
-use push_sdk::vapid::{self, VapidKey};
 use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::Channel;
 
-use crate::client::{authorized, metadata_value};
+use crate::client::authorized;
 use crate::histogram::Histogram;
+use crate::submit_http::{HttpSenders, OwnConnection};
 
 /// Only the first failure is printed in full; the rest are counted by code.
 static FIRST_ERROR_SHOWN: AtomicBool = AtomicBool::new(false);
@@ -30,9 +30,21 @@ pub struct Target {
     pub payload: Vec<u8>,
 }
 
+/// Where the loops send: gRPC clients, or an RFC 8030 HTTP front.
+pub enum Senders {
+    Grpc(Vec<SenderClient<Channel>>),
+    Http(HttpSenders),
+}
+
+/// A submission that was not accepted: what it is counted as, and what to print.
+pub struct Refused {
+    pub kind: String,
+    pub detail: String,
+}
+
 pub struct SubmitPlan {
     pub targets: Arc<Vec<Target>>,
-    pub senders: Vec<SenderClient<Channel>>,
+    pub senders: Senders,
     pub authorization: AsciiMetadataValue,
     pub ttl_seconds: u32,
     /// Submissions per second; `None` for as fast as the window allows.
@@ -63,21 +75,6 @@ impl Submissions {
     }
 }
 
-/// The `authorization` header for one fresh VAPID key, valid for 12 hours for the origin of
-/// `endpoint` (what RFC 8292 says the audience is).
-pub fn vapid_authorization(endpoint: &str) -> anyhow::Result<AsciiMetadataValue> {
-    let key = VapidKey::generate().context("generating a VAPID key")?;
-    let audience = vapid::audience_for(endpoint).context("VAPID audience")?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .context("clock before 1970")?
-        .as_secs();
-    let jwt = key
-        .sign(&audience, "mailto:loadtest@localhost", now + 12 * 3600)
-        .context("signing the VAPID token")?;
-    metadata_value(&key.authorization_header(&jwt))
-}
-
 /// Runs the loops from `start` until `start + duration`, then returns when all are answered.
 pub async fn run(plan: SubmitPlan, start: Instant) -> Submissions {
     let plan = Arc::new(plan);
@@ -102,7 +99,8 @@ async fn submit_loop(
 ) -> Submissions {
     let deadline = start + plan.duration;
     let mut seen = Submissions::default();
-    if plan.targets.is_empty() || plan.senders.is_empty() {
+    let mut own = OwnConnection::default();
+    if plan.targets.is_empty() || matches!(&plan.senders, Senders::Grpc(s) if s.is_empty()) {
         return seen;
     }
     loop {
@@ -116,35 +114,56 @@ async fn submit_loop(
         } else if Instant::now() >= deadline {
             return seen;
         }
-        let target = &plan.targets[slot as usize % plan.targets.len()];
-        let mut sender = plan.senders[slot as usize % plan.senders.len()].clone();
-        let message = SubmitMessageRequest {
-            endpoint: target.endpoint.clone(),
-            payload: target.payload.clone(),
-            ttl_seconds: plan.ttl_seconds,
-            urgency: Urgency::Normal as i32,
-            topic: String::new(),
-        };
-        let request = authorized(message, &plan.authorization);
+        let index = slot as usize % plan.targets.len();
         let started = Instant::now();
-        let answer = sender.submit_message(request).await;
+        let answer = match &plan.senders {
+            Senders::Grpc(senders) => submit_grpc(&plan, senders, slot as usize, index).await,
+            Senders::Http(http) => {
+                http.submit(slot as usize, index, plan.ttl_seconds, &mut own)
+                    .await
+            }
+        };
         let answered = Instant::now();
         seen.last_answer = Some(answered);
         match answer {
-            Ok(reply) => {
+            Ok(message_id) => {
                 let micros = answered.duration_since(started).as_micros() as u64;
                 seen.accept.record(micros);
-                seen.accepted.push((reply.into_inner().message_id, started));
+                seen.accepted.push((message_id, started));
             }
-            Err(status) => {
-                *seen
-                    .errors
-                    .entry(format!("{:?}", status.code()))
-                    .or_insert(0) += 1;
+            Err(refused) => {
+                *seen.errors.entry(refused.kind).or_insert(0) += 1;
                 if !FIRST_ERROR_SHOWN.swap(true, Ordering::Relaxed) {
-                    eprintln!("loadtest worker: first submit error: {status}");
+                    eprintln!("loadtest worker: first submit error: {}", refused.detail);
                 }
             }
         }
+    }
+}
+
+/// One `SubmitMessage` on the slot's channel; the message id, or the status code.
+async fn submit_grpc(
+    plan: &SubmitPlan,
+    senders: &[SenderClient<Channel>],
+    slot: usize,
+    index: usize,
+) -> Result<String, Refused> {
+    let target = &plan.targets[index];
+    let mut sender = senders[slot % senders.len()].clone();
+    let message = SubmitMessageRequest {
+        endpoint: target.endpoint.clone(),
+        payload: target.payload.clone(),
+        ttl_seconds: plan.ttl_seconds,
+        urgency: Urgency::Normal as i32,
+        topic: String::new(),
+        receipt: false,
+    };
+    let request = authorized(message, &plan.authorization);
+    match sender.submit_message(request).await {
+        Ok(reply) => Ok(reply.into_inner().message_id),
+        Err(status) => Err(Refused {
+            kind: format!("{:?}", status.code()),
+            detail: status.to_string(),
+        }),
     }
 }

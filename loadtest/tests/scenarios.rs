@@ -97,6 +97,31 @@ async fn every_scenario_runs_against_a_real_server() {
         "{throughput}"
     );
 
+    // The same run with RFC 8030 submissions: every message POSTed to its endpoint URL.
+    for over in ["http1", "http2"] {
+        let http = loadtest(&[
+            "throughput",
+            "--server",
+            &url,
+            "--devices",
+            "20",
+            "--duration",
+            "1",
+            "--rate",
+            "200",
+            "--window",
+            "8",
+            "--submit-over",
+            over,
+        ])
+        .await;
+        let accepted = http["accepted"].as_u64().expect("accepted");
+        assert!(accepted > 50, "{http}");
+        assert_eq!(http["delivered"].as_u64(), Some(accepted), "{http}");
+        assert_eq!(http["submit_errors"], serde_json::json!({}), "{http}");
+        assert_eq!(http["submit_over"], over, "{http}");
+    }
+
     let idle = loadtest(&[
         "idle",
         "--server",

@@ -29,6 +29,10 @@ pub enum SdkError {
     Subscription(#[from] SubscriptionError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An RFC 8030 push service refused a message over HTTP (status 0: no
+    /// answer at all). 404 and 410 mean the subscription is gone.
+    #[error("push service answered {status}: {message}")]
+    Http { status: u16, message: String },
     /// The server's reply lacked something the contract promises.
     #[error("unexpected server reply: {0}")]
     Protocol(String),

@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod crypto;
+pub mod http_sender;
 pub mod sealing;
 pub mod store;
 pub mod subscription;

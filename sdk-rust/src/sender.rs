@@ -21,6 +21,8 @@ pub struct SendOptions {
     pub urgency: Urgency,
     /// A newer message with the same topic replaces an undelivered older one.
     pub topic: Option<String>,
+    /// Keep a delivery receipt (see `WatchReceipts` and `GET <location>`).
+    pub receipt: bool,
 }
 
 impl Default for SendOptions {
@@ -29,6 +31,7 @@ impl Default for SendOptions {
             ttl_seconds: 86_400,
             urgency: Urgency::Normal,
             topic: None,
+            receipt: false,
         }
     }
 }
@@ -44,6 +47,8 @@ pub struct SendReceipt {
     pub devices: u32,
     /// Account subscriptions: devices whose queue was full and got no copy.
     pub devices_full: u32,
+    /// The message's URL: `DELETE` cancels it, `GET` shows its receipt.
+    pub location: String,
 }
 
 /// A connection to pushd as one application server. Cheap to clone; clones share the
@@ -92,12 +97,7 @@ impl Sender {
         plaintext: &[u8],
         options: SendOptions,
     ) -> Result<SendReceipt, SdkError> {
-        subscription.validate()?;
-        let body = crypto::encrypt(
-            &subscription.p256dh_bytes()?,
-            &subscription.auth_bytes()?,
-            plaintext,
-        )?;
+        let body = encrypt_for(subscription, plaintext)?;
         self.send_encrypted(&subscription.endpoint, body, options)
             .await
     }
@@ -123,6 +123,7 @@ impl Sender {
             ttl_seconds: options.ttl_seconds,
             urgency: options.urgency.into(),
             topic: options.topic.unwrap_or_default(),
+            receipt: options.receipt,
         };
         let mut request = channel::authorized(message, &self.key.authorization_header(&jwt))?;
         request.set_timeout(UNARY_TIMEOUT);
@@ -138,8 +139,22 @@ impl Sender {
             ttl_seconds: reply.ttl_seconds,
             devices: reply.devices,
             devices_full: reply.devices_full,
+            location: reply.location,
         })
     }
+}
+
+/// The `aes128gcm` body of `plaintext` for a checked subscription.
+pub(crate) fn encrypt_for(
+    subscription: &SubscriptionInfo,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, SdkError> {
+    subscription.validate()?;
+    Ok(crypto::encrypt(
+        &subscription.p256dh_bytes()?,
+        &subscription.auth_bytes()?,
+        plaintext,
+    )?)
 }
 
 pub(crate) fn unix_now() -> u64 {

@@ -107,6 +107,7 @@ async fn register_subscribe_send_and_listen() {
         ttl_seconds: 60,
         urgency: Urgency::High,
         topic: Some("t".into()),
+        receipt: false,
     };
     let receipt = sender
         .send(&info, b"hello device", options.clone())

@@ -112,7 +112,7 @@ async fn register_subscribe_send_listen() {
     .await;
     assert_eq!(
         stdout_json(&output),
-        json!({"message_id": "msg-1", "outcome": "stored", "ttl_seconds": 60, "devices": 1, "devices_full": 0})
+        json!({"message_id": "msg-1", "outcome": "stored", "ttl_seconds": 60, "devices": 1, "devices_full": 0, "location": ""})
     );
     let output = run(&[&send_args[..], &["--subscription", "{oops", "x"]].concat()).await;
     assert!(!output.status.success());

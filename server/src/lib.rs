@@ -6,6 +6,8 @@
 //!
 //! - [`submit`] — submitting a message, whichever front it came through, and
 //!   where it goes ([`submit::Router`]);
+//! - [`receipts`] — delivery receipts senders ask for, and the keeper that
+//!   finds out what became of each message;
 //! - [`api`] — the public gRPC services and the one error-to-status mapping;
 //! - [`http`] — the RFC 8030 HTTP front for web-push libraries, on the same port;
 //! - [`auth`] — device credentials and VAPID sender identity;
@@ -28,6 +30,7 @@ pub mod domain;
 pub mod http;
 pub mod limits;
 pub mod periodic;
+pub mod receipts;
 pub mod server;
 pub mod store;
 pub mod submit;

@@ -155,6 +155,7 @@ pub async fn run(
         max_account_devices: settings.max_account_devices,
         max_subscriptions_per_device: settings.security.max_subscriptions_per_device,
         rates: settings.security.rates,
+        receipt_retention: settings.receipt_retention,
     };
     let service_blocks = Arc::new(ServiceBlocks::default());
     service_blocks
@@ -219,11 +220,7 @@ pub async fn run(
         "pushd listening"
     );
     let incoming = transport::connections(listener, settings.security.connection_rate_per_ip, tls);
-    let http_front = HttpFront::new(
-        api.submitter().clone(),
-        public_url.clone(),
-        draining.clone(),
-    );
+    let http_front = HttpFront::new(api.submitter().clone(), draining.clone());
     let serve =
         tonic::transport::Server::builder()
             // HTTP/1.1 for web-push senders; gRPC clients speak HTTP/2.

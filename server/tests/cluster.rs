@@ -399,3 +399,58 @@ async fn an_account_spans_nodes_and_removal_closes_a_stream_on_another_node() {
     assert!(matches!(ended, ListenEnd::Revoked), "got {ended:?}");
     on_phone.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_follow_a_message_across_nodes() {
+    let nodes = start_nodes(3);
+    let (mut device, subscription) = device_at(&nodes[0]).await;
+    let mut on_b = stream_at(&mut device, &nodes[1]).await;
+    let mut sender = sender_at(&nodes[0]).await;
+    let request = pb::SubmitMessageRequest {
+        receipt: true,
+        ..Senders::request(
+            &subscription.endpoint,
+            support::raw::encrypt_for(&subscription, "followed"),
+            600,
+        )
+    };
+    let sent = sender.submit(request).await.expect("submit");
+    assert_eq!(
+        sent.outcome(),
+        pb::Outcome::Delivered,
+        "forwarded live to B"
+    );
+    let message = on_b.next_message().await;
+    on_b.ack(&[message.message_id]).await;
+
+    // The same key watches on a third node: the store is the log.
+    let mut watcher = sender_at(&nodes[2]).await;
+    let authorization = watcher.authorization();
+    watcher.key = sender.key;
+    let authorization_of_sender = watcher.authorization();
+    assert_ne!(authorization, authorization_of_sender);
+    let mut events = watcher
+        .client
+        .watch_receipts(with_auth(
+            pb::WatchReceiptsRequest::default(),
+            &authorization_of_sender,
+        ))
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut states = Vec::new();
+    while !states.contains(&pb::ReceiptState::Acked) {
+        let event = tokio::time::timeout(Duration::from_secs(20), events.message())
+            .await
+            .unwrap_or_else(|_| panic!("only {states:?} arrived"))
+            .expect("stream")
+            .expect("open");
+        assert_eq!(event.message_id, sent.message_id);
+        states.push(event.state());
+    }
+    assert_eq!(
+        states.first(),
+        Some(&pb::ReceiptState::Delivered),
+        "{states:?}"
+    );
+}

@@ -266,3 +266,82 @@ async fn the_sender_cancels_a_message_no_device_has_acked() {
     );
     assert_eq!(late.status, 404, "{late:?}");
 }
+
+/// pushctl is built beside pushd by `cargo build --workspace` (the test command does).
+fn pushctl(args: &[&str]) -> serde_json::Value {
+    let path = std::path::PathBuf::from(env!("CARGO_BIN_EXE_pushd")).with_file_name("pushctl");
+    let output = std::process::Command::new(&path)
+        .args(args)
+        .env_remove("PUSHCTL_SERVER")
+        .output()
+        .unwrap_or_else(|error| {
+            panic!(
+                "{}: {error} (cargo build --workspace first)",
+                path.display()
+            )
+        });
+    assert!(
+        output.status.success(),
+        "pushctl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushctl_sends_to_the_endpoints_own_service_over_grpc_and_http() {
+    let mut setup = Setup::new(&[]).await;
+    let folder = tempfile::tempdir().expect("temp dir");
+    let pem = folder.path().join("vapid.pem");
+    let pem = pem.to_str().expect("path");
+    let keygen = std::process::Command::new(
+        std::path::PathBuf::from(env!("CARGO_BIN_EXE_pushd")).with_file_name("pushctl"),
+    )
+    .args(["keygen", "--out", pem])
+    .output()
+    .expect("keygen");
+    assert!(keygen.status.success());
+    let sub = serde_json::json!({
+        "endpoint": setup.subscription.endpoint,
+        "keys": {
+            "p256dh": support::raw::push_sdk_b64(setup.subscription.keys.public_key()),
+            "auth": support::raw::push_sdk_b64(setup.subscription.keys.auth_secret()),
+        }
+    })
+    .to_string();
+    let common = [
+        "send",
+        "--key",
+        pem,
+        "--subject",
+        "mailto:ops@example.com",
+        "--subscription",
+    ];
+    // No --server: the endpoint's own origin, as a web-push library does.
+    let mut grpc = common.to_vec();
+    grpc.extend([sub.as_str(), "over gRPC"]);
+    let over_grpc = pushctl(&grpc);
+    assert_eq!(over_grpc["outcome"], "stored", "{over_grpc}");
+    let mut http = common.to_vec();
+    http.extend([sub.as_str(), "--http", "--receipt", "over HTTP"]);
+    let over_http = pushctl(&http);
+    assert_eq!(over_http["outcome"], "stored", "{over_http}");
+    let location = over_http["location"].as_str().expect("location");
+    assert!(
+        location.starts_with(&format!("{}/m/", setup.pushd.url)),
+        "{over_http}"
+    );
+
+    let messages = setup.device.fetch(&[]).await;
+    let mut texts: Vec<String> = messages
+        .iter()
+        .map(|message| support::raw::decrypt_text(&setup.subscription, message))
+        .collect();
+    texts.sort();
+    assert_eq!(texts, ["over HTTP", "over gRPC"]);
+    let ids: Vec<String> = messages.into_iter().map(|m| m.message_id).collect();
+    assert!(ids.contains(&over_http["message_id"].as_str().expect("id").to_owned()));
+    ack(&mut setup, &ids).await;
+}

@@ -16,10 +16,9 @@ use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::Channel;
 
 use crate::cli::DrainArgs;
-use crate::client::{self, SubscribedDevice, authorized};
+use crate::client::{self, SubscribedDevice, authorized, vapid_authorization};
 use crate::device;
 use crate::server::ServerUnderTest;
-use crate::submit::vapid_authorization;
 use crate::summary::{Summary, median};
 
 /// Submissions in flight while filling the queue.
@@ -104,6 +103,7 @@ async fn fill_queue(
         ttl_seconds: 3600,
         urgency: Urgency::Normal as i32,
         topic: String::new(),
+        receipt: false,
     });
     let mut calls = JoinSet::new();
     for sent in 0..count {

@@ -329,6 +329,18 @@ impl Sender for Fake {
             ttl_seconds: request.get_ref().ttl_seconds.min(3600),
             devices: 1,
             devices_full: 0,
+            location: String::new(),
         }))
+    }
+
+    type WatchReceiptsStream = ReceiverStream<Result<push_proto::v1::ReceiptEvent, Status>>;
+
+    /// The fake keeps no receipts: the stream ends at once.
+    async fn watch_receipts(
+        &self,
+        _request: Request<push_proto::v1::WatchReceiptsRequest>,
+    ) -> Result<Response<Self::WatchReceiptsStream>, Status> {
+        let (_, rx) = mpsc::channel(1);
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 }

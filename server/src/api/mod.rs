@@ -9,6 +9,7 @@ mod device;
 mod endpoint;
 mod gate;
 mod offline;
+mod receipts;
 mod removal;
 mod sealed;
 mod sender;
@@ -27,6 +28,7 @@ use crate::bridges::Bridges;
 use crate::cluster::Cluster;
 use crate::delivery::Hub;
 use crate::limits::{RateLimits, RateSettings};
+use crate::receipts::Receipts;
 use crate::store::{RetentionLimits, Store, SubscriptionCache};
 use crate::submit::{Router, Submitter, SubmitterParts};
 
@@ -44,6 +46,7 @@ pub struct ApiLimits {
     pub max_account_devices: usize,
     pub max_subscriptions_per_device: usize,
     pub rates: RateSettings,
+    pub receipt_retention: Duration,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -97,7 +100,9 @@ impl PushApi {
             endpoint_tokens: endpoint_tokens.clone(),
             handles: Arc::new(MessageHandles::new(token_master)),
             router: router.clone(),
+            receipts: Receipts::start(store.clone(), limits.receipt_retention),
             max_ttl_seconds: limits.max_ttl_seconds,
+            public_url: public_url.clone(),
         });
         Self {
             inner: Arc::new(Inner {

@@ -1,4 +1,5 @@
-//! `push.v1.Sender/SubmitMessage`: the gRPC front over [`crate::submit`].
+//! `push.v1.Sender`: the gRPC front over [`crate::submit`] (and
+//! [`crate::receipts`] for `WatchReceipts`).
 
 use push_proto::v1::{self as pb, sender_server};
 use tonic::{Request, Response, Status};
@@ -35,6 +36,7 @@ impl sender_server::Sender for PushApi {
             ttl_seconds: submitted.ttl_seconds,
             urgency,
             topic: Some(submitted.topic),
+            receipt: submitted.receipt,
         };
         let accepted = submitter
             .submit(&sender, submission, Front::Grpc)
@@ -51,6 +53,16 @@ impl sender_server::Sender for PushApi {
             ttl_seconds: accepted.ttl_seconds,
             devices: accepted.devices,
             devices_full: accepted.devices_full,
+            location: accepted.location,
         }))
+    }
+
+    type WatchReceiptsStream = super::receipts::EventStream;
+
+    async fn watch_receipts(
+        &self,
+        request: Request<pb::WatchReceiptsRequest>,
+    ) -> Result<Response<Self::WatchReceiptsStream>, Status> {
+        self.watch_receipts_for(request).await
     }
 }

@@ -46,9 +46,10 @@ pub fn from_submit(error: SubmitError) -> Status {
         | SubmitError::NotAnEndpoint
         | SubmitError::Payload(_)
         | SubmitError::Topic(_) => Status::invalid_argument(message),
-        SubmitError::UnknownSubscription | SubmitError::Gone(_) | SubmitError::UnknownMessage => {
-            Status::not_found(message)
-        }
+        SubmitError::UnknownSubscription
+        | SubmitError::Gone(_)
+        | SubmitError::UnknownMessage
+        | SubmitError::NoReceipt => Status::not_found(message),
         SubmitError::TooFast { wait, .. } => {
             let mut status = Status::resource_exhausted(message);
             status.metadata_mut().insert(

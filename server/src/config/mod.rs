@@ -119,6 +119,10 @@ pub struct Overrides {
     /// Seconds SIGTERM waits for streams and requests to finish [default: 10]
     #[arg(long, env = "PUSHD_DRAIN_SECONDS")]
     pub drain_seconds: Option<u64>,
+    /// Seconds a delivery receipt (and its events) is kept after its last
+    /// change, and after its message would expire [default: 86400]
+    #[arg(long, env = "PUSHD_RECEIPT_RETENTION_SECONDS")]
+    pub receipt_retention_seconds: Option<u64>,
     /// Listen address of the internal node-to-node service; setting it makes
     /// this node route to the others sharing its scylla:// store. Never expose
     /// it to devices [default: off]
@@ -193,6 +197,7 @@ pub struct Settings {
     pub max_account_devices: usize,
     pub expiry_interval: Duration,
     pub drain_timeout: Duration,
+    pub receipt_retention: Duration,
     pub cluster: Option<ClusterSettings>,
     pub bridges: BridgeSettings,
     pub security: SecuritySettings,
@@ -299,6 +304,13 @@ impl Settings {
             ),
             drain_timeout: Duration::from_secs(
                 flags.drain_seconds.or(file.drain_seconds).unwrap_or(10),
+            ),
+            receipt_retention: Duration::from_secs(
+                flags
+                    .receipt_retention_seconds
+                    .or(file.receipt_retention_seconds)
+                    .unwrap_or(86_400)
+                    .max(1),
             ),
             log: flags.log.or(file.log).unwrap_or_else(|| "info".into()),
             security,

@@ -7,6 +7,7 @@ mod aes128gcm;
 mod blocks;
 mod bridge;
 mod ids;
+mod receipt;
 mod topic;
 mod urgency;
 
@@ -19,6 +20,10 @@ pub use bridge::Bridge;
 pub use ids::{
     MAX_MESSAGE_IDS, check_message_ids, is_message_id, is_token, new_account_id, new_device_id,
     new_message_id, new_secret, new_subscription_id,
+};
+pub use receipt::{
+    Receipt, ReceiptCopy, ReceiptEvent, ReceiptState, copies_from_text, copies_to_text,
+    receipt_key_hash,
 };
 pub use topic::{TopicError, check_topic};
 pub use urgency::{Presence, Urgency};

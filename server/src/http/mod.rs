@@ -8,6 +8,8 @@
 //! - `GET <public url>/push/<token>`: UnifiedPush server discovery.
 //! - `DELETE <public url>/m/<handle>`: the same sender cancels a message no
 //!   device has acked yet (`204`).
+//! - `GET <public url>/m/<handle>`: the same sender reads the message's
+//!   receipt, if it asked for one with `Prefer: respond-async` (`202`).
 //!
 //! It is a thin adapter: headers are read here ([`headers`]), every check
 //! and routing decision is [`crate::submit`]'s, and refusals become status
@@ -38,8 +40,6 @@ pub struct HttpFront {
 
 struct FrontParts {
     submitter: Submitter,
-    /// Start of `Location` URLs, as of endpoint URLs.
-    public_url: String,
     /// True once the node drains: new messages get 503 and go elsewhere.
     draining: watch::Receiver<bool>,
 }
@@ -62,11 +62,10 @@ fn route(path: &str) -> Route {
 }
 
 impl HttpFront {
-    pub fn new(submitter: Submitter, public_url: String, draining: watch::Receiver<bool>) -> Self {
+    pub fn new(submitter: Submitter, draining: watch::Receiver<bool>) -> Self {
         Self {
             inner: Arc::new(FrontParts {
                 submitter,
-                public_url: public_url.trim_end_matches('/').to_owned(),
                 draining,
             }),
         }
@@ -86,8 +85,11 @@ impl HttpFront {
             (Route::Message(handle), &Method::DELETE) => {
                 self.cancel(&handle, authorization.as_deref()).await
             }
+            (Route::Message(handle), &Method::GET) => {
+                push::receipt(self, &handle, authorization.as_deref()).await
+            }
             (Route::Endpoint(_), _) => Err(not_allowed("POST, GET")),
-            (Route::Message(_), _) => Err(not_allowed("DELETE")),
+            (Route::Message(_), _) => Err(not_allowed("DELETE, GET")),
             (Route::Unknown, _) => Err(Refusal::new(
                 StatusCode::NOT_FOUND,
                 "no such resource: push endpoints are <public url>/push/<token>; gRPC calls need content-type application/grpc",

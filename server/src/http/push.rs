@@ -50,7 +50,9 @@ impl HttpFront {
             ttl_seconds: wanted.ttl_seconds,
             urgency: wanted.urgency,
             topic: wanted.topic,
+            receipt: wants_receipt(&head.headers),
         };
+        let submission_receipt = submission.receipt;
         let accepted = self
             .inner
             .submitter
@@ -58,8 +60,14 @@ impl HttpFront {
             .await?;
         // Web-push libraries read only the status and headers; the body says
         // what became of the message, as the gRPC answer does.
+        // RFC 8030 §5.1: asking for a receipt makes the answer 202.
+        let status = if submission_receipt {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::CREATED
+        };
         let mut response = reply::json(
-            StatusCode::CREATED,
+            status,
             &serde_json::json!({
                 "message_id": accepted.message_id,
                 "outcome": accepted.outcome.label(),
@@ -68,9 +76,8 @@ impl HttpFront {
                 "devices_full": accepted.devices_full,
             }),
         );
-        let location = format!("{}/m/{}", self.inner.public_url, accepted.handle);
         let headers = response.headers_mut();
-        if let Ok(location) = HeaderValue::from_str(&location) {
+        if let Ok(location) = HeaderValue::from_str(&accepted.location) {
             headers.insert(header::LOCATION, location);
         }
         headers.insert("ttl", HeaderValue::from(accepted.ttl_seconds));
@@ -86,6 +93,37 @@ impl HttpFront {
         self.inner.submitter.cancel(&sender, handle).await?;
         Ok(reply::empty(StatusCode::NO_CONTENT))
     }
+}
+
+/// `GET <Location>` by the key that sent it: the message's receipt.
+pub(super) async fn receipt(
+    front: &HttpFront,
+    handle: &str,
+    authorization: Option<&str>,
+) -> Result<HttpResponse, Refusal> {
+    let submitter = &front.inner.submitter;
+    let sender = submitter.identify(authorization)?;
+    let receipt = submitter.receipt(&sender, handle).await?;
+    Ok(reply::json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "message_id": receipt.message_id,
+            "state": receipt.state.label(),
+            "updated_at_unix_ms": receipt.updated_at,
+            "devices": receipt.copies.len(),
+        }),
+    ))
+}
+
+/// `Prefer: respond-async` (RFC 8030 §5.1, RFC 7240) asks for a receipt.
+fn wants_receipt(headers: &http::HeaderMap) -> bool {
+    headers.get_all("prefer").iter().any(|value| {
+        value.to_str().is_ok_and(|value| {
+            value
+                .split(',')
+                .any(|preference| preference.trim().eq_ignore_ascii_case("respond-async"))
+        })
+    })
 }
 
 /// UnifiedPush application servers ask an endpoint this before using it.

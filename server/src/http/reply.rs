@@ -95,7 +95,8 @@ impl From<SubmitError> for Refusal {
             SubmitError::MissingEndpoint
             | SubmitError::NotAnEndpoint
             | SubmitError::UnknownSubscription
-            | SubmitError::UnknownMessage => StatusCode::NOT_FOUND,
+            | SubmitError::UnknownMessage
+            | SubmitError::NoReceipt => StatusCode::NOT_FOUND,
             SubmitError::Gone(_) => StatusCode::GONE,
             SubmitError::TooFast { wait, .. } => {
                 return Refusal::new(StatusCode::TOO_MANY_REQUESTS, message)

@@ -13,8 +13,8 @@ mod subscription_cache;
 use async_trait::async_trait;
 
 use crate::domain::{
-    AccountDevice, Bridge, DeviceRecord, QueuedMessage, SealedKeys, SubscriptionRecord, UnixMillis,
-    Urgency,
+    AccountDevice, Bridge, DeviceRecord, QueuedMessage, Receipt, ReceiptEvent, ReceiptState,
+    SealedKeys, SubscriptionRecord, UnixMillis, Urgency,
 };
 
 pub use expiry::spawn_expiry;
@@ -169,4 +169,37 @@ pub trait Store: Send + Sync + 'static {
     /// The service-wide secret called `name`: `candidate` if none was stored
     /// yet (it is stored), else the stored one. Every node gets the same.
     async fn service_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+
+    /// Files a new receipt and its first event (its state at `updated_at`).
+    /// Both are kept until `keep_until` at least (the service sets it past
+    /// the message's expiry, and moves it on when the receipt changes).
+    async fn put_receipt(
+        &self,
+        receipt: &Receipt,
+        keep_until: UnixMillis,
+    ) -> StoreResult<ReceiptEvent>;
+    async fn receipt(&self, message_id: &str) -> StoreResult<Option<Receipt>>;
+    /// Moves a receipt to `state` at `at` if [`ReceiptState::may_become`]
+    /// allows, appending the event and keeping both until `keep_until`;
+    /// None if it did not move (or is unknown).
+    async fn advance_receipt(
+        &self,
+        message_id: &str,
+        state: ReceiptState,
+        at: UnixMillis,
+        keep_until: UnixMillis,
+    ) -> StoreResult<Option<ReceiptEvent>>;
+    /// Receipts not yet final, oldest first, at most `limit`.
+    async fn pending_receipts(&self, limit: usize) -> StoreResult<Vec<Receipt>>;
+    /// The sender key's events after `after` (a cursor; None: from the
+    /// start of what is kept), oldest first, at most `limit`.
+    async fn receipt_events(
+        &self,
+        key_hash: &[u8],
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ReceiptEvent>>;
+    /// Forgets receipts and events kept until before `now`; returns how
+    /// many receipts (a store that expires rows by itself may return 0).
+    async fn purge_receipts(&self, now: UnixMillis) -> StoreResult<u64>;
 }

@@ -3,9 +3,12 @@
 //! same operation as the device's own ack, so a copy whose write is still
 //! held back (a live delivery waiting for its ack) is skipped the same way,
 //! and a low-urgency copy waiting for its bridge finds nothing to send.
+//! A receipt, if the sender kept one, says cancelled. Reading a receipt by
+//! its handle is here too: the same handle, the same key check.
 
 use super::{SubmitError, Submitter};
 use crate::auth::VerifiedSender;
+use crate::domain::{Receipt, ReceiptState};
 
 impl Submitter {
     /// Cancels the copies the handle names that are still queued; answers
@@ -28,6 +31,39 @@ impl Submitter {
             return Err(SubmitError::UnknownMessage);
         }
         metrics::counter!("pushd_messages_cancelled_total").increment(cancelled);
+        if let Some(first) = opened.copies.first() {
+            self.inner
+                .receipts
+                .advance(&first.message_id, ReceiptState::Cancelled)
+                .await?;
+        }
         Ok(cancelled)
+    }
+
+    /// The receipt of the message a handle names, for the key that sent it.
+    pub async fn receipt(
+        &self,
+        sender: &VerifiedSender,
+        handle: &str,
+    ) -> Result<Receipt, SubmitError> {
+        let opened = self
+            .inner
+            .handles
+            .open(handle)
+            .ok_or(SubmitError::UnknownMessage)?;
+        if !opened.sent_by(&sender.public_key) {
+            return Err(SubmitError::NotYourMessage);
+        }
+        let first = opened.copies.first().ok_or(SubmitError::UnknownMessage)?;
+        self.inner
+            .receipts
+            .get(&sender.public_key, &first.message_id)
+            .await?
+            .ok_or(SubmitError::NoReceipt)
+    }
+
+    /// The receipts service, for the fronts that stream events.
+    pub fn receipts(&self) -> &std::sync::Arc<crate::receipts::Receipts> {
+        &self.inner.receipts
     }
 }

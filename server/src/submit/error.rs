@@ -43,9 +43,13 @@ pub enum SubmitError {
     )]
     UnknownMessage,
     #[error(
-        "this message was sent with another application server key; only its sender may cancel it"
+        "this message was sent with another application server key; only its sender may cancel it or read its receipt"
     )]
     NotYourMessage,
+    #[error(
+        "no receipt is kept for this message: ask for one when sending (HTTP `Prefer: respond-async`, gRPC `receipt`), or it is past its keeping"
+    )]
+    NoReceipt,
 }
 
 impl SubmitError {

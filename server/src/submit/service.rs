@@ -5,12 +5,15 @@ use std::sync::Arc;
 use super::fanout::Fanout;
 use super::{Outcome, Router, SubmitError};
 use crate::auth::{
-    EndpointTokens, MessageHandles, ServiceBlocks, TOKEN_CHARS, VapidVerifier, VerifiedSender,
+    EndpointTokens, MessageCopy, MessageHandles, ServiceBlocks, TOKEN_CHARS, VapidVerifier,
+    VerifiedSender,
 };
 use crate::domain::{
-    QueuedMessage, SubscriptionRecord, Urgency, check_aes128gcm, check_topic, is_token, now_millis,
+    QueuedMessage, ReceiptCopy, ReceiptState, SubscriptionRecord, Urgency, check_aes128gcm,
+    check_topic, is_token, now_millis,
 };
 use crate::limits::RateLimits;
+use crate::receipts::{Opening, Receipts};
 use crate::store::{Store, SubscriptionCache};
 
 /// Which front a submission came through; a label on the metrics.
@@ -38,6 +41,8 @@ pub struct Submission {
     pub ttl_seconds: u32,
     pub urgency: Urgency,
     pub topic: Option<String>,
+    /// Keep a delivery receipt ([`crate::receipts`]).
+    pub receipt: bool,
 }
 
 /// What the sender is told on success.
@@ -45,8 +50,9 @@ pub struct Submission {
 pub struct Accepted {
     /// The first copy's id.
     pub message_id: String,
-    /// Names every copy and the sending key: the `Location`'s last segment.
-    pub handle: String,
+    /// The message's URL (`<public url>/m/<handle>`): the handle names
+    /// every copy and the sending key.
+    pub location: String,
     pub outcome: Outcome,
     /// The TTL applied: the one asked for, capped at the maximum.
     pub ttl_seconds: u32,
@@ -65,7 +71,10 @@ pub struct SubmitterParts {
     pub endpoint_tokens: Arc<EndpointTokens>,
     pub handles: Arc<MessageHandles>,
     pub router: Arc<Router>,
+    pub receipts: Arc<Receipts>,
     pub max_ttl_seconds: u32,
+    /// Start of message URLs, as of endpoint URLs.
+    pub public_url: String,
 }
 
 /// Cheap to clone: every front holds one.
@@ -126,15 +135,16 @@ impl Submitter {
             .map_err(|wait| SubmitError::too_fast("subscription", wait))?;
         let ttl_seconds = submission.ttl_seconds.min(parts.max_ttl_seconds);
         let devices = self.recipients(&subscription).await?;
+        let expires_at = now + i64::from(ttl_seconds) * 1000;
         let message = QueuedMessage {
             id: String::new(),
             device_id: String::new(),
-            subscription_id: subscription.id,
+            subscription_id: subscription.id.clone(),
             topic,
             urgency: submission.urgency,
             payload: submission.payload,
             received_at: now,
-            expires_at: now + i64::from(ttl_seconds) * 1000,
+            expires_at,
         };
         let Fanout {
             copies,
@@ -146,6 +156,10 @@ impl Submitter {
             metrics::counter!("pushd_messages_accepted_total", "front" => front.label())
                 .increment(1);
         }
+        if submission.receipt {
+            self.open_receipt(sender, &subscription.id, &copies, outcome, expires_at)
+                .await;
+        }
         let handle = parts
             .handles
             .seal(&sender.public_key, &copies)
@@ -155,12 +169,47 @@ impl Submitter {
                 .first()
                 .map(|copy| copy.message_id.clone())
                 .unwrap_or_default(),
-            handle,
+            location: format!("{}/m/{handle}", parts.public_url.trim_end_matches('/')),
             outcome,
             ttl_seconds,
             devices,
             devices_full,
         })
+    }
+
+    /// Files the receipt the sender asked for. The message is accepted
+    /// already, so a failure here is logged and counted, not returned: the
+    /// sender would retry and send the message twice.
+    async fn open_receipt(
+        &self,
+        sender: &VerifiedSender,
+        subscription_id: &str,
+        copies: &[MessageCopy],
+        outcome: Outcome,
+        expires_at: i64,
+    ) {
+        let state = match outcome {
+            Outcome::Delivered => ReceiptState::Delivered,
+            Outcome::Stored => ReceiptState::Accepted,
+            Outcome::NotDelivered => ReceiptState::Expired,
+        };
+        let opening = Opening {
+            sender_key: &sender.public_key,
+            subscription_id,
+            copies: copies
+                .iter()
+                .map(|copy| ReceiptCopy {
+                    device_id: copy.device_id.clone(),
+                    message_id: copy.message_id.clone(),
+                })
+                .collect(),
+            state,
+            expires_at,
+        };
+        if let Err(error) = self.inner.receipts.open(opening).await {
+            metrics::counter!("pushd_receipts_failed_total").increment(1);
+            tracing::error!(%error, "filing a receipt failed; the message itself was accepted");
+        }
     }
 
     /// The subscription a token names. A sealed token that does not open was

@@ -286,6 +286,7 @@ impl Senders {
             ttl_seconds: ttl,
             urgency: 0,
             topic: String::new(),
+            receipt: false,
         }
     }
 

@@ -16,12 +16,14 @@ mod accounts;
 mod bridges;
 mod limits;
 mod queue;
+mod receipts;
 mod records;
 
 pub use accounts::*;
 pub use bridges::*;
 pub use limits::*;
 pub use queue::*;
+pub use receipts::*;
 pub use records::*;
 
 pub(super) const HOUR: i64 = 3_600_000;
@@ -48,7 +50,10 @@ macro_rules! store_conformance_suite {
             account_subscriptions_are_listed_apart, topics_replace_per_device_on_account_subscriptions,
             unsubscribing_an_account_subscription_clears_every_copy, sealed_keys_reach_only_their_recipient,
             removing_a_device_deletes_what_was_only_its, sender_blocks_are_per_owner,
-            service_secrets_are_made_once);
+            service_secrets_are_made_once, receipts_round_trip_and_start_their_log,
+            receipts_move_forward_only, pending_lists_only_unfinished_receipts,
+            each_key_sees_only_its_own_events, event_logs_resume_after_a_cursor,
+            receipts_are_forgotten_after_keep_until);
     };
     (@cases $make_store:expr; $($case:ident),+) => {
         $(

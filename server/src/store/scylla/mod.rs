@@ -13,6 +13,7 @@ mod accounts;
 mod bridges;
 mod directory;
 mod options;
+mod receipts;
 mod rows;
 mod schema;
 mod sealed;
@@ -29,8 +30,8 @@ use tokio_stream::StreamExt as _;
 
 use super::{Admission, Enqueued, PendingQuery, Store, StoreError, StoreResult};
 use crate::domain::{
-    AccountDevice, Bridge, DeviceRecord, QueuedMessage, SealedKeys, SubscriptionRecord, UnixMillis,
-    now_micros, now_millis,
+    AccountDevice, Bridge, DeviceRecord, QueuedMessage, Receipt, ReceiptEvent, ReceiptState,
+    SealedKeys, SubscriptionRecord, UnixMillis, now_micros, now_millis,
 };
 use schema::{backend, unavailable};
 use statements::Statements;
@@ -44,6 +45,7 @@ pub struct ScyllaStore {
     bridges: bridges::BridgeStatements,
     accounts: accounts::AccountStatements,
     sealed: sealed::SealedStatements,
+    receipts: receipts::ReceiptStatements,
 }
 
 impl ScyllaStore {
@@ -84,6 +86,9 @@ impl ScyllaStore {
         let sealed =
             sealed::SealedStatements::prepare(&session, &options.keyspace, options.consistency)
                 .await?;
+        let receipts =
+            receipts::ReceiptStatements::prepare(&session, &options.keyspace, options.consistency)
+                .await?;
         Ok(Self {
             session: Arc::new(session),
             statements,
@@ -91,6 +96,7 @@ impl ScyllaStore {
             bridges,
             accounts,
             sealed,
+            receipts,
         })
     }
 
@@ -471,5 +477,45 @@ impl Store for ScyllaStore {
 
     async fn sealed_keys_for(&self, device_id: &str) -> StoreResult<Vec<SealedKeys>> {
         self.sealed_for(device_id).await
+    }
+
+    async fn put_receipt(
+        &self,
+        receipt: &Receipt,
+        keep_until: UnixMillis,
+    ) -> StoreResult<ReceiptEvent> {
+        self.file_receipt(receipt, keep_until).await
+    }
+
+    async fn receipt(&self, message_id: &str) -> StoreResult<Option<Receipt>> {
+        self.read_receipt(message_id).await
+    }
+
+    async fn advance_receipt(
+        &self,
+        message_id: &str,
+        state: ReceiptState,
+        at: UnixMillis,
+        keep_until: UnixMillis,
+    ) -> StoreResult<Option<ReceiptEvent>> {
+        self.move_receipt(message_id, state, at, keep_until).await
+    }
+
+    async fn pending_receipts(&self, limit: usize) -> StoreResult<Vec<Receipt>> {
+        self.unfinished_receipts(limit).await
+    }
+
+    async fn receipt_events(
+        &self,
+        key_hash: &[u8],
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ReceiptEvent>> {
+        self.events_of(key_hash, after, limit).await
+    }
+
+    async fn purge_receipts(&self, _now: UnixMillis) -> StoreResult<u64> {
+        // Receipt rows carry their TTL; the database drops them itself.
+        Ok(0)
     }
 }

@@ -73,6 +73,23 @@ const MIGRATIONS: &[&[&str]] = &[
         // Keys the service makes once and every node shares (endpoint tokens).
         "CREATE TABLE IF NOT EXISTS {ks}.service_secrets (name text PRIMARY KEY, value blob)",
     ],
+    &[
+        // Delivery receipts by message id. `states` holds every state the
+        // receipt reached (state -> when); the highest is its state, so two
+        // nodes moving it at once cannot move it back. Rows carry a TTL.
+        "CREATE TABLE IF NOT EXISTS {ks}.receipts (
+        message_id text PRIMARY KEY, key_hash blob, subscription_id text, copies text,
+        states map<int, bigint>, expires_at bigint)",
+        // Receipts not yet final; message ids are UUIDv7 text, so clustering
+        // order is creation order. One bucket for now, spread later if need be.
+        "CREATE TABLE IF NOT EXISTS {ks}.pending_receipts (
+        bucket int, message_id text, PRIMARY KEY (bucket, message_id))
+        WITH CLUSTERING ORDER BY (message_id ASC)",
+        // Each sender key's log of receipt changes; cursors are UUIDv7 text.
+        "CREATE TABLE IF NOT EXISTS {ks}.receipt_events (
+        key_hash blob, cursor text, message_id text, state int, at bigint,
+        PRIMARY KEY (key_hash, cursor)) WITH CLUSTERING ORDER BY (cursor ASC)",
+    ],
 ];
 
 pub const VERSION: i32 = MIGRATIONS.len() as i32;

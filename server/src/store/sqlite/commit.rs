@@ -13,6 +13,7 @@ use super::accounts::{self, AccountChange};
 use super::coalesce::coalesce;
 use super::op::{Reply, WriteOp, closed};
 use super::ops::{self, WriterState};
+use super::receipts;
 use super::{backend, bridges};
 use crate::store::{Enqueued, StoreError, StoreResult};
 
@@ -184,6 +185,14 @@ fn apply(
             }
             finish(reply, result)
         }
+        WriteOp::Receipt { change, reply } => finish(
+            reply,
+            ops::isolated(transaction, |tx| receipts::apply(tx, &change)),
+        ),
+        WriteOp::PurgeReceipts { now, reply } => finish(
+            reply,
+            ops::isolated(transaction, |tx| receipts::purge(tx, now)),
+        ),
         WriteOp::Close(_) => unreachable!("close is handled by the batch loop"),
     }
 }
@@ -197,9 +206,10 @@ fn refuse(op: WriteOp, error: StoreError) {
         | WriteOp::Bridge { reply, .. }
         | WriteOp::Account { reply, .. } => drop(reply.send(Err(error))),
         WriteOp::Enqueue { reply, .. } => drop(reply.send(Err(error))),
-        WriteOp::Ack { reply, .. } | WriteOp::PurgeExpired { reply, .. } => {
-            drop(reply.send(Err(error)))
-        }
+        WriteOp::Ack { reply, .. }
+        | WriteOp::PurgeExpired { reply, .. }
+        | WriteOp::PurgeReceipts { reply, .. } => drop(reply.send(Err(error))),
+        WriteOp::Receipt { reply, .. } => drop(reply.send(Err(error))),
         WriteOp::Close(done) => drop(done.send(())),
     }
 }

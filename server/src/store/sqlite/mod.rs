@@ -13,6 +13,7 @@ mod deferred;
 mod op;
 mod ops;
 mod reader;
+mod receipts;
 mod row;
 mod schema;
 mod tombstones;
@@ -25,12 +26,14 @@ use async_trait::async_trait;
 
 use super::{Admission, Enqueued, PendingQuery, Store, StoreError, StoreResult};
 use crate::domain::{
-    AccountDevice, Bridge, DeviceRecord, QueuedMessage, SealedKeys, SubscriptionRecord, UnixMillis,
+    AccountDevice, Bridge, DeviceRecord, QueuedMessage, Receipt, ReceiptEvent, ReceiptState,
+    SealedKeys, SubscriptionRecord, UnixMillis,
 };
 use accounts::AccountChange;
 use bridges::BridgeChange;
 use op::WriteOp;
 use reader::ReaderPool;
+use receipts::ReceiptChange;
 use writer::WriterHandle;
 
 /// Options for [`SqliteStore::open`].
@@ -275,6 +278,67 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn put_receipt(
+        &self,
+        receipt: &Receipt,
+        keep_until: UnixMillis,
+    ) -> StoreResult<ReceiptEvent> {
+        let change = ReceiptChange::Put {
+            receipt: receipt.clone(),
+            keep_until,
+        };
+        self.change_receipt(change)
+            .await?
+            .ok_or_else(|| StoreError::Backend("a new receipt appended no event".into()))
+    }
+
+    async fn receipt(&self, message_id: &str) -> StoreResult<Option<Receipt>> {
+        let message_id = message_id.to_owned();
+        self.readers
+            .run(move |connection| receipts::find(connection, &message_id))
+            .await
+    }
+
+    async fn advance_receipt(
+        &self,
+        message_id: &str,
+        state: ReceiptState,
+        at: UnixMillis,
+        keep_until: UnixMillis,
+    ) -> StoreResult<Option<ReceiptEvent>> {
+        self.change_receipt(ReceiptChange::Advance {
+            message_id: message_id.to_owned(),
+            state,
+            at,
+            keep_until,
+        })
+        .await
+    }
+
+    async fn pending_receipts(&self, limit: usize) -> StoreResult<Vec<Receipt>> {
+        self.readers
+            .run(move |connection| receipts::pending(connection, limit))
+            .await
+    }
+
+    async fn receipt_events(
+        &self,
+        key_hash: &[u8],
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ReceiptEvent>> {
+        let (key_hash, after) = (key_hash.to_vec(), after.map(str::to_owned));
+        self.readers
+            .run(move |connection| receipts::events(connection, &key_hash, after.as_deref(), limit))
+            .await
+    }
+
+    async fn purge_receipts(&self, now: UnixMillis) -> StoreResult<u64> {
+        self.writer
+            .call(|reply| WriteOp::PurgeReceipts { now, reply })
+            .await
+    }
+
     async fn sealed_keys_for(&self, device_id: &str) -> StoreResult<Vec<SealedKeys>> {
         let device_id = device_id.to_owned();
         self.readers
@@ -284,6 +348,12 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    async fn change_receipt(&self, change: ReceiptChange) -> StoreResult<Option<ReceiptEvent>> {
+        self.writer
+            .call(|reply| WriteOp::Receipt { change, reply })
+            .await
+    }
+
     async fn change_account(&self, change: AccountChange) -> StoreResult<bool> {
         self.writer
             .call(|reply| WriteOp::Account { change, reply })

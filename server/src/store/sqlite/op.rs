@@ -4,7 +4,8 @@ use tokio::sync::oneshot;
 
 use super::accounts::AccountChange;
 use super::bridges::BridgeChange;
-use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
+use super::receipts::ReceiptChange;
+use crate::domain::{DeviceRecord, QueuedMessage, ReceiptEvent, SubscriptionRecord, UnixMillis};
 use crate::store::{Admission, Enqueued, StoreError, StoreResult};
 
 pub type Reply<T> = oneshot::Sender<StoreResult<T>>;
@@ -43,6 +44,14 @@ pub enum WriteOp {
     Account {
         change: AccountChange,
         reply: Reply<bool>,
+    },
+    Receipt {
+        change: ReceiptChange,
+        reply: Reply<Option<ReceiptEvent>>,
+    },
+    PurgeReceipts {
+        now: UnixMillis,
+        reply: Reply<u64>,
     },
     Close(oneshot::Sender<()>),
 }

@@ -84,6 +84,31 @@ const MIGRATIONS: &[&str] = &[
         value BLOB NOT NULL
     ) WITHOUT ROWID;
 "#,
+    // Delivery receipts senders asked for, and each sender key's event log.
+    r#"
+    CREATE TABLE receipts (
+        message_id      TEXT PRIMARY KEY,
+        key_hash        BLOB NOT NULL,
+        subscription_id TEXT NOT NULL,
+        copies          TEXT NOT NULL,
+        state           INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        expires_at      INTEGER NOT NULL,
+        keep_until      INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX receipts_pending ON receipts (state, message_id);
+    CREATE INDEX receipts_by_keep ON receipts (keep_until);
+    CREATE TABLE receipt_events (
+        key_hash   BLOB NOT NULL,
+        cursor     TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        state      INTEGER NOT NULL,
+        at         INTEGER NOT NULL,
+        keep_until INTEGER NOT NULL,
+        PRIMARY KEY (key_hash, cursor)
+    ) WITHOUT ROWID;
+    CREATE INDEX receipt_events_by_keep ON receipt_events (keep_until);
+"#,
 ];
 
 pub const VERSION: u32 = MIGRATIONS.len() as u32;

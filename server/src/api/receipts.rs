@@ -1,0 +1,92 @@
+//! `push.v1.Sender/WatchReceipts`: a sender key's receipt events, from a
+//! cursor, then live. The stream only ever reads the verified key's own log.
+//! Watchers are bounded ([`MAX_WATCHERS`]); each holds a small channel and
+//! reads the store at most once a second while nothing happens.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use push_proto::v1 as pb;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::{PushApi, authorization, status};
+use crate::auth::VerifiedSender;
+use crate::domain::{ReceiptEvent, ReceiptState};
+
+/// Receipt streams open at once on this node.
+const MAX_WATCHERS: usize = 1024;
+/// How long a watcher waits for news before reading the store again (other
+/// nodes' events reach it this way).
+const POLL: Duration = Duration::from_secs(1);
+
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::ReceiptEvent, Status>> + Send>>;
+
+static WATCHERS: std::sync::LazyLock<Arc<Semaphore>> =
+    std::sync::LazyLock::new(|| Arc::new(Semaphore::new(MAX_WATCHERS)));
+
+impl PushApi {
+    pub(super) async fn watch_receipts_for(
+        &self,
+        request: Request<pb::WatchReceiptsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        let submitter = &self.inner.submitter;
+        let sender = match request.extensions().get::<VerifiedSender>() {
+            Some(sender) => sender.clone(),
+            None => submitter
+                .identify(authorization(&request))
+                .map_err(status::from_submit)?,
+        };
+        let Ok(permit) = WATCHERS.clone().try_acquire_owned() else {
+            return Err(Status::resource_exhausted(
+                "too many receipt streams on this node; retry later",
+            ));
+        };
+        let mut after = Some(request.into_inner().after).filter(|after| !after.is_empty());
+        let receipts = submitter.receipts().clone();
+        let (events, stream) = mpsc::channel(16);
+        tokio::spawn(async move {
+            let _permit = permit;
+            loop {
+                let page = tokio::select! {
+                    _ = events.closed() => return,
+                    page = receipts.next_events(&sender.public_key, after.as_deref(), POLL) => page,
+                };
+                let page = match page {
+                    Ok(page) => page,
+                    Err(error) => {
+                        let _ = events.send(Err(status::from_store(error))).await;
+                        return;
+                    }
+                };
+                for event in page {
+                    after = Some(event.cursor.clone());
+                    if events.send(Ok(to_proto(event))).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(stream))))
+    }
+}
+
+fn to_proto(event: ReceiptEvent) -> pb::ReceiptEvent {
+    let state = match event.state {
+        ReceiptState::Accepted => pb::ReceiptState::Accepted,
+        ReceiptState::Delivered => pb::ReceiptState::Delivered,
+        ReceiptState::Acked => pb::ReceiptState::Acked,
+        ReceiptState::Expired => pb::ReceiptState::Expired,
+        ReceiptState::Cancelled => pb::ReceiptState::Cancelled,
+        ReceiptState::Dropped => pb::ReceiptState::Dropped,
+    };
+    pb::ReceiptEvent {
+        cursor: event.cursor,
+        message_id: event.message_id,
+        state: state as i32,
+        at_unix_ms: event.at,
+    }
+}
