@@ -345,3 +345,38 @@ async fn pushctl_sends_to_the_endpoints_own_service_over_grpc_and_http() {
     assert!(ids.contains(&over_http["message_id"].as_str().expect("id").to_owned()));
     ack(&mut setup, &ids).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_rate_limit_answers_429_with_retry_after() {
+    // 1 message a second per sender key, bursts of 10: 20 at once overflow it.
+    let setup = Setup::new(&["--sender-rate", "1"]).await;
+    let body = encrypt_for(&setup.subscription, "fast");
+    let endpoint = setup.subscription.endpoint.clone();
+    let answers: Vec<Answer> = (0..20)
+        .map(|_| post(&setup, &endpoint, "--http1.1", &PUSH_HEADERS, &body, None))
+        .collect();
+    let refused: Vec<&Answer> = answers
+        .iter()
+        .filter(|answer| answer.status == 429)
+        .collect();
+    assert!(!refused.is_empty(), "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|answer| matches!(answer.status, 201 | 429)),
+        "{answers:?}"
+    );
+    let first = refused[0];
+    assert!(
+        first
+            .header("retry-after")
+            .is_some_and(|seconds| seconds.parse::<u64>().is_ok_and(|s| s >= 1)),
+        "{first:?}"
+    );
+    assert!(first.message().contains("sender key"), "{first:?}");
+    let metrics = setup.pushd.metrics();
+    assert!(
+        metrics.contains("pushd_rate_limited_total{limit=\"sender key\"}"),
+        "{metrics}"
+    );
+}
