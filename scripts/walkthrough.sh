@@ -74,7 +74,9 @@ for line in open(sys.argv[1]):
 ctl account approve --db "$work/phone.db" "$laptop_id" || fail "account approve"
 ctl account subscribe --db "$work/phone.db" >"$work/shared.json" || fail "account subscribe"
 for device in phone laptop; do
-    ctl listen --db "$work/$device.db" >"$work/$device.jsonl" 2>"$work/$device-listen.log" &
+    # pushctl itself, not the ctl function: a function in the background is a
+    # subshell, and killing that would leave the listener running.
+    "$bin_dir/pushctl" listen --db "$work/$device.db" >"$work/$device.jsonl" 2>"$work/$device-listen.log" &
     pids+=($!)
 done
 ctl send --key "$work/vapid.pem" --subject mailto:you@example.com \
