@@ -27,6 +27,9 @@ use tower::Layer as _;
 /// Largest frame a client may send; a Hello or an ack batch is far smaller,
 /// and a 4096-byte payload plus framing fits with room to spare.
 const MAX_DECODING_BYTES: usize = 64 * 1024;
+/// Streams pushd may reset for a client's protocol errors before it closes
+/// the connection (h2's own default).
+const MAX_LOCAL_ERROR_RESETS: usize = 1024;
 
 /// The endpoint token key (message handles derive theirs from it too): made
 /// by the first node to start, shared by all.
@@ -229,8 +232,14 @@ pub async fn run(
             .layer(FrontsLayer { http: http_front })
             .http2_keepalive_interval(Some(std::time::Duration::from_secs(60)))
             .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
-            .add_service(health_service)
-            .add_service(reflection)
+            // One connection holds at most this many streams (each a request
+            // and its buffers); the client waits for a free one.
+            .max_concurrent_streams(settings.security.max_streams_per_connection)
+            // tonic turns h2's cap on streams we reset for protocol errors off
+            // (None); keep h2's own default so a reset flood ends the connection.
+            .http2_max_local_error_reset_streams(Some(MAX_LOCAL_ERROR_RESETS))
+            .add_service(health_service.max_decoding_message_size(MAX_DECODING_BYTES))
+            .add_service(reflection.max_decoding_message_size(MAX_DECODING_BYTES))
             .add_service(api.sender_gate().layer(
                 SenderServer::new(api.clone()).max_decoding_message_size(MAX_DECODING_BYTES),
             ))

@@ -87,6 +87,10 @@ pub struct Overrides {
     /// Set it when pushd faces clients directly; behind a proxy every client has the proxy's IP [default: 0]
     #[arg(long, env = "PUSHD_CONNECTION_RATE_PER_IP")]
     pub connection_rate_per_ip: Option<u32>,
+    /// HTTP/2 streams one connection may have open at once (gRPC calls and
+    /// HTTP/2 pushes); more wait on the client [default: 256]
+    #[arg(long, env = "PUSHD_MAX_STREAMS_PER_CONNECTION")]
+    pub max_streams_per_connection: Option<u32>,
     /// Serves push.admin.v1 (operator sender blocks) to calls bearing this
     /// token; at least 16 characters. Prefer the environment variable [default: off]
     #[arg(long, env = "PUSHD_ADMIN_TOKEN", hide_env_values = true)]
