@@ -46,7 +46,11 @@ impl BridgeSettings {
             }
             (None, Some(p12_file)) => Some(ApnsCredentials::Certificate {
                 p12_file,
-                password: pick(&flags.apns_cert_password, &file.apns_cert_password)
+                password: flags
+                    .apns_cert_password
+                    .as_ref()
+                    .or(file.apns_cert_password.as_ref())
+                    .map(|secret| secret.expose().to_owned())
                     .unwrap_or_default(),
             }),
             (None, None) => None,

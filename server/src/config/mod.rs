@@ -139,7 +139,7 @@ pub struct Overrides {
     /// Shared secret every node of the cluster presents on internal calls, at
     /// least 16 characters; prefer the environment variable to the flag
     #[arg(long, env = "PUSHD_CLUSTER_SECRET", hide_env_values = true)]
-    pub cluster_secret: Option<String>,
+    pub cluster_secret: Option<Secret>,
     /// APNs token authentication: the .p8 signing key from Apple (needs
     /// apns_key_id and apns_team_id)
     #[arg(long, env = "PUSHD_APNS_KEY_FILE")]
@@ -155,7 +155,7 @@ pub struct Overrides {
     pub apns_cert_file: Option<PathBuf>,
     /// Password of the .p12 file; prefer the environment variable
     #[arg(long, env = "PUSHD_APNS_CERT_PASSWORD", hide_env_values = true)]
-    pub apns_cert_password: Option<String>,
+    pub apns_cert_password: Option<Secret>,
     /// Alert title iOS shows if the app's Notification Service Extension
     /// cannot decrypt in time [default: New notification]
     #[arg(long, env = "PUSHD_APNS_ALERT_TITLE")]
@@ -253,7 +253,10 @@ impl Settings {
             &store,
             flags.cluster_listen.or(file.cluster_listen),
             flags.cluster_advertise.or(file.cluster_advertise),
-            flags.cluster_secret.or(file.cluster_secret),
+            flags
+                .cluster_secret
+                .or(file.cluster_secret)
+                .map(|secret| secret.expose().to_owned()),
         )?;
         Ok(Self {
             cluster,
@@ -325,7 +328,19 @@ impl Settings {
 fn read_file(path: &Path) -> Result<Overrides, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| format!("reading {}: {error}", path.display()))?;
-    toml::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))
+    toml::from_str(&text).map_err(|error| file_error(path, &text, &error))
+}
+
+/// Where and what, without the offending line itself: toml quotes it, and
+/// the line may hold a secret (`admin_token`, `cluster_secret`).
+fn file_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
+    let line = error
+        .span()
+        .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+    match line {
+        Some(line) => format!("{} line {line}: {}", path.display(), error.message()),
+        None => format!("{}: {}", path.display(), error.message()),
+    }
 }
 
 #[cfg(test)]
@@ -364,11 +379,35 @@ mod tests {
     }
 
     #[test]
+    fn secrets_never_show_in_debug_output_or_file_errors() {
+        let flags = Overrides {
+            admin_token: Some("admin-token-0123456789".parse().expect("secret")),
+            cluster_secret: Some("cluster-secret-0123456789".parse().expect("secret")),
+            apns_cert_password: Some("p12-password-0123456789".parse().expect("secret")),
+            ..Overrides::default()
+        };
+        let shown = format!("{flags:?}");
+        for secret in ["admin-token", "cluster-secret", "p12-password"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        let folder = tempfile::tempdir().expect("temp dir");
+        let path = folder.path().join("pushd.toml");
+        std::fs::write(
+            &path,
+            "log = \"info\"\ncluster_secret = \"very-secret-0123456789\n",
+        )
+        .expect("write");
+        let error = read_file(&path).expect_err("an unterminated string");
+        assert!(!error.contains("very-secret"), "{error}");
+        assert!(error.contains("line 2"), "{error}");
+    }
+
+    #[test]
     fn cluster_mode_needs_a_shared_store_a_secret_and_a_dialable_address() {
         let cluster = |store: &str, listen: &str, secret: &str| Overrides {
             store: Some(store.into()),
             cluster_listen: Some(listen.parse().expect("addr")),
-            cluster_secret: Some(secret.into()),
+            cluster_secret: Some(secret.parse().expect("secret")),
             ..Overrides::default()
         };
         let good = "0123456789abcdef";
