@@ -107,9 +107,9 @@ impl VapidVerifier {
             )));
         }
         let subject = claims.sub.unwrap_or_default();
-        if !(subject.starts_with("mailto:") || subject.starts_with("https:")) {
+        if !is_contact(&subject) {
             return Err(VapidError::Invalid(
-                "sub must be a mailto: or https: contact for the sender".into(),
+                "sub must be a contact for the sender: mailto:<address> or https://<host>…".into(),
             ));
         }
         check_not_expired(
@@ -121,6 +121,20 @@ impl VapidVerifier {
             now,
         )
     }
+}
+
+/// RFC 8292 §2.1: `sub` is how the push service reaches the sender, so a
+/// bare scheme (`https:`, `mailto:`) is no contact at all.
+fn is_contact(subject: &str) -> bool {
+    if let Some(address) = subject.strip_prefix("mailto:") {
+        return address
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+    }
+    subject
+        .strip_prefix("https://")
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        .is_some_and(|host| !host.is_empty())
 }
 
 fn check_not_expired(sender: VerifiedSender, now: u64) -> Result<VerifiedSender, VapidError> {
@@ -211,6 +225,42 @@ mod tests {
         assert!(
             matches!(expired, Err(VapidError::Expired { .. })),
             "{expired:?}"
+        );
+    }
+
+    #[test]
+    fn the_subject_must_be_a_contact() {
+        for contact in [
+            "mailto:ops@example.com",
+            "mailto:loadtest@localhost",
+            "https://example.com",
+            "https://example.com/contact",
+        ] {
+            assert!(is_contact(contact), "{contact}");
+        }
+        for not_one in [
+            "https:",
+            "https://",
+            "https:///path",
+            "mailto:",
+            "mailto:@example.com",
+            "mailto:ops@",
+            "mailto:ops",
+            "http://example.com",
+            "",
+        ] {
+            assert!(!is_contact(not_one), "{not_one}");
+        }
+        let key = push_sdk::vapid::VapidKey::generate().expect("key");
+        let now = 1_800_000_000;
+        let jwt = key
+            .sign("http://127.0.0.1:8070", "https:", now + 3600)
+            .expect("sign");
+        let verifier = VapidVerifier::new("http://127.0.0.1:8070");
+        let refused = verifier.verify(Some(&key.authorization_header(&jwt)), now);
+        assert!(
+            matches!(&refused, Err(VapidError::Invalid(reason)) if reason.contains("contact")),
+            "{refused:?}"
         );
     }
 
