@@ -13,8 +13,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{PushApi, authorization, status};
-use crate::auth::VerifiedSender;
+use super::{PushApi, status};
 use crate::domain::{ReceiptEvent, ReceiptState};
 
 /// Receipt streams open at once on this node.
@@ -34,12 +33,7 @@ impl PushApi {
         request: Request<pb::WatchReceiptsRequest>,
     ) -> Result<Response<EventStream>, Status> {
         let submitter = &self.inner.submitter;
-        let sender = match request.extensions().get::<VerifiedSender>() {
-            Some(sender) => sender.clone(),
-            None => submitter
-                .identify(authorization(&request))
-                .map_err(status::from_submit)?,
-        };
+        let sender = self.sender_of(&request)?;
         let Ok(permit) = WATCHERS.clone().try_acquire_owned() else {
             return Err(Status::resource_exhausted(
                 "too many receipt streams on this node; retry later",

@@ -16,13 +16,7 @@ impl sender_server::Sender for PushApi {
         request: Request<pb::SubmitMessageRequest>,
     ) -> Result<Response<pb::SubmitMessageResponse>, Status> {
         let submitter = &self.inner.submitter;
-        // The sender gate verified the caller already; without it, here.
-        let sender = match request.extensions().get::<VerifiedSender>() {
-            Some(sender) => sender.clone(),
-            None => submitter
-                .identify(authorization(&request))
-                .map_err(status::from_submit)?,
-        };
+        let sender = self.sender_of(&request)?;
         let submitted = request.into_inner();
         let urgency = Urgency::from_i32(submitted.urgency).ok_or_else(|| {
             Status::invalid_argument(format!(
@@ -64,5 +58,20 @@ impl sender_server::Sender for PushApi {
         request: Request<pb::WatchReceiptsRequest>,
     ) -> Result<Response<Self::WatchReceiptsStream>, Status> {
         self.watch_receipts_for(request).await
+    }
+}
+
+impl PushApi {
+    /// The caller of a `Sender` call: the sender gate verified it already;
+    /// without the gate, it is verified here.
+    pub(super) fn sender_of<T>(&self, request: &Request<T>) -> Result<VerifiedSender, Status> {
+        match request.extensions().get::<VerifiedSender>() {
+            Some(sender) => Ok(sender.clone()),
+            None => self
+                .inner
+                .submitter
+                .identify(authorization(request))
+                .map_err(status::from_submit),
+        }
     }
 }

@@ -86,7 +86,7 @@ impl HttpFront {
                 self.cancel(&handle, authorization.as_deref()).await
             }
             (Route::Message(handle), &Method::GET) => {
-                push::receipt(self, &handle, authorization.as_deref()).await
+                self.receipt(&handle, authorization.as_deref()).await
             }
             (Route::Endpoint(_), _) => Err(not_allowed("POST, GET")),
             (Route::Message(_), _) => Err(not_allowed("DELETE, GET")),

@@ -26,7 +26,7 @@ impl HttpFront {
         if let Some(length) = declared_length(&request)
             && length > MAX_PAYLOAD_BYTES as u64
         {
-            return Err(too_large(length));
+            return Err(too_large(&length.to_string()));
         }
         // The body first (it is small and bounded): an HTTP/2 answer sent
         // before the body arrived resets the stream, which some clients
@@ -93,26 +93,25 @@ impl HttpFront {
         self.inner.submitter.cancel(&sender, handle).await?;
         Ok(reply::empty(StatusCode::NO_CONTENT))
     }
-}
 
-/// `GET <Location>` by the key that sent it: the message's receipt.
-pub(super) async fn receipt(
-    front: &HttpFront,
-    handle: &str,
-    authorization: Option<&str>,
-) -> Result<HttpResponse, Refusal> {
-    let submitter = &front.inner.submitter;
-    let sender = submitter.identify(authorization)?;
-    let receipt = submitter.receipt(&sender, handle).await?;
-    Ok(reply::json(
-        StatusCode::OK,
-        &serde_json::json!({
-            "message_id": receipt.message_id,
-            "state": receipt.state.label(),
-            "updated_at_unix_ms": receipt.updated_at,
-            "devices": receipt.copies.len(),
-        }),
-    ))
+    /// `GET <Location>` by the key that sent it: the message's receipt.
+    pub(super) async fn receipt(
+        &self,
+        handle: &str,
+        authorization: Option<&str>,
+    ) -> Result<HttpResponse, Refusal> {
+        let sender = self.inner.submitter.identify(authorization)?;
+        let receipt = self.inner.submitter.receipt(&sender, handle).await?;
+        Ok(reply::json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "message_id": receipt.message_id,
+                "state": receipt.state.label(),
+                "updated_at_unix_ms": receipt.updated_at,
+                "devices": receipt.copies.len(),
+            }),
+        ))
+    }
 }
 
 /// `Prefer: respond-async` (RFC 8030 §5.1, RFC 7240) asks for a receipt.
@@ -144,11 +143,12 @@ fn declared_length<B>(request: &Request<B>) -> Option<u64> {
         .ok()
 }
 
-fn too_large(length: u64) -> Refusal {
+/// 413, for a body of `size` (declared, or found while reading).
+fn too_large(size: &str) -> Refusal {
     Refusal::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!(
-            "payload is {length} bytes; the limit is {MAX_PAYLOAD_BYTES} (encrypted, with its aes128gcm header)"
+            "payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES} (encrypted, with its aes128gcm header)"
         ),
     )
 }
@@ -173,12 +173,9 @@ async fn read_body(body: Body) -> Result<Vec<u8>, Refusal> {
         })?;
     match collected {
         Ok(collected) => Ok(collected.to_bytes().to_vec()),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(Refusal::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "payload is over the limit of {MAX_PAYLOAD_BYTES} bytes (encrypted, with its aes128gcm header)"
-            ),
-        )),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(too_large(&format!("more than {MAX_PAYLOAD_BYTES}")))
+        }
         Err(error) => Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             format!("the body could not be read: {error}"),

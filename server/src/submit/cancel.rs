@@ -7,21 +7,14 @@
 //! its handle is here too: the same handle, the same key check.
 
 use super::{SubmitError, Submitter};
-use crate::auth::VerifiedSender;
+use crate::auth::{OpenedHandle, VerifiedSender};
 use crate::domain::{Receipt, ReceiptState};
 
 impl Submitter {
     /// Cancels the copies the handle names that are still queued; answers
     /// how many were. None left is [`SubmitError::UnknownMessage`].
     pub async fn cancel(&self, sender: &VerifiedSender, handle: &str) -> Result<u64, SubmitError> {
-        let opened = self
-            .inner
-            .handles
-            .open(handle)
-            .ok_or(SubmitError::UnknownMessage)?;
-        if !opened.sent_by(&sender.public_key) {
-            return Err(SubmitError::NotYourMessage);
-        }
+        let opened = self.opened_by(sender, handle)?;
         let mut cancelled = 0;
         for copy in &opened.copies {
             let ids = [copy.message_id.clone()];
@@ -46,6 +39,21 @@ impl Submitter {
         sender: &VerifiedSender,
         handle: &str,
     ) -> Result<Receipt, SubmitError> {
+        let opened = self.opened_by(sender, handle)?;
+        let first = opened.copies.first().ok_or(SubmitError::UnknownMessage)?;
+        self.inner
+            .receipts
+            .get(&sender.public_key, &first.message_id)
+            .await?
+            .ok_or(SubmitError::NoReceipt)
+    }
+
+    /// What a handle names, if this service made it and `sender` sent it.
+    fn opened_by(
+        &self,
+        sender: &VerifiedSender,
+        handle: &str,
+    ) -> Result<OpenedHandle, SubmitError> {
         let opened = self
             .inner
             .handles
@@ -54,12 +62,7 @@ impl Submitter {
         if !opened.sent_by(&sender.public_key) {
             return Err(SubmitError::NotYourMessage);
         }
-        let first = opened.copies.first().ok_or(SubmitError::UnknownMessage)?;
-        self.inner
-            .receipts
-            .get(&sender.public_key, &first.message_id)
-            .await?
-            .ok_or(SubmitError::NoReceipt)
+        Ok(opened)
     }
 
     /// The receipts service, for the fronts that stream events.
