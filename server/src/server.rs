@@ -159,6 +159,7 @@ pub async fn run(
         max_subscriptions_per_device: settings.security.max_subscriptions_per_device,
         rates: settings.security.rates,
         receipt_retention: settings.receipt_retention,
+        max_receipt_watchers: settings.max_receipt_watchers,
     };
     let service_blocks = Arc::new(ServiceBlocks::default());
     service_blocks
@@ -222,8 +223,16 @@ pub async fn run(
         public_url = %public_url,
         "pushd listening"
     );
-    let incoming = transport::connections(listener, settings.security.connection_rate_per_ip, tls);
-    let http_front = HttpFront::new(api.submitter().clone(), draining.clone());
+    let incoming = transport::connections(
+        listener,
+        settings.security.connection_rate_per_ip,
+        tls.map(|acceptor| (acceptor, settings.handshake_timeout)),
+    );
+    let http_front = HttpFront::new(
+        api.submitter().clone(),
+        draining.clone(),
+        settings.handshake_timeout,
+    );
     let serve =
         tonic::transport::Server::builder()
             // HTTP/1.1 for web-push senders; gRPC clients speak HTTP/2.

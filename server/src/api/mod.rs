@@ -47,6 +47,7 @@ pub struct ApiLimits {
     pub max_subscriptions_per_device: usize,
     pub rates: RateSettings,
     pub receipt_retention: Duration,
+    pub max_receipt_watchers: usize,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -100,7 +101,11 @@ impl PushApi {
             endpoint_tokens: endpoint_tokens.clone(),
             handles: Arc::new(MessageHandles::new(token_master)),
             router: router.clone(),
-            receipts: Receipts::start(store.clone(), limits.receipt_retention),
+            receipts: Receipts::start(
+                store.clone(),
+                limits.receipt_retention,
+                limits.max_receipt_watchers,
+            ),
             max_ttl_seconds: limits.max_ttl_seconds,
             public_url: public_url.clone(),
         });

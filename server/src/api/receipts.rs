@@ -1,14 +1,13 @@
 //! `push.v1.Sender/WatchReceipts`: a sender key's receipt events, from a
 //! cursor, then live. The stream only ever reads the verified key's own log.
-//! Watchers are bounded ([`MAX_WATCHERS`]); each holds a small channel and
-//! reads the store at most once a second while nothing happens.
+//! Watchers are bounded (`max_receipt_watchers`); each holds a small channel
+//! and reads the store at most once a second while nothing happens.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use push_proto::v1 as pb;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -16,16 +15,11 @@ use tonic::{Request, Response, Status};
 use super::{PushApi, status};
 use crate::domain::{ReceiptEvent, ReceiptState};
 
-/// Receipt streams open at once on this node.
-const MAX_WATCHERS: usize = 1024;
 /// How long a watcher waits for news before reading the store again (other
 /// nodes' events reach it this way).
 const POLL: Duration = Duration::from_secs(1);
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::ReceiptEvent, Status>> + Send>>;
-
-static WATCHERS: std::sync::LazyLock<Arc<Semaphore>> =
-    std::sync::LazyLock::new(|| Arc::new(Semaphore::new(MAX_WATCHERS)));
 
 impl PushApi {
     pub(super) async fn watch_receipts_for(
@@ -34,13 +28,13 @@ impl PushApi {
     ) -> Result<Response<EventStream>, Status> {
         let submitter = &self.inner.submitter;
         let sender = self.sender_of(&request)?;
-        let Ok(permit) = WATCHERS.clone().try_acquire_owned() else {
+        let receipts = submitter.receipts().clone();
+        let Some(permit) = receipts.watch_permit() else {
             return Err(Status::resource_exhausted(
-                "too many receipt streams on this node; retry later",
+                "too many receipt streams on this node (max_receipt_watchers); retry later",
             ));
         };
         let mut after = Some(request.into_inner().after).filter(|after| !after.is_empty());
-        let receipts = submitter.receipts().clone();
         let (events, stream) = mpsc::channel(16);
         tokio::spawn(async move {
             let _permit = permit;

@@ -114,7 +114,8 @@ pub struct Overrides {
     /// Where the provider publishes its signing keys (JWKS) [default: <issuer>/.well-known/jwks.json]
     #[arg(long, env = "PUSHD_OIDC_JWKS_URL")]
     pub oidc_jwks_url: Option<String>,
-    /// Seconds a new stream has to send Hello [default: 10]
+    /// Seconds a client has to finish each step of getting in: the TLS
+    /// handshake, an HTTP push's body, a stream's Hello [default: 10]
     #[arg(long, env = "PUSHD_HANDSHAKE_TIMEOUT_SECONDS")]
     pub handshake_timeout_seconds: Option<u64>,
     /// Seconds between sweeps that delete expired messages [default: 60]
@@ -127,6 +128,9 @@ pub struct Overrides {
     /// change, and after its message would expire [default: 86400]
     #[arg(long, env = "PUSHD_RECEIPT_RETENTION_SECONDS")]
     pub receipt_retention_seconds: Option<u64>,
+    /// WatchReceipts streams open at once on this node [default: 1024]
+    #[arg(long, env = "PUSHD_MAX_RECEIPT_WATCHERS")]
+    pub max_receipt_watchers: Option<usize>,
     /// Listen address of the internal node-to-node service; setting it makes
     /// this node route to the others sharing its scylla:// store. Never expose
     /// it to devices [default: off]
@@ -202,6 +206,7 @@ pub struct Settings {
     pub expiry_interval: Duration,
     pub drain_timeout: Duration,
     pub receipt_retention: Duration,
+    pub max_receipt_watchers: usize,
     pub cluster: Option<ClusterSettings>,
     pub bridges: BridgeSettings,
     pub security: SecuritySettings,
@@ -319,6 +324,11 @@ impl Settings {
                     .unwrap_or(86_400)
                     .max(1),
             ),
+            max_receipt_watchers: flags
+                .max_receipt_watchers
+                .or(file.max_receipt_watchers)
+                .unwrap_or(1024)
+                .max(1),
             log: flags.log.or(file.log).unwrap_or_else(|| "info".into()),
             security,
         })

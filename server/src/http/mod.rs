@@ -22,6 +22,7 @@ mod reply;
 mod split;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{Method, Request, StatusCode, header};
 use tokio::sync::watch;
@@ -42,6 +43,9 @@ struct FrontParts {
     submitter: Submitter,
     /// True once the node drains: new messages get 503 and go elsewhere.
     draining: watch::Receiver<bool>,
+    /// How long a push's body may take once its headers are in
+    /// (`handshake_timeout_seconds`).
+    body_deadline: Duration,
 }
 
 /// The resources this front serves, by the end of the path (so a
@@ -62,11 +66,16 @@ fn route(path: &str) -> Route {
 }
 
 impl HttpFront {
-    pub fn new(submitter: Submitter, draining: watch::Receiver<bool>) -> Self {
+    pub fn new(
+        submitter: Submitter,
+        draining: watch::Receiver<bool>,
+        body_deadline: Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(FrontParts {
                 submitter,
                 draining,
+                body_deadline,
             }),
         }
     }

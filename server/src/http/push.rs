@@ -13,10 +13,6 @@ use super::reply::{self, HttpResponse, Refusal};
 use crate::domain::MAX_PAYLOAD_BYTES;
 use crate::submit::{Front, Submission};
 
-/// How long a sender has to send the body once its headers are in; a slow
-/// or stalled body cannot hold a request (and its buffer) longer.
-const BODY_TIMEOUT: Duration = Duration::from_secs(10);
-
 impl HttpFront {
     pub(super) async fn push(
         &self,
@@ -32,7 +28,8 @@ impl HttpFront {
         // before the body arrived resets the stream, which some clients
         // report as a transport error instead of the answer.
         let (head, body) = request.into_parts();
-        let payload = read_body(body).await?;
+        // A slow or stalled body cannot hold a request (and its buffer) longer.
+        let payload = read_body(body, self.inner.body_deadline).await?;
         if self.is_draining() {
             return Err(reply::draining());
         }
@@ -160,10 +157,10 @@ pub(super) async fn drain(body: Body) {
     let _ = tokio::time::timeout(Duration::from_secs(1), limited.collect()).await;
 }
 
-/// The body, at most [`MAX_PAYLOAD_BYTES`], within [`BODY_TIMEOUT`].
-async fn read_body(body: Body) -> Result<Vec<u8>, Refusal> {
+/// The body, at most [`MAX_PAYLOAD_BYTES`], within `deadline`.
+async fn read_body(body: Body, deadline: Duration) -> Result<Vec<u8>, Refusal> {
     let limited = Limited::new(body, MAX_PAYLOAD_BYTES);
-    let collected = tokio::time::timeout(BODY_TIMEOUT, limited.collect())
+    let collected = tokio::time::timeout(deadline, limited.collect())
         .await
         .map_err(|_| {
             Refusal::new(

@@ -16,7 +16,7 @@ mod keeper;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::domain::{
     Receipt, ReceiptCopy, ReceiptEvent, ReceiptState, UnixMillis, now_millis, receipt_key_hash,
@@ -34,6 +34,8 @@ pub struct Receipts {
     /// Wakes this node's watchers when this node appended an event; others'
     /// events reach them by their periodic read.
     changed: Notify,
+    /// One permit per open watch stream (`max_receipt_watchers`).
+    watchers: Arc<Semaphore>,
 }
 
 /// What the sender asked for and what it became, at submit time.
@@ -47,11 +49,12 @@ pub struct Opening<'a> {
 
 impl Receipts {
     /// Starts the keeper too; it stops when the last handle is dropped.
-    pub fn start(store: Arc<dyn Store>, retention: Duration) -> Arc<Self> {
+    pub fn start(store: Arc<dyn Store>, retention: Duration, max_watchers: usize) -> Arc<Self> {
         let receipts = Arc::new(Self {
             store,
             retention_ms: i64::try_from(retention.as_millis()).unwrap_or(i64::MAX),
             changed: Notify::new(),
+            watchers: Arc::new(Semaphore::new(max_watchers)),
         });
         keeper::spawn(&receipts);
         receipts
@@ -105,6 +108,12 @@ impl Receipts {
     pub async fn get(&self, sender_key: &[u8], message_id: &str) -> StoreResult<Option<Receipt>> {
         let found = self.store.receipt(message_id).await?;
         Ok(found.filter(|receipt| receipt.key_hash == receipt_key_hash(sender_key)))
+    }
+
+    /// A place for one more watch stream, held for as long as it is open;
+    /// None when this node has `max_receipt_watchers` already.
+    pub fn watch_permit(&self) -> Option<OwnedSemaphorePermit> {
+        self.watchers.clone().try_acquire_owned().ok()
     }
 
     /// The next page of `sender_key`'s events after `after`, waiting up to

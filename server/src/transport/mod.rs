@@ -117,14 +117,15 @@ pub fn incoming(
 
 /// The connections the public port serves: accepted, rate-limited, and
 /// through the TLS handshake when TLS is configured.
+/// `tls` pairs the acceptor with the time a client has to finish its handshake.
 pub fn connections(
     listener: TcpListener,
     per_second: u32,
-    tls: Option<TlsAcceptor>,
+    tls: Option<(TlsAcceptor, Duration)>,
 ) -> std::pin::Pin<Box<dyn Stream<Item = std::io::Result<PublicStream>> + Send>> {
     let accepted = incoming(listener, per_second);
     match tls {
-        Some(acceptor) => Box::pin(accept_tls(accepted, acceptor)),
+        Some((acceptor, deadline)) => Box::pin(accept_tls(accepted, acceptor, deadline)),
         None => Box::pin(accepted.map(|accepted| accepted.map(PublicStream::Plain))),
     }
 }

@@ -1,7 +1,8 @@
 //! One connection type for the public port, plaintext or TLS, and the
 //! TLS handshakes run beside the accept loop (never in it), each bounded in
-//! time and in number, so a client that opens a connection and says nothing
-//! holds one permit for [`HANDSHAKE_TIMEOUT`] and blocks nobody.
+//! time (`handshake_timeout_seconds`) and in number, so a client that opens
+//! a connection and says nothing holds one permit for that long and blocks
+//! nobody.
 
 use std::io;
 use std::pin::Pin;
@@ -18,8 +19,6 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt as _};
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
-/// Time a new connection has to finish its TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshakes in progress at once; further connections wait in the kernel's
 /// accept queue until one finishes or times out.
 const MAX_HANDSHAKES: usize = 1024;
@@ -110,6 +109,7 @@ impl AsyncWrite for PublicStream {
 pub fn accept_tls(
     accepted: impl Stream<Item = io::Result<TcpStream>> + Send + 'static,
     acceptor: TlsAcceptor,
+    deadline: Duration,
 ) -> impl Stream<Item = io::Result<PublicStream>> {
     let (ready, connections) = mpsc::channel(64);
     tokio::spawn(async move {
@@ -136,7 +136,7 @@ pub fn accept_tls(
             let (ready, acceptor) = (ready.clone(), acceptor.clone());
             tokio::spawn(async move {
                 let _permit = permit;
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                match tokio::time::timeout(deadline, acceptor.accept(tcp)).await {
                     Ok(Ok(tls)) => {
                         let _ = ready.send(Ok(PublicStream::Tls(Box::new(tls)))).await;
                     }
