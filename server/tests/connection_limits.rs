@@ -145,7 +145,7 @@ async fn receipt_streams_per_node_are_capped() {
     use push_proto::v1 as pb;
     let pushd = Pushd::start(&["--max-receipt-watchers", "1"]);
     let mut sender = support::raw::Senders::new(&pushd.url).await;
-    let mut watch = |sender: &mut support::raw::Senders| {
+    let watch = |sender: &mut support::raw::Senders| {
         let request =
             support::raw::with_auth(pb::WatchReceiptsRequest::default(), &sender.authorization());
         let mut client = sender.client.clone();
