@@ -65,14 +65,20 @@ impl ServerUnderTest {
     }
 }
 
-/// pushd's message rate limits are abuse controls: one loadtest sender at full speed is
+/// pushd's message rate limits and per-address connection cap are abuse controls: one
+/// loadtest sender at full speed, or a fleet of devices from a few loopback addresses, is
 /// exactly what they stop. They are turned off unless `--pushd-arg` sets them.
 fn unlimited(pushd_args: &[String]) -> Vec<&'static str> {
-    ["--sender-rate", "--subscription-rate", "--device-rate"]
-        .into_iter()
-        .filter(|flag| !pushd_args.iter().any(|arg| arg.starts_with(flag)))
-        .flat_map(|flag| [flag, "0"])
-        .collect()
+    [
+        "--sender-rate",
+        "--subscription-rate",
+        "--device-rate",
+        "--max-connections-per-ip",
+    ]
+    .into_iter()
+    .filter(|flag| !pushd_args.iter().any(|arg| arg.starts_with(flag)))
+    .flat_map(|flag| [flag, "0"])
+    .collect()
 }
 
 async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUnderTest> {

@@ -17,6 +17,7 @@ use crate::cluster::{ClusterNode, Directory};
 use crate::config::{Settings, StoreChoice};
 use crate::delivery::Hub;
 use crate::http::{FrontsLayer, HttpFront};
+use crate::limits::RequestDeadlineLayer;
 use crate::store::scylla::ScyllaStore;
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
 use crate::store::{Store, spawn_expiry};
@@ -105,6 +106,10 @@ pub async fn run(
         Some(files) => Some(transport::tls(&files.cert_file, &files.key_file)?),
         None => None,
     };
+    let max_connections = transport::descriptors::max_connections(
+        settings.connections.max_connections,
+        transport::descriptors::raise_open_files_limit(),
+    );
     let listener =
         transport::bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
     let grpc_addr = listener.local_addr()?;
@@ -221,29 +226,49 @@ pub async fn run(
             StoreChoice::Scylla(options) => format!("scylla:{}/{}", options.nodes.join(","), options.keyspace),
         },
         public_url = %public_url,
+        max_connections,
         "pushd listening"
     );
+    let connections = &settings.connections;
     let incoming = transport::connections(
         listener,
-        settings.security.connection_rate_per_ip,
-        tls.map(|acceptor| (acceptor, settings.handshake_timeout)),
+        connections,
+        max_connections,
+        tls,
+        transport::Lifetime {
+            opening: settings.handshake_timeout,
+            at_most: connections
+                .max_connection_age
+                .map(|age| age + connections.max_connection_age_grace),
+        },
     );
     let http_front = HttpFront::new(
         api.submitter().clone(),
         draining.clone(),
         settings.handshake_timeout,
     );
+    let mut server = tonic::transport::Server::builder();
+    if let Some(age) = connections.max_connection_age {
+        // Graceful only (GOAWAY, then in-flight calls finish): the cut after
+        // the grace is the connection's own deadline (`transport::Lifetime`),
+        // as tonic with a grace set skips the GOAWAY.
+        server = server.max_connection_age(age);
+    }
     let serve =
-        tonic::transport::Server::builder()
+        server
             // HTTP/1.1 for web-push senders; gRPC clients speak HTTP/2.
             .accept_http1(true)
             // Outermost: requests that are not gRPC never reach the gRPC routes.
             .layer(FrontsLayer { http: http_front })
+            // Inside the split: an HTTP push has its own body deadline and status.
+            .layer(RequestDeadlineLayer {
+                limit: connections.request_timeout,
+            })
             .http2_keepalive_interval(Some(std::time::Duration::from_secs(60)))
             .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
             // One connection holds at most this many streams (each a request
             // and its buffers); the client waits for a free one.
-            .max_concurrent_streams(settings.security.max_streams_per_connection)
+            .max_concurrent_streams(connections.max_streams_per_connection)
             // tonic turns h2's cap on streams we reset for protocol errors off
             // (None); keep h2's own default so a reset flood ends the connection.
             .http2_max_local_error_reset_streams(Some(MAX_LOCAL_ERROR_RESETS))

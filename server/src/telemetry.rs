@@ -2,7 +2,7 @@
 //! small HTTP listener that serves `/metrics`.
 
 use std::io::IsTerminal as _;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -37,6 +37,10 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// Scrapes served at once, and the time one connection may take.
+const MAX_SCRAPES: usize = 16;
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Serves `GET /metrics` until the task is dropped.
 pub async fn serve_metrics(listener: TcpListener, handle: PrometheusHandle) {
     let upkeep = handle.clone();
@@ -47,20 +51,31 @@ pub async fn serve_metrics(listener: TcpListener, handle: PrometheusHandle) {
             upkeep.run_upkeep();
         }
     });
+    // Scrapers are few; these bound what anyone who can reach the port may hold.
+    let scrapes = Arc::new(tokio::sync::Semaphore::new(MAX_SCRAPES));
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let Ok(permit) = scrapes.clone().acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of descriptors, most likely: retrying at once would spin.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let handle = handle.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let service =
                 hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
                     let handle = handle.clone();
                     async move { Ok::<_, std::convert::Infallible>(respond(&request, &handle)) }
                 });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(SCRAPE_TIMEOUT, connection).await;
         });
     }
 }
@@ -79,4 +94,34 @@ fn respond(
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     response
+}
+
+/// Lets a log line through at most once per period, so an event a client
+/// can cause thousands of times a second (a refused connection, a wrong
+/// secret) is seen by the operator without flooding the log. Counting it is
+/// the metric's job.
+pub struct LogGate {
+    period: std::time::Duration,
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl LogGate {
+    pub const fn new(period: std::time::Duration) -> Self {
+        Self {
+            period,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// True when the caller may log now.
+    pub fn open(&self) -> bool {
+        let Ok(mut last) = self.last.lock() else {
+            return false;
+        };
+        if last.is_some_and(|at| at.elapsed() < self.period) {
+            return false;
+        }
+        *last = Some(std::time::Instant::now());
+        true
+    }
 }

@@ -14,11 +14,13 @@ use crate::store::RetentionLimits;
 
 mod bridges;
 mod cluster;
+mod connections;
 mod security;
 
 pub use bridges::BridgeSettings;
 pub use cluster::ClusterSettings;
 use cluster::cluster_settings;
+pub use connections::ConnectionSettings;
 pub use security::{Secret, SecuritySettings, TlsFiles};
 
 #[derive(Debug, Parser)]
@@ -91,6 +93,29 @@ pub struct Overrides {
     /// HTTP/2 pushes); more wait on the client [default: 256]
     #[arg(long, env = "PUSHD_MAX_STREAMS_PER_CONNECTION")]
     pub max_streams_per_connection: Option<u32>,
+    /// Connections open at once on the public port; beyond it new ones wait
+    /// in the kernel's queue. 0 = the open-files limit less 256 kept for the
+    /// store, bridges and logs [default: 0]
+    #[arg(long, env = "PUSHD_MAX_CONNECTIONS")]
+    pub max_connections: Option<u32>,
+    /// Connections open at once from one IP address; more are closed at once.
+    /// 0 = no limit; set 0 behind a proxy, where every client has its address [default: 1024]
+    #[arg(long, env = "PUSHD_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<u32>,
+    /// Seconds a request has to be answered (a stream, once answered, runs on) [default: 30]
+    #[arg(long, env = "PUSHD_REQUEST_TIMEOUT_SECONDS")]
+    pub request_timeout_seconds: Option<u64>,
+    /// Seconds after which a connection is asked to close (HTTP/2 GOAWAY;
+    /// clients reconnect); 0 = never [default: 86400]
+    #[arg(long, env = "PUSHD_MAX_CONNECTION_AGE_SECONDS")]
+    pub max_connection_age_seconds: Option<u64>,
+    /// Seconds a connection asked to close may still take before it is cut [default: 60]
+    #[arg(long, env = "PUSHD_MAX_CONNECTION_AGE_GRACE_SECONDS")]
+    pub max_connection_age_grace_seconds: Option<u64>,
+    /// Seconds sent data may stay unacknowledged (a dead peer, or one that
+    /// stopped reading) before the connection is dropped [default: 60]
+    #[arg(long, env = "PUSHD_TCP_USER_TIMEOUT_SECONDS")]
+    pub tcp_user_timeout_seconds: Option<u64>,
     /// Serves push.admin.v1 (operator sender blocks) to calls bearing this
     /// token; at least 16 characters. Prefer the environment variable [default: off]
     #[arg(long, env = "PUSHD_ADMIN_TOKEN", hide_env_values = true)]
@@ -210,6 +235,7 @@ pub struct Settings {
     pub cluster: Option<ClusterSettings>,
     pub bridges: BridgeSettings,
     pub security: SecuritySettings,
+    pub connections: ConnectionSettings,
     pub log: String,
 }
 
@@ -226,6 +252,7 @@ impl Settings {
     pub fn resolve(flags: Overrides, file: Overrides) -> Result<Self, String> {
         let bridges = BridgeSettings::resolve(&flags, &file)?;
         let security = SecuritySettings::resolve(&flags, &file)?;
+        let connections = ConnectionSettings::resolve(&flags, &file)?;
         let metrics_listen =
             match flags.metrics_listen.or(file.metrics_listen).as_deref() {
                 None => Some(SocketAddr::from(([127, 0, 0, 1], 9070))),
@@ -331,6 +358,7 @@ impl Settings {
                 .max(1),
             log: flags.log.or(file.log).unwrap_or_else(|| "info".into()),
             security,
+            connections,
         })
     }
 }

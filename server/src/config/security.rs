@@ -1,4 +1,5 @@
-//! Who may connect and how much: TLS, connection and message rates, quotas.
+//! Who may do what and how much: TLS, admin and device authentication,
+//! message rates, quotas.
 
 use std::path::PathBuf;
 
@@ -10,10 +11,6 @@ use crate::limits::{Rate, RateSettings};
 pub struct SecuritySettings {
     /// TLS on the public listener; plaintext when unset (behind a TLS proxy).
     pub tls: Option<TlsFiles>,
-    /// New connections per second per IP address (bursts of 5x); 0 = no limit.
-    pub connection_rate_per_ip: u32,
-    /// HTTP/2 streams open at once per connection.
-    pub max_streams_per_connection: u32,
     pub max_subscriptions_per_device: usize,
     pub rates: RateSettings,
     /// Serves the admin API when set.
@@ -33,11 +30,6 @@ impl std::fmt::Debug for SecuritySettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecuritySettings")
             .field("tls", &self.tls)
-            .field("connection_rate_per_ip", &self.connection_rate_per_ip)
-            .field(
-                "max_streams_per_connection",
-                &self.max_streams_per_connection,
-            )
             .field(
                 "max_subscriptions_per_device",
                 &self.max_subscriptions_per_device,
@@ -65,13 +57,6 @@ impl SecuritySettings {
             .unwrap_or(200);
         if max_subscriptions == 0 {
             return Err("max_subscriptions_per_device must be at least 1".into());
-        }
-        let max_streams_per_connection = flags
-            .max_streams_per_connection
-            .or(file.max_streams_per_connection)
-            .unwrap_or(256);
-        if max_streams_per_connection == 0 {
-            return Err("max_streams_per_connection must be at least 1".into());
         }
         let admin_token = flags
             .admin_token
@@ -118,11 +103,6 @@ impl SecuritySettings {
             rates,
             admin_token,
             tls,
-            connection_rate_per_ip: flags
-                .connection_rate_per_ip
-                .or(file.connection_rate_per_ip)
-                .unwrap_or(0),
-            max_streams_per_connection,
             max_subscriptions_per_device: max_subscriptions as usize,
         })
     }

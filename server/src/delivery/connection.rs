@@ -1,12 +1,12 @@
 //! One device's live stream, as the rest of the server sees it.
 
-use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use push_proto::v1::{self as pb, server_frame::Frame};
 use tokio::sync::{Notify, mpsc, watch};
 
+use super::in_flight::InFlight;
 use super::outbound::Outbound;
 use tonic::Status;
 
@@ -45,7 +45,7 @@ pub struct LiveConnection {
     min_urgency: AtomicU8,
     presence: AtomicU8,
     /// Sent on this stream and not yet acked, so a replay does not send them again.
-    in_flight: Mutex<HashSet<String>>,
+    in_flight: Mutex<InFlight>,
     /// Live offers stop at this many unacked messages. Messages taken live skip
     /// the retention maximum (the device has them), so this keeps a connected
     /// device that never acks from growing its queue without bound.
@@ -70,7 +70,7 @@ impl LiveConnection {
             outbound,
             min_urgency: AtomicU8::new(min_urgency.as_u8()),
             presence: AtomicU8::new(presence as u8),
-            in_flight: Mutex::new(HashSet::new()),
+            in_flight: Mutex::new(InFlight::default()),
             max_in_flight,
             resync: Notify::new(),
             close: watch::Sender::new(None),
@@ -155,11 +155,31 @@ impl LiveConnection {
         let _ = self.outbound.send(Err(status)).await;
     }
 
-    pub fn acked(&self, message_ids: &[String]) {
+    /// Of the ids in an ack frame, those this stream sent: only these are
+    /// removed from the store; call [`LiveConnection::ack_written`] after.
+    pub fn take_acked(&self, message_ids: &[String]) -> Vec<String> {
+        self.in_flight
+            .lock()
+            .map(|mut in_flight| in_flight.take_acked(message_ids))
+            .unwrap_or_default()
+    }
+
+    pub fn ack_written(&self, message_ids: &[String]) {
         if let Ok(mut in_flight) = self.in_flight.lock() {
-            for id in message_ids {
-                in_flight.remove(id);
-            }
+            in_flight.ack_written(message_ids);
+        }
+    }
+
+    /// Brackets a replay, so a message acked while it runs is not sent again.
+    pub fn replay_started(&self) {
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            in_flight.replay_started();
+        }
+    }
+
+    pub fn replay_finished(&self) {
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            in_flight.replay_finished();
         }
     }
 
@@ -205,13 +225,13 @@ impl LiveConnection {
     fn mark_in_flight(&self, message_id: &str) -> bool {
         self.in_flight
             .lock()
-            .map(|mut in_flight| in_flight.insert(message_id.to_owned()))
+            .map(|mut in_flight| in_flight.mark_sent(message_id))
             .unwrap_or(true)
     }
 
     fn unmark_in_flight(&self, message_id: &str) {
         if let Ok(mut in_flight) = self.in_flight.lock() {
-            in_flight.remove(message_id);
+            in_flight.unmark(message_id);
         }
     }
 }

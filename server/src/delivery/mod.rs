@@ -8,6 +8,7 @@
 
 mod connection;
 mod hub;
+mod in_flight;
 mod outbound;
 mod session;
 

@@ -176,6 +176,13 @@ async fn say_goodbye(connection: &LiveConnection, reason: CloseReason) {
 /// Sends every stored message due to this device that the stream does not
 /// already carry, oldest first; returns how many went out.
 async fn replay(connection: &LiveConnection, store: &dyn Store) -> StoreResult<u32> {
+    connection.replay_started();
+    let replayed = replay_pages(connection, store).await;
+    connection.replay_finished();
+    replayed
+}
+
+async fn replay_pages(connection: &LiveConnection, store: &dyn Store) -> StoreResult<u32> {
     let mut after = None;
     let mut sent = 0;
     loop {
@@ -286,24 +293,33 @@ async fn handle_frame(
 }
 
 /// Writes an ack in the background so the next frame is read while it
-/// commits; waiting for a permit first bounds the writes per stream.
+/// commits; waiting for a permit first bounds the writes per stream. Ids
+/// this stream never sent are dropped here: they cost the store nothing.
 async fn start_ack(
     connection: Arc<LiveConnection>,
     store: Arc<dyn Store>,
     acks_in_flight: Arc<Semaphore>,
     message_ids: Vec<String>,
 ) {
-    connection.acked(&message_ids);
+    let taken = connection.take_acked(&message_ids);
+    let ignored = message_ids.len() - taken.len();
+    if ignored > 0 {
+        metrics::counter!("pushd_acks_ignored_total").increment(ignored as u64);
+    }
+    if taken.is_empty() {
+        return;
+    }
     let Ok(permit) = acks_in_flight.acquire_owned().await else {
         return;
     };
     tokio::spawn(async move {
         let _permit = permit;
-        match store.ack(&connection.device_id, &message_ids).await {
+        match store.ack(&connection.device_id, &taken).await {
             Ok(removed) => metrics::counter!("pushd_messages_acked_total").increment(removed),
             Err(error) => {
                 tracing::warn!(%error, device_id = %connection.device_id, "ack failed; the messages will be delivered again")
             }
         }
+        connection.ack_written(&taken);
     });
 }

@@ -1,7 +1,10 @@
 //! Limits on what callers may spend: message rates per sender key,
-//! subscription and device. Connection-level limits sit on the listener
+//! subscription and device, and the time a gRPC call may take to be
+//! answered. Connection-level limits sit on the listener
 //! ([`crate::transport`]).
 
+mod deadline;
 mod rate;
 
+pub use deadline::RequestDeadlineLayer;
 pub use rate::{Rate, RateLimits, RateSettings};

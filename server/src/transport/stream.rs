@@ -1,38 +1,111 @@
-//! One connection type for the public port, plaintext or TLS, and the
-//! TLS handshakes run beside the accept loop (never in it), each bounded in
-//! time (`handshake_timeout_seconds`) and in number, so a client that opens
-//! a connection and says nothing holds one permit for that long and blocks
-//! nobody.
+//! One connection type for the public port, plaintext or TLS, holding its
+//! connection slot, and two deadlines enforced on its reads and writes:
+//! the first bytes of a request (a client that connects and says nothing,
+//! or dribbles its preface, holds a descriptor only that long), and the
+//! hard end of a connection past `max_connection_age` plus its grace.
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, mpsc};
-use tokio_rustls::TlsAcceptor;
+use tokio::time::{Instant, Sleep};
 use tokio_rustls::server::TlsStream;
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::{Stream, StreamExt as _};
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
-/// Handshakes in progress at once; further connections wait in the kernel's
-/// accept queue until one finishes or times out.
-const MAX_HANDSHAKES: usize = 1024;
+use super::slots::ConnectionSlot;
 
-pub enum PublicStream {
+/// The HTTP/2 connection preface is 24 bytes, and any HTTP/1.1 request
+/// line with its Host header is longer: a client that has not sent this
+/// much within the handshake timeout is not a client.
+const OPENING_BYTES: usize = 24;
+
+pub enum Io {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
 }
 
+/// How long a connection may take to open, and live.
+#[derive(Clone, Copy)]
+pub struct Lifetime {
+    pub opening: Duration,
+    /// `max_connection_age` + grace, when there is an age limit.
+    pub at_most: Option<Duration>,
+}
+
+pub struct PublicStream {
+    io: Io,
+    _slot: ConnectionSlot,
+    /// Bytes still to read before the opening deadline is lifted.
+    opening: usize,
+    started: Instant,
+    at_most: Option<Duration>,
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
 impl PublicStream {
+    pub fn new(io: Io, slot: ConnectionSlot, lifetime: Lifetime) -> Self {
+        let started = Instant::now();
+        Self {
+            io,
+            _slot: slot,
+            opening: OPENING_BYTES,
+            started,
+            at_most: lifetime.at_most,
+            deadline: Some(Box::pin(tokio::time::sleep_until(
+                started + lifetime.opening,
+            ))),
+        }
+    }
+
     fn tcp(&self) -> &TcpStream {
-        match self {
-            PublicStream::Plain(tcp) => tcp,
-            PublicStream::Tls(tls) => tls.get_ref().0,
+        match &self.io {
+            Io::Plain(tcp) => tcp,
+            Io::Tls(tls) => tls.get_ref().0,
+        }
+    }
+
+    /// An error once the current deadline has passed (registering the waker otherwise).
+    fn check_deadline(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        let Some(deadline) = self.deadline.as_mut() else {
+            return Ok(());
+        };
+        if deadline.as_mut().poll(cx).is_pending() {
+            return Ok(());
+        }
+        let (kind, why) = if self.opening > 0 {
+            metrics::counter!("pushd_connections_closed_total", "reason" => "silent").increment(1);
+            (
+                io::ErrorKind::TimedOut,
+                "no request within handshake_timeout_seconds",
+            )
+        } else {
+            metrics::counter!("pushd_connections_closed_total", "reason" => "age").increment(1);
+            (
+                io::ErrorKind::ConnectionAborted,
+                "past max_connection_age and its grace",
+            )
+        };
+        Err(io::Error::new(kind, why))
+    }
+
+    fn opened(&mut self, read: usize) {
+        if self.opening == 0 {
+            return;
+        }
+        self.opening = self.opening.saturating_sub(read);
+        if self.opening > 0 {
+            return;
+        }
+        match self.at_most {
+            Some(at_most) => {
+                if let Some(deadline) = self.deadline.as_mut() {
+                    deadline.as_mut().reset(self.started + at_most);
+                }
+            }
+            None => self.deadline = None,
         }
     }
 }
@@ -51,10 +124,15 @@ impl AsyncRead for PublicStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            PublicStream::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
-            PublicStream::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
-        }
+        let this = self.get_mut();
+        this.check_deadline(cx)?;
+        let before = buf.filled().len();
+        let polled = match &mut this.io {
+            Io::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Io::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+        };
+        this.opened(buf.filled().len() - before);
+        polled
     }
 }
 
@@ -64,9 +142,11 @@ impl AsyncWrite for PublicStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            PublicStream::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
-            PublicStream::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+        let this = self.get_mut();
+        this.check_deadline(cx)?;
+        match &mut this.io {
+            Io::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Io::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -75,76 +155,32 @@ impl AsyncWrite for PublicStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            PublicStream::Plain(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
-            PublicStream::Tls(tls) => Pin::new(tls.as_mut()).poll_write_vectored(cx, bufs),
+        let this = self.get_mut();
+        this.check_deadline(cx)?;
+        match &mut this.io {
+            Io::Plain(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            Io::Tls(tls) => Pin::new(tls.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
-        match self {
-            PublicStream::Plain(tcp) => tcp.is_write_vectored(),
-            PublicStream::Tls(tls) => tls.is_write_vectored(),
+        match &self.io {
+            Io::Plain(tcp) => tcp.is_write_vectored(),
+            Io::Tls(tls) => tls.is_write_vectored(),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            PublicStream::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
-            PublicStream::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+        match &mut self.get_mut().io {
+            Io::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
+            Io::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            PublicStream::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
-            PublicStream::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+        match &mut self.get_mut().io {
+            Io::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Io::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
         }
     }
-}
-
-/// The TLS connections made from accepted TCP ones. The accept task ends
-/// when the server drops the stream (it stops accepting on shutdown), and
-/// the listener with it.
-pub fn accept_tls(
-    accepted: impl Stream<Item = io::Result<TcpStream>> + Send + 'static,
-    acceptor: TlsAcceptor,
-    deadline: Duration,
-) -> impl Stream<Item = io::Result<PublicStream>> {
-    let (ready, connections) = mpsc::channel(64);
-    tokio::spawn(async move {
-        let permits = Arc::new(Semaphore::new(MAX_HANDSHAKES));
-        let mut accepted = std::pin::pin!(accepted);
-        loop {
-            let next = tokio::select! {
-                _ = ready.closed() => break,
-                next = accepted.next() => next,
-            };
-            let tcp = match next {
-                None => break,
-                Some(Ok(tcp)) => tcp,
-                Some(Err(error)) => {
-                    if ready.send(Err(error)).await.is_err() {
-                        break;
-                    }
-                    continue;
-                }
-            };
-            let Ok(permit) = permits.clone().acquire_owned().await else {
-                break;
-            };
-            let (ready, acceptor) = (ready.clone(), acceptor.clone());
-            tokio::spawn(async move {
-                let _permit = permit;
-                match tokio::time::timeout(deadline, acceptor.accept(tcp)).await {
-                    Ok(Ok(tls)) => {
-                        let _ = ready.send(Ok(PublicStream::Tls(Box::new(tls)))).await;
-                    }
-                    Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
-                    Err(_) => tracing::debug!("TLS handshake timed out"),
-                }
-            });
-        }
-    });
-    ReceiverStream::new(connections)
 }

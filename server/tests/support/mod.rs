@@ -2,6 +2,7 @@
 //! raw gRPC clients for protocol-level checks, and the SDK for crypto.
 #![allow(dead_code)]
 
+pub mod abuse;
 pub mod google;
 pub mod idp;
 pub mod process;

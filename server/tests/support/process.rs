@@ -31,8 +31,23 @@ impl Pushd {
     }
 
     pub fn start_in(data_dir: &Path, extra_args: &[&str]) -> Self {
+        Self::launch(Command::new(binary()), data_dir, extra_args)
+    }
+
+    /// Starts pushd with this open-files limit (`soft:hard`), through util-linux's `prlimit`.
+    pub fn start_with_open_files(limit: &str, extra_args: &[&str]) -> Self {
+        let folder = Box::leak(Box::new(tempfile::tempdir().expect("temp dir")));
+        let mut command = Command::new("prlimit");
+        command
+            .arg(format!("--nofile={limit}"))
+            .arg("--")
+            .arg(binary());
+        Self::launch(command, folder.path(), extra_args)
+    }
+
+    fn launch(mut command: Command, data_dir: &Path, extra_args: &[&str]) -> Self {
         let extra_args: Vec<String> = extra_args.iter().map(|arg| arg.to_string()).collect();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pushd"))
+        let mut child = command
             .args([
                 "--listen",
                 "127.0.0.1:0",
@@ -134,6 +149,14 @@ impl Drop for Pushd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The pushd under test: this build's, or `PUSHD_TEST_BINARY` (e.g. an
+/// older build, to see a test fail without the fix it covers).
+fn binary() -> PathBuf {
+    std::env::var_os("PUSHD_TEST_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_pushd")))
 }
 
 fn field(line: &str, key: &str) -> Option<String> {

@@ -122,35 +122,44 @@ impl WriterState {
         })
     }
 
+    /// One DELETE for the whole batch; ids it did not find are remembered
+    /// (a write of them still on its way must not resurrect them).
     pub fn ack(
         &mut self,
         tx: &Connection,
         device_id: &str,
         message_ids: &[String],
     ) -> StoreResult<u64> {
+        if message_ids.is_empty() {
+            return Ok(0);
+        }
+        let ids = serde_json::to_string(message_ids)
+            .map_err(|error| StoreError::Backend(format!("encoding acked ids: {error}")))?;
         let mut statement = tx
             .prepare_cached(
-                "DELETE FROM messages WHERE device_id = ?1 AND id = ?2 RETURNING length(payload)",
+                "DELETE FROM messages WHERE device_id = ?1 \
+                 AND id IN (SELECT value FROM json_each(?2)) RETURNING id, length(payload)",
             )
             .map_err(backend)?;
-        let mut removed = 0;
+        let removed: Vec<(String, i64)> = statement
+            .query_map(params![device_id, ids], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(backend)?;
+        if let Some(usage) = self.usage.get_mut(device_id) {
+            usage.messages = usage.messages.saturating_sub(removed.len() as u64);
+            let bytes: i64 = removed.iter().map(|(_, bytes)| bytes).sum();
+            usage.bytes = usage.bytes.saturating_sub(bytes as u64);
+        }
+        let found: std::collections::HashSet<&str> =
+            removed.iter().map(|(id, _)| id.as_str()).collect();
         for message_id in message_ids {
-            let bytes: Option<i64> = statement
-                .query_row(params![device_id, message_id], |row| row.get(0))
-                .optional()
-                .map_err(backend)?;
-            match bytes {
-                Some(bytes) => {
-                    removed += 1;
-                    if let Some(usage) = self.usage.get_mut(device_id) {
-                        usage.messages = usage.messages.saturating_sub(1);
-                        usage.bytes = usage.bytes.saturating_sub(bytes as u64);
-                    }
-                }
-                None => self.tombstones.remember(device_id, message_id),
+            if !found.contains(message_id.as_str()) {
+                self.tombstones.remember(device_id, message_id);
             }
         }
-        Ok(removed)
+        Ok(removed.len() as u64)
     }
 }
 
