@@ -17,7 +17,7 @@ use pushd::bridges::apns::{
 };
 use pushd::bridges::policy::RoutingPolicy;
 use pushd::bridges::retry::{RetryPolicy, Retrying};
-use pushd::bridges::{Bridges, Notice, ProviderError};
+use pushd::bridges::{Bridges, Notice, ProviderError, WorkerPool};
 use pushd::delivery::Hub;
 use pushd::domain::{
     Bridge, DeviceRecord, QueuedMessage, SubscriptionRecord, Urgency, new_device_id,
@@ -188,11 +188,17 @@ async fn rig(script: Vec<Result<(), ApnsFailure>>) -> Rig {
         max_backoff: Duration::from_secs(1),
     };
     let provider = Retrying::new(ApnsProvider::new(Fake(fake.clone()), "New"), quick);
+    let pool = WorkerPool {
+        workers: 4,
+        call_timeout: Duration::from_secs(10),
+        retry: quick,
+    };
     let bridges = Arc::new(Bridges::new(
         store.clone(),
         Arc::new(Hub::default()),
         vec![Arc::new(provider)],
         RoutingPolicy::default(),
+        pool,
     ));
     let device_id = new_device_id();
     store
@@ -252,7 +258,7 @@ impl Rig {
             .enqueue(queued.clone(), roomy)
             .await
             .expect("enqueue");
-        self.bridges.dispatch(queued.clone(), bridge.clone());
+        self.bridges.dispatch(&queued, bridge.clone()).await;
         for _ in 0..200 {
             if self.fake.requests.lock().expect("lock").len() >= requests {
                 // Give the dispatcher a moment to act on the last answer.

@@ -1,24 +1,32 @@
-//! Running bridged deliveries: in the background (a provider may take
-//! seconds, with retries), after the message is durable, so nothing a
-//! provider does can lose it. Low-urgency messages wait for the device and
-//! are bridged only when their TTL would otherwise run out (see [`policy`]).
+//! Bridged deliveries, after the message is durable, so nothing a provider
+//! does can lose it. Each is first recorded in the store as a wake-up
+//! (before the sender hears STORED), so a restart resumes it; one due now
+//! goes out at once if a worker is free, and everything else (low urgency
+//! waiting for its device, see [`policy`], or work beyond the pool) waits
+//! in the store for [`schedule`] to send when due.
 //!
 //! [`policy`]: super::policy
+//! [`schedule`]: super::schedule
 
 use std::sync::Arc;
-use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use super::policy::{BridgeTiming, RoutingPolicy};
+use super::schedule::{WorkerPool, count};
 use super::{Notice, Provider, ProviderError};
 use crate::delivery::Hub;
-use crate::domain::{Bridge, QueuedMessage, now_millis};
+use crate::domain::{Bridge, QueuedMessage, WakeUp, now_millis};
 use crate::store::Store;
 
 pub struct Bridges {
-    store: Arc<dyn Store>,
-    hub: Arc<Hub>,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) hub: Arc<Hub>,
     providers: Vec<Arc<dyn Provider>>,
     pub policy: RoutingPolicy,
+    pub(super) pool: WorkerPool,
+    /// One permit per provider call in flight.
+    pub(super) workers: Arc<Semaphore>,
 }
 
 impl Bridges {
@@ -27,12 +35,15 @@ impl Bridges {
         hub: Arc<Hub>,
         providers: Vec<Arc<dyn Provider>>,
         policy: RoutingPolicy,
+        pool: WorkerPool,
     ) -> Self {
         Self {
             store,
             hub,
             providers,
             policy,
+            pool,
+            workers: Arc::new(Semaphore::new(pool.workers.max(1))),
         }
     }
 
@@ -67,52 +78,59 @@ impl Bridges {
         }
     }
 
-    /// Sends a stored message through `bridge`, now or when the policy says.
-    pub fn dispatch(self: &Arc<Self>, message: QueuedMessage, bridge: Bridge) {
+    /// Schedules a stored message's bridged delivery (durably; returns once
+    /// the wake-up is recorded) and sends it now if it is due and a worker
+    /// is free.
+    pub async fn dispatch(self: &Arc<Self>, message: &QueuedMessage, bridge: Bridge) {
+        let now = now_millis();
         let timing = self
             .policy
-            .bridge_timing(message.urgency, message.expires_at, now_millis());
-        let bridges = self.clone();
-        tokio::spawn(async move {
-            if let BridgeTiming::At(at) = timing {
-                let wait = u64::try_from(at - now_millis()).unwrap_or(0);
-                metrics::gauge!("pushd_bridge_waiting").increment(1.0);
-                tokio::time::sleep(Duration::from_millis(wait)).await;
-                metrics::gauge!("pushd_bridge_waiting").decrement(1.0);
-                match bridges.still_needed(&message).await {
-                    Some(current) => bridges.send(&message, &current).await,
-                    None => count(bridge.kind(), "not_needed"),
-                }
-            } else {
-                bridges.send(&message, &bridge).await;
+            .bridge_timing(message.urgency, message.expires_at, now);
+        let permit = match timing {
+            BridgeTiming::Now => self.workers.clone().try_acquire_owned().ok(),
+            BridgeTiming::At(_) => None,
+        };
+        // One sent here is leased to this node: the scheduler leaves it
+        // alone unless this node dies before finishing it.
+        let due_at = match (timing, &permit) {
+            (_, Some(_)) => now.saturating_add(self.pool.lease_millis()),
+            (BridgeTiming::Now, None) => now,
+            (BridgeTiming::At(at), None) => at,
+        };
+        let wake_up = WakeUp {
+            device_id: message.device_id.clone(),
+            message_id: message.id.clone(),
+            due_at,
+        };
+        if let Err(error) = self.store.schedule_wake_up(&wake_up).await {
+            tracing::warn!(%error, device_id = %message.device_id, "recording a wake-up failed; the message waits for the device");
+            if permit.is_none() {
+                return count(bridge.kind(), "not_scheduled");
             }
+        }
+        let Some(permit) = permit else { return };
+        let (bridges, message) = (self.clone(), message.clone());
+        tokio::spawn(async move {
+            bridges.send(&message, &bridge).await;
+            bridges.finish(&wake_up).await;
+            drop(permit);
         });
     }
 
-    /// After a wait: the bridge to use if the message is still queued and
-    /// the device did not come back to an active stream here.
-    async fn still_needed(&self, message: &QueuedMessage) -> Option<Bridge> {
-        let ids = [message.id.clone()];
-        let queued = self
-            .store
-            .messages(&message.device_id, &ids, now_millis())
-            .await
-            .ok()?;
-        let back = self
-            .hub
-            .get(&message.device_id)
-            .is_some_and(|live| self.policy.streams_to(live.presence()));
-        if queued.is_empty() || back {
-            return None;
+    pub(super) async fn finish(&self, wake_up: &WakeUp) {
+        if let Err(error) = self.store.finish_wake_up(wake_up).await {
+            // It comes due again when its lease ends: sent twice, not lost.
+            tracing::warn!(%error, "removing a sent wake-up failed");
         }
-        self.usable_bridge(&message.device_id).await
     }
 
-    async fn send(&self, message: &QueuedMessage, bridge: &Bridge) {
+    pub(super) async fn send(&self, message: &QueuedMessage, bridge: &Bridge) {
         let Some(provider) = self.provider(bridge) else {
             return count(bridge.kind(), "no_provider");
         };
+        metrics::gauge!("pushd_bridge_in_flight").increment(1.0);
         let outcome = provider.send(bridge, &Notice::from_message(message)).await;
+        metrics::gauge!("pushd_bridge_in_flight").decrement(1.0);
         let device_id = &message.device_id;
         match &outcome {
             Ok(()) => tracing::debug!(%device_id, message_id = %message.id, "bridged"),
@@ -140,9 +158,4 @@ impl Bridges {
                 .map_or_else(ProviderError::label, |_| "sent"),
         );
     }
-}
-
-fn count(provider: &'static str, outcome: &'static str) {
-    metrics::counter!("pushd_bridge_sends_total", "provider" => provider, "outcome" => outcome)
-        .increment(1);
 }

@@ -14,6 +14,8 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::Value;
 
+use super::fcm_auth::FcmToken;
+use super::token::TokenError;
 use super::{Notice, PROVIDER_PAYLOAD_LIMIT, Provider, ProviderError};
 use crate::domain::{Bridge, now_millis};
 
@@ -26,7 +28,12 @@ pub struct FcmProvider {
 impl FcmProvider {
     /// Reads the service account and prepares the client; `base_url`
     /// replaces `https://fcm.googleapis.com/`.
-    pub async fn new(service_account: &Path, base_url: Option<&str>) -> Result<Self, String> {
+    /// A token fetch waits at most `call_timeout` (see [`FcmToken`]).
+    pub async fn new(
+        service_account: &Path,
+        base_url: Option<&str>,
+        call_timeout: Duration,
+    ) -> Result<Self, String> {
         let key = yup_oauth2::read_service_account_key(service_account)
             .await
             .map_err(|error| {
@@ -49,7 +56,7 @@ impl FcmProvider {
         let client =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build(connector);
-        let mut hub = FirebaseCloudMessaging::new(client, auth);
+        let mut hub = FirebaseCloudMessaging::new(client, FcmToken::new(auth, call_timeout));
         if let Some(url) = base_url {
             let url = format!("{}/", url.trim_end_matches('/'));
             hub.base_url(url.clone());
@@ -149,6 +156,17 @@ impl common::Delegate for Answer {
 fn classify(error: &common::Error, answer: &Answer) -> ProviderError {
     let (code, detail) = match error {
         common::Error::BadRequest(body) => (fcm_error_code(body), body.to_string()),
+        common::Error::MissingToken(error)
+            if matches!(
+                error.downcast_ref::<TokenError>(),
+                Some(TokenError::TimedOut { .. })
+            ) =>
+        {
+            return ProviderError::Retry {
+                after: None,
+                detail: error.to_string(),
+            };
+        }
         common::Error::MissingToken(error) => {
             return ProviderError::Auth(format!("getting an OAuth token for FCM failed: {error}"));
         }

@@ -5,18 +5,25 @@
 //!   each turning a [`Notice`] into that service's request and its answers
 //!   into a [`ProviderError`];
 //! - [`retry`] wraps a provider with bounded, jittered, `Retry-After`-aware
-//!   retries, as a layer;
+//!   retries, and [`timeout`] puts a deadline on each attempt, as layers;
+//!   [`token`] makes concurrent sends share one access-token refresh;
 //! - [`policy`] decides stream, bridge or wait from presence, urgency and TTL;
-//! - [`dispatch`] runs bridged deliveries in the background, forgets tokens a
-//!   service says are gone, and counts every outcome.
+//! - [`dispatch`] records each bridged delivery in the store as a wake-up,
+//!   sends it, forgets tokens a service says are gone, and counts every
+//!   outcome; [`schedule`] sends the wake-ups that come due (after a wait,
+//!   a restart, or while every worker was busy) with a bounded pool.
 
 pub mod apns;
 pub mod dispatch;
 pub mod fcm;
+mod fcm_auth;
 mod notice;
 pub mod policy;
 pub mod retry;
+pub mod schedule;
 mod setup;
+pub mod timeout;
+pub mod token;
 
 use std::time::Duration;
 
@@ -26,6 +33,7 @@ use crate::domain::Bridge;
 
 pub use dispatch::Bridges;
 pub use notice::{Notice, NoticeBody, PROVIDER_PAYLOAD_LIMIT};
+pub use schedule::WorkerPool;
 pub use setup::start;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

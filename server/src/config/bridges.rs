@@ -7,13 +7,37 @@ use super::Overrides;
 use crate::bridges::apns::client::ApnsCredentials;
 use crate::bridges::policy::RoutingPolicy;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct BridgeSettings {
     pub apns: Option<ApnsCredentials>,
     pub apns_alert_title: String,
     pub fcm: Option<FcmSettings>,
     pub policy: RoutingPolicy,
+    /// Provider calls in flight at most; more wait in the store.
+    pub workers: usize,
+    /// The deadline of each provider call and token fetch.
+    pub call_timeout: Duration,
 }
+
+impl Default for BridgeSettings {
+    fn default() -> Self {
+        Self {
+            apns: None,
+            apns_alert_title: String::new(),
+            fcm: None,
+            policy: RoutingPolicy::default(),
+            workers: DEFAULT_WORKERS,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+        }
+    }
+}
+
+/// Enough for a busy node (each call is one HTTP/2 request, most answered
+/// in well under a second) while bounding sockets and memory.
+const DEFAULT_WORKERS: usize = 64;
+/// Apple and Google answer in milliseconds; ten seconds rides out a slow
+/// moment without holding a worker for long.
+const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct FcmSettings {
@@ -63,6 +87,22 @@ impl BridgeSettings {
                 service_account,
                 base_url: pick(&flags.fcm_base_url, &file.fcm_base_url),
             });
+        let workers = flags
+            .bridge_workers
+            .or(file.bridge_workers)
+            .unwrap_or(DEFAULT_WORKERS);
+        if workers == 0 {
+            return Err(
+                "bridge_workers must be at least 1 (provider calls in flight at once)".into(),
+            );
+        }
+        let call_timeout = flags
+            .bridge_call_timeout_seconds
+            .or(file.bridge_call_timeout_seconds)
+            .map_or(DEFAULT_CALL_TIMEOUT, Duration::from_secs);
+        if call_timeout.is_zero() {
+            return Err("bridge_call_timeout_seconds must be at least 1".into());
+        }
         let defaults = RoutingPolicy::default();
         Ok(Self {
             apns,
@@ -79,6 +119,8 @@ impl BridgeSettings {
                     .or(file.low_urgency_margin_seconds)
                     .map_or(defaults.low_urgency_margin, Duration::from_secs),
             },
+            workers,
+            call_timeout,
         })
     }
 }

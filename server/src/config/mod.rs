@@ -202,6 +202,13 @@ pub struct Overrides {
     /// and go through its bridge this many seconds before they expire [default: 600]
     #[arg(long, env = "PUSHD_LOW_URGENCY_MARGIN_SECONDS")]
     pub low_urgency_margin_seconds: Option<u64>,
+    /// APNs/FCM calls in flight at once; wake-ups beyond it wait in the store [default: 64]
+    #[arg(long, env = "PUSHD_BRIDGE_WORKERS")]
+    pub bridge_workers: Option<usize>,
+    /// Deadline of each APNs/FCM call and token fetch, in seconds; one that
+    /// runs out is retried like a 503 [default: 10]
+    #[arg(long, env = "PUSHD_BRIDGE_CALL_TIMEOUT_SECONDS")]
+    pub bridge_call_timeout_seconds: Option<u64>,
     /// Log filter, tracing-subscriber syntax [default: info]
     #[arg(long, env = "PUSHD_LOG")]
     pub log: Option<String>,

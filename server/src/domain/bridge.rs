@@ -1,5 +1,7 @@
 //! A device's mobile push bridge: where to wake it when it holds no stream.
 
+use super::UnixMillis;
+
 /// The provider address of one app install.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Bridge {
@@ -145,4 +147,15 @@ mod tests {
         assert!(fcm("with space", "my-app").check().is_err());
         assert!(fcm("token", "my_app/x").check().is_err());
     }
+}
+
+/// A bridged delivery waiting in the store: wake `device_id` through its
+/// bridge with message `message_id` at `due_at`. The notification is built
+/// from the queued message when it is sent, so a message acked or expired
+/// by then sends nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WakeUp {
+    pub device_id: String,
+    pub message_id: String,
+    pub due_at: UnixMillis,
 }

@@ -16,7 +16,7 @@ pub use account::{
 };
 pub use aes128gcm::{HeaderError, MAX_PAYLOAD_BYTES, check_aes128gcm};
 pub use blocks::BlockOwner;
-pub use bridge::Bridge;
+pub use bridge::{Bridge, WakeUp};
 pub use ids::{
     MAX_MESSAGE_IDS, check_message_ids, is_message_id, is_token, new_account_id, new_device_id,
     new_message_id, new_secret, new_subscription_id,

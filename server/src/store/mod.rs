@@ -14,7 +14,7 @@ use async_trait::async_trait;
 
 use crate::domain::{
     AccountDevice, Bridge, DeviceRecord, QueuedMessage, Receipt, ReceiptEvent, ReceiptState,
-    SealedKeys, SubscriptionRecord, UnixMillis, Urgency,
+    SealedKeys, SubscriptionRecord, UnixMillis, Urgency, WakeUp,
 };
 
 pub use expiry::spawn_expiry;
@@ -137,6 +137,24 @@ pub trait Store: Send + Sync + 'static {
     /// (the provider said the token is gone; a newer one the app registered
     /// since stays). True if it was removed.
     async fn forget_bridge_token(&self, device_id: &str, token: &str) -> StoreResult<bool>;
+
+    /// Durably records a bridged delivery to make at `wake_up.due_at`
+    /// (once per message: a second schedule of one message may add a
+    /// second wake-up, which the sender's still-queued check makes harmless).
+    async fn schedule_wake_up(&self, wake_up: &WakeUp) -> StoreResult<()>;
+    /// Takes up to `limit` wake-ups due at `now`, soonest first, and moves
+    /// each to `lease_until` in the same step, so a node that dies while
+    /// sending leaves it due again: sent twice rather than lost. Nodes
+    /// sharing a store may both take one (a duplicate wake-up, never a lost
+    /// one). The returned wake-ups carry their new `due_at`.
+    async fn claim_wake_ups(
+        &self,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+        limit: usize,
+    ) -> StoreResult<Vec<WakeUp>>;
+    /// Removes a wake-up (sent, or no longer needed), as last scheduled or claimed.
+    async fn finish_wake_up(&self, wake_up: &WakeUp) -> StoreResult<()>;
 
     /// Adds a device to an account. A device belongs to at most one account:
     /// `AlreadyExists` if it has one.

@@ -124,7 +124,7 @@ impl Router {
                 Forwarded::Away | Forwarded::NotSent => {}
             }
         }
-        self.bridges.dispatch(message, bridge);
+        self.bridges.dispatch(&message, bridge).await;
         Ok(Outcome::Stored)
     }
 

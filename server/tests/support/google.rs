@@ -58,6 +58,10 @@ struct State {
     scripts: HashMap<String, VecDeque<Answer>>,
     sends: Vec<Send>,
     sign_ins: usize,
+    /// The token endpoint takes requests and never answers.
+    token_silent: bool,
+    /// Token requests left hanging so far.
+    silent_token_requests: usize,
 }
 
 pub struct MockGoogle {
@@ -114,6 +118,16 @@ impl MockGoogle {
 
     pub fn sends(&self) -> Vec<Send> {
         self.state.lock().expect("lock").sends.clone()
+    }
+
+    /// From now on the token endpoint never answers (a hung Google).
+    pub fn silence_token_endpoint(&self) {
+        self.state.lock().expect("lock").token_silent = true;
+    }
+
+    /// Token requests the silent endpoint is holding.
+    pub fn silent_token_requests(&self) -> usize {
+        self.state.lock().expect("lock").silent_token_requests
     }
 
     pub fn sign_ins(&self) -> usize {
@@ -206,6 +220,16 @@ async fn answer(
         .await
         .map(|body| body.to_bytes())
         .unwrap_or_default();
+    if path == "/token" {
+        let silent = {
+            let mut state = state.lock().expect("lock");
+            state.silent_token_requests += usize::from(state.token_silent);
+            state.token_silent
+        };
+        if silent {
+            std::future::pending::<()>().await;
+        }
+    }
     let mut state = state.lock().expect("lock");
     if path == "/token" {
         state.sign_ins += 1;

@@ -18,6 +18,7 @@ mod limits;
 mod queue;
 mod receipts;
 mod records;
+mod wake_ups;
 
 pub use accounts::*;
 pub use bridges::*;
@@ -25,6 +26,7 @@ pub use limits::*;
 pub use queue::*;
 pub use receipts::*;
 pub use records::*;
+pub use wake_ups::*;
 
 pub(super) const HOUR: i64 = 3_600_000;
 pub(super) const ROOMY: Admission = Admission::Queue(RetentionLimits {
@@ -53,7 +55,7 @@ macro_rules! store_conformance_suite {
             service_secrets_are_made_once, receipts_round_trip_and_start_their_log,
             receipts_move_forward_only, pending_lists_only_unfinished_receipts,
             each_key_sees_only_its_own_events, event_logs_resume_after_a_cursor,
-            receipts_are_forgotten_after_keep_until);
+            receipts_are_forgotten_after_keep_until, wake_ups_come_due_are_leased_and_finish);
     };
     (@cases $make_store:expr; $($case:ident),+) => {
         $(

@@ -18,6 +18,7 @@ mod rows;
 mod schema;
 mod sealed;
 mod statements;
+mod wake_ups;
 
 use std::sync::Arc;
 
@@ -31,7 +32,7 @@ use tokio_stream::StreamExt as _;
 use super::{Admission, Enqueued, PendingQuery, Store, StoreError, StoreResult};
 use crate::domain::{
     AccountDevice, Bridge, DeviceRecord, QueuedMessage, Receipt, ReceiptEvent, ReceiptState,
-    SealedKeys, SubscriptionRecord, UnixMillis, now_micros, now_millis,
+    SealedKeys, SubscriptionRecord, UnixMillis, WakeUp, now_micros, now_millis,
 };
 use schema::{backend, unavailable};
 use statements::Statements;
@@ -46,6 +47,7 @@ pub struct ScyllaStore {
     accounts: accounts::AccountStatements,
     sealed: sealed::SealedStatements,
     receipts: receipts::ReceiptStatements,
+    wake_ups: wake_ups::WakeUpStatements,
 }
 
 impl ScyllaStore {
@@ -89,6 +91,9 @@ impl ScyllaStore {
         let receipts =
             receipts::ReceiptStatements::prepare(&session, &options.keyspace, options.consistency)
                 .await?;
+        let wake_ups =
+            wake_ups::WakeUpStatements::prepare(&session, &options.keyspace, options.consistency)
+                .await?;
         Ok(Self {
             session: Arc::new(session),
             statements,
@@ -97,6 +102,7 @@ impl ScyllaStore {
             accounts,
             sealed,
             receipts,
+            wake_ups,
         })
     }
 
@@ -426,6 +432,23 @@ impl Store for ScyllaStore {
 
     async fn forget_bridge_token(&self, device_id: &str, token: &str) -> StoreResult<bool> {
         self.forget_token(device_id, token).await
+    }
+
+    async fn schedule_wake_up(&self, wake_up: &WakeUp) -> StoreResult<()> {
+        self.insert_wake_up(wake_up).await
+    }
+
+    async fn claim_wake_ups(
+        &self,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+        limit: usize,
+    ) -> StoreResult<Vec<WakeUp>> {
+        self.take_wake_ups(now, lease_until, limit).await
+    }
+
+    async fn finish_wake_up(&self, wake_up: &WakeUp) -> StoreResult<()> {
+        self.delete_wake_up(wake_up).await
     }
 
     async fn account_subscriptions(

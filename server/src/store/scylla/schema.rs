@@ -90,6 +90,17 @@ const MIGRATIONS: &[&[&str]] = &[
         key_hash blob, cursor text, message_id text, state int, at bigint,
         PRIMARY KEY (key_hash, cursor)) WITH CLUSTERING ORDER BY (cursor ASC)",
     ],
+    &[
+        // Bridged deliveries waiting to be sent, by the minute they are due
+        // (see wake_ups.rs), and the minutes that hold any.
+        "CREATE TABLE IF NOT EXISTS {ks}.wake_ups (
+        minute bigint, due_at bigint, message_id text, device_id text,
+        PRIMARY KEY (minute, due_at, message_id))
+        WITH CLUSTERING ORDER BY (due_at ASC, message_id ASC)",
+        "CREATE TABLE IF NOT EXISTS {ks}.wake_up_minutes (
+        shard int, minute bigint, PRIMARY KEY (shard, minute))
+        WITH CLUSTERING ORDER BY (minute ASC)",
+    ],
 ];
 
 pub const VERSION: i32 = MIGRATIONS.len() as i32;

@@ -14,6 +14,7 @@ use super::coalesce::coalesce;
 use super::op::{Reply, WriteOp, closed};
 use super::ops::{self, WriterState};
 use super::receipts;
+use super::wake_ups;
 use super::{backend, bridges};
 use crate::store::{Enqueued, StoreError, StoreResult};
 
@@ -193,6 +194,12 @@ fn apply(
             reply,
             ops::isolated(transaction, |tx| receipts::purge(tx, now)),
         ),
+        WriteOp::WakeUps { change, reply } => finish(
+            reply,
+            ops::isolated(transaction, |tx| {
+                wake_ups::apply(tx, &change).map_err(backend)
+            }),
+        ),
         WriteOp::Close(_) => unreachable!("close is handled by the batch loop"),
     }
 }
@@ -210,6 +217,7 @@ fn refuse(op: WriteOp, error: StoreError) {
         | WriteOp::PurgeExpired { reply, .. }
         | WriteOp::PurgeReceipts { reply, .. } => drop(reply.send(Err(error))),
         WriteOp::Receipt { reply, .. } => drop(reply.send(Err(error))),
+        WriteOp::WakeUps { reply, .. } => drop(reply.send(Err(error))),
         WriteOp::Close(done) => drop(done.send(())),
     }
 }

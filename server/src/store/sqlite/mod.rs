@@ -17,6 +17,7 @@ mod receipts;
 mod row;
 mod schema;
 mod tombstones;
+mod wake_ups;
 mod writer;
 
 use std::path::Path;
@@ -27,13 +28,14 @@ use async_trait::async_trait;
 use super::{Admission, Enqueued, PendingQuery, Store, StoreError, StoreResult};
 use crate::domain::{
     AccountDevice, Bridge, DeviceRecord, QueuedMessage, Receipt, ReceiptEvent, ReceiptState,
-    SealedKeys, SubscriptionRecord, UnixMillis,
+    SealedKeys, SubscriptionRecord, UnixMillis, WakeUp,
 };
 use accounts::AccountChange;
 use bridges::BridgeChange;
 use op::WriteOp;
 use reader::ReaderPool;
 use receipts::ReceiptChange;
+use wake_ups::WakeUpChange;
 use writer::WriterHandle;
 
 /// Options for [`SqliteStore::open`].
@@ -194,6 +196,41 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn schedule_wake_up(&self, wake_up: &WakeUp) -> StoreResult<()> {
+        self.change_wake_ups(WakeUpChange::Schedule(wake_up.clone()))
+            .await
+            .map(|_| ())
+    }
+
+    async fn claim_wake_ups(
+        &self,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+        limit: usize,
+    ) -> StoreResult<Vec<WakeUp>> {
+        // A reader looks first, so the poll that finds nothing (most of
+        // them) costs the writer no transaction.
+        let any_due = self
+            .readers
+            .run(move |connection| wake_ups::due(connection, now, 1))
+            .await?;
+        if any_due.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.change_wake_ups(WakeUpChange::Claim {
+            now,
+            lease_until,
+            limit,
+        })
+        .await
+    }
+
+    async fn finish_wake_up(&self, wake_up: &WakeUp) -> StoreResult<()> {
+        self.change_wake_ups(WakeUpChange::Finish(wake_up.clone()))
+            .await
+            .map(|_| ())
+    }
+
     async fn account_subscriptions(
         &self,
         account_id: &str,
@@ -351,6 +388,12 @@ impl SqliteStore {
     async fn change_receipt(&self, change: ReceiptChange) -> StoreResult<Option<ReceiptEvent>> {
         self.writer
             .call(|reply| WriteOp::Receipt { change, reply })
+            .await
+    }
+
+    async fn change_wake_ups(&self, change: WakeUpChange) -> StoreResult<Vec<WakeUp>> {
+        self.writer
+            .call(|reply| WriteOp::WakeUps { change, reply })
             .await
     }
 

@@ -5,7 +5,10 @@ use tokio::sync::oneshot;
 use super::accounts::AccountChange;
 use super::bridges::BridgeChange;
 use super::receipts::ReceiptChange;
-use crate::domain::{DeviceRecord, QueuedMessage, ReceiptEvent, SubscriptionRecord, UnixMillis};
+use super::wake_ups::WakeUpChange;
+use crate::domain::{
+    DeviceRecord, QueuedMessage, ReceiptEvent, SubscriptionRecord, UnixMillis, WakeUp,
+};
 use crate::store::{Admission, Enqueued, StoreError, StoreResult};
 
 pub type Reply<T> = oneshot::Sender<StoreResult<T>>;
@@ -52,6 +55,10 @@ pub enum WriteOp {
     PurgeReceipts {
         now: UnixMillis,
         reply: Reply<u64>,
+    },
+    WakeUps {
+        change: WakeUpChange,
+        reply: Reply<Vec<WakeUp>>,
     },
     Close(oneshot::Sender<()>),
 }

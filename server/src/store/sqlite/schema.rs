@@ -109,6 +109,16 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX receipt_events_by_keep ON receipt_events (keep_until);
 "#,
+    // Bridged deliveries waiting to be sent (see bridges::schedule): read
+    // by due time, removed by message id.
+    r#"
+    CREATE TABLE wake_ups (
+        message_id TEXT PRIMARY KEY,
+        device_id  TEXT NOT NULL,
+        due_at     INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX wake_ups_by_due ON wake_ups (due_at, message_id);
+"#,
 ];
 
 pub const VERSION: u32 = MIGRATIONS.len() as u32;
