@@ -65,7 +65,7 @@ impl ServerUnderTest {
     }
 }
 
-/// pushd's message rate limits and per-address connection cap are abuse controls: one
+/// pushd's message rate limits and per-address caps are abuse controls: one
 /// loadtest sender at full speed, or a fleet of devices from a few loopback addresses, is
 /// exactly what they stop. They are turned off unless `--pushd-arg` sets them.
 fn unlimited(pushd_args: &[String]) -> Vec<&'static str> {
@@ -74,6 +74,7 @@ fn unlimited(pushd_args: &[String]) -> Vec<&'static str> {
         "--subscription-rate",
         "--device-rate",
         "--max-connections-per-ip",
+        "--register-rate-per-ip",
     ]
     .into_iter()
     .filter(|flag| !pushd_args.iter().any(|arg| arg.starts_with(flag)))

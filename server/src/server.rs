@@ -15,7 +15,7 @@ use crate::auth::{ENDPOINT_TOKEN_SECRET, OidcAuthenticator, ServiceBlocks};
 use crate::bridges;
 use crate::cluster::{ClusterNode, Directory};
 use crate::config::{Settings, StoreChoice};
-use crate::delivery::Hub;
+use crate::delivery::{Hub, Unacked};
 use crate::http::{FrontsLayer, HttpFront};
 use crate::limits::RequestDeadlineLayer;
 use crate::store::scylla::ScyllaStore;
@@ -165,6 +165,10 @@ pub async fn run(
         rates: settings.security.rates,
         receipt_retention: settings.receipt_retention,
         max_receipt_watchers: settings.max_receipt_watchers,
+        unacked: Unacked::new(
+            settings.connections.max_stream_unacked_bytes,
+            settings.connections.max_unacked_bytes_total,
+        ),
     };
     let service_blocks = Arc::new(ServiceBlocks::default());
     service_blocks

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use push_proto::v1 as pb;
-use support::abuse::{self, closed_by_peer, connect_from};
+use support::abuse::{self, closed_by_peer, connect_from, registers_from};
 use support::{Pushd, RawDevice};
 use tokio::io::AsyncWriteExt as _;
 
@@ -17,33 +17,6 @@ struct Held<T>(#[allow(dead_code)] T);
 
 fn address(pushd: &Pushd) -> String {
     pushd.url.trim_start_matches("http://").to_owned()
-}
-
-/// A device registered over a raw connection from `source`: true when pushd answered OK.
-async fn registers_from(pushd: &Pushd, source: &str) -> bool {
-    let address = address(pushd);
-    let tcp = connect_from(&address, source, None).await;
-    let Ok((client, connection)) = h2::client::handshake(tcp).await else {
-        return false;
-    };
-    tokio::spawn(connection);
-    let Ok(mut client) = client.ready().await else {
-        return false;
-    };
-    let request = abuse::grpc_request(&address, "/push.v1.Device/Register", None);
-    let Ok((response, mut body)) = client.send_request(request, false) else {
-        return false;
-    };
-    let _ = body.send_data(abuse::grpc_frame(&pb::RegisterRequest {}), true);
-    let Ok(Ok(response)) = tokio::time::timeout(Duration::from_secs(10), response).await else {
-        return false;
-    };
-    let mut body = response.into_body();
-    while let Some(Ok(_)) = body.data().await {}
-    let trailers = body.trailers().await.ok().flatten().unwrap_or_default();
-    trailers
-        .get("grpc-status")
-        .is_some_and(|status| status == "0")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -142,12 +142,29 @@ async fn every_accepted_message_survives_sigkill() {
         .listen(hello(pb::Urgency::Unspecified))
         .await
         .expect("listen after restart");
-    let delivered: HashSet<String> = stream
+    // A stream carries a bounded amount unacked: the backlog arrives as the
+    // device acks what it has (max_stream_unacked_bytes).
+    let mut delivered: HashSet<String> = HashSet::new();
+    let mut batch: Vec<String> = stream
         .backlog()
         .await
         .into_iter()
         .map(|m| m.message_id)
         .collect();
+    while !batch.is_empty() {
+        stream.ack(&batch).await;
+        delivered.extend(batch.drain(..));
+        while let Ok(Ok(Some(frame))) =
+            tokio::time::timeout(Duration::from_secs(2), stream.next()).await
+        {
+            if let pb::server_frame::Frame::Message(message) = frame {
+                batch.push(message.message_id);
+            }
+            if batch.len() == 1024 {
+                break;
+            }
+        }
+    }
     let lost: Vec<&String> = accepted
         .iter()
         .filter(|id| !delivered.contains(*id))

@@ -5,8 +5,9 @@ use push_proto::v1::{self as pb, device_server};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{PushApi, authorization, status};
-use crate::auth::{AuthenticatedDevice, IssuedCredential, Presented};
+use crate::auth::{AuthenticatedDevice, DeviceAuthError, IssuedCredential, Presented};
 use crate::delivery::{OUTBOUND_CAPACITY, OutboundStream, Session};
+use crate::telemetry::LogGate;
 
 impl PushApi {
     pub(super) async fn authenticate<T>(
@@ -24,7 +25,23 @@ impl PushApi {
             .authenticator
             .authenticate(&presented)
             .await
-            .map_err(status::from_device_auth)
+            .map_err(|error| {
+                if !matches!(error, DeviceAuthError::Store(_)) {
+                    failed_authentication(request.remote_addr(), &error);
+                }
+                status::from_device_auth(error)
+            })
+    }
+}
+
+/// Counted, and logged at most every 10 s: someone guessing secrets shows
+/// up without filling the log.
+fn failed_authentication(peer: Option<std::net::SocketAddr>, error: &DeviceAuthError) {
+    static GATE: LogGate = LogGate::new(std::time::Duration::from_secs(10));
+    metrics::counter!("pushd_auth_failures_total", "kind" => "device").increment(1);
+    if GATE.open() {
+        let peer = peer.map_or("unknown".to_string(), |peer| peer.ip().to_string());
+        tracing::warn!(%peer, %error, "device authentication failed (logged at most every 10 s; pushd_auth_failures_total counts all)");
     }
 }
 
@@ -34,6 +51,13 @@ impl device_server::Device for PushApi {
         &self,
         request: Request<pb::RegisterRequest>,
     ) -> Result<Response<pb::RegisterResponse>, Status> {
+        // Registration needs no credential, so its cost is bounded per address.
+        if let Some(peer) = request.remote_addr() {
+            self.inner
+                .registrations
+                .take(peer.ip())
+                .map_err(status::too_many_registrations)?;
+        }
         let issued = match &self.inner.oidc {
             // The identity provider vouches for the user; the device gets no
             // credential of ours and keeps presenting the user's token.
@@ -51,7 +75,9 @@ impl device_server::Device for PushApi {
                 .await
                 .map_err(status::from_store)?,
         };
-        tracing::info!(device_id = %issued.device_id, "device registered");
+        // Per call, so at debug: registrations are counted by the metric.
+        metrics::counter!("pushd_devices_registered_total").increment(1);
+        tracing::debug!(device_id = %issued.device_id, "device registered");
         Ok(Response::new(pb::RegisterResponse {
             device_id: issued.device_id,
             credential: issued.credential,
@@ -195,6 +221,7 @@ impl device_server::Device for PushApi {
             handshake_timeout: self.inner.limits.handshake_timeout,
             max_in_flight: usize::try_from(self.inner.limits.retention.max_messages)
                 .unwrap_or(usize::MAX),
+            unacked: self.inner.limits.unacked.clone(),
         };
         tokio::spawn(session.run(device.device_id, request.into_inner(), outbound));
         Ok(Response::new(stream))

@@ -26,8 +26,8 @@ use crate::auth::{
 };
 use crate::bridges::Bridges;
 use crate::cluster::Cluster;
-use crate::delivery::Hub;
-use crate::limits::{RateLimits, RateSettings};
+use crate::delivery::{Hub, Unacked};
+use crate::limits::{RateLimits, RateSettings, RegistrationRate};
 use crate::receipts::Receipts;
 use crate::store::{RetentionLimits, Store, SubscriptionCache};
 use crate::submit::{Router, Submitter, SubmitterParts};
@@ -48,6 +48,8 @@ pub struct ApiLimits {
     pub rates: RateSettings,
     pub receipt_retention: Duration,
     pub max_receipt_watchers: usize,
+    /// Unacked bytes `Listen` streams may hold, each and all together.
+    pub unacked: Unacked,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -71,6 +73,7 @@ struct Inner {
     public_url: String,
     service_blocks: Arc<ServiceBlocks>,
     endpoint_tokens: Arc<EndpointTokens>,
+    registrations: Arc<RegistrationRate>,
 }
 
 impl PushApi {
@@ -109,6 +112,7 @@ impl PushApi {
             max_ttl_seconds: limits.max_ttl_seconds,
             public_url: public_url.clone(),
         });
+        let registrations = RegistrationRate::new(limits.rates.register);
         Self {
             inner: Arc::new(Inner {
                 subscriptions,
@@ -124,6 +128,7 @@ impl PushApi {
                 public_url,
                 service_blocks,
                 endpoint_tokens,
+                registrations,
             }),
         }
     }

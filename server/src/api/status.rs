@@ -21,6 +21,19 @@ pub fn from_store(error: StoreError) -> Status {
     }
 }
 
+/// `Register` from an address over `register_rate_per_ip`.
+pub fn too_many_registrations(wait: std::time::Duration) -> Status {
+    let mut status = Status::resource_exhausted(format!(
+        "too many devices registered from this address; retry in {} s (register_rate_per_ip)",
+        retry_after_seconds(wait)
+    ));
+    status.metadata_mut().insert(
+        "retry-after",
+        MetadataValue::from(retry_after_seconds(wait)),
+    );
+    status
+}
+
 pub fn from_device_auth(error: DeviceAuthError) -> Status {
     match error {
         DeviceAuthError::Store(error) => from_store(error),

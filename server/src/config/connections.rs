@@ -1,6 +1,7 @@
 //! What one client may make the public port hold: connections (in all, per
-//! IP address, new ones per second), streams per connection, and how long
-//! a connection or a request may take before pushd lets it go.
+//! IP address, new ones per second), streams per connection, what a
+//! stream may hold unacked, and how long a connection or a request may take
+//! before pushd lets it go.
 
 use std::time::Duration;
 
@@ -26,6 +27,10 @@ pub struct ConnectionSettings {
     /// Sent data unacknowledged (or unsent behind a zero window) this long
     /// means a dead peer: the kernel drops the connection (TCP_USER_TIMEOUT).
     pub tcp_user_timeout: Duration,
+    /// Bytes of messages one `Listen` stream may have sent and not seen acked.
+    pub max_stream_unacked_bytes: u32,
+    /// The same, all streams of the node together.
+    pub max_unacked_bytes_total: u32,
 }
 
 impl ConnectionSettings {
@@ -78,6 +83,14 @@ impl ConnectionSettings {
                 60,
                 "tcp_user_timeout_seconds",
             )?,
+            max_stream_unacked_bytes: flags
+                .max_stream_unacked_bytes
+                .or(file.max_stream_unacked_bytes)
+                .unwrap_or(256 << 10),
+            max_unacked_bytes_total: flags
+                .max_unacked_bytes_total
+                .or(file.max_unacked_bytes_total)
+                .unwrap_or(256 << 20),
         })
     }
 }

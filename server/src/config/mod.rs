@@ -116,6 +116,13 @@ pub struct Overrides {
     /// stopped reading) before the connection is dropped [default: 60]
     #[arg(long, env = "PUSHD_TCP_USER_TIMEOUT_SECONDS")]
     pub tcp_user_timeout_seconds: Option<u64>,
+    /// Bytes of messages one Listen stream may have sent and not seen acked
+    /// (in its queue, HTTP/2 and the socket); more wait in the store [default: 262144]
+    #[arg(long, env = "PUSHD_MAX_STREAM_UNACKED_BYTES")]
+    pub max_stream_unacked_bytes: Option<u32>,
+    /// The same for all Listen streams of this node together [default: 268435456]
+    #[arg(long, env = "PUSHD_MAX_UNACKED_BYTES_TOTAL")]
+    pub max_unacked_bytes_total: Option<u32>,
     /// Serves push.admin.v1 (operator sender blocks) to calls bearing this
     /// token; at least 16 characters. Prefer the environment variable [default: off]
     #[arg(long, env = "PUSHD_ADMIN_TOKEN", hide_env_values = true)]
@@ -129,6 +136,10 @@ pub struct Overrides {
     /// Messages per second to one device, all subscriptions together (bursts of 10x); 0 = no limit [default: 200]
     #[arg(long, env = "PUSHD_DEVICE_RATE")]
     pub device_rate: Option<u32>,
+    /// Devices one IP address may register per second (bursts of 10x); 0 = no
+    /// limit. Behind a proxy every client has the proxy's address [default: 10]
+    #[arg(long, env = "PUSHD_REGISTER_RATE_PER_IP")]
+    pub register_rate_per_ip: Option<u32>,
     /// Devices authenticate with this identity provider's tokens (OIDC issuer,
     /// e.g. https://accounts.example.com) instead of pushd's credentials [default: off]
     #[arg(long, env = "PUSHD_OIDC_ISSUER")]

@@ -79,6 +79,7 @@ impl SecuritySettings {
             sender: rate(flags.sender_rate, file.sender_rate, 1000),
             subscription: rate(flags.subscription_rate, file.subscription_rate, 100),
             device: rate(flags.device_rate, file.device_rate, 200),
+            register: rate(flags.register_rate_per_ip, file.register_rate_per_ip, 10),
         };
         let pick = |flag: &Option<String>, value: &Option<String>| flag.clone().or(value.clone());
         let oidc = match pick(&flags.oidc_issuer, &file.oidc_issuer) {

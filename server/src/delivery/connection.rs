@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use push_proto::v1::{self as pb, server_frame::Frame};
 use tokio::sync::{Notify, mpsc, watch};
 
-use super::in_flight::InFlight;
+use super::in_flight::{InFlight, Mark, Unacked};
 use super::outbound::Outbound;
 use tonic::Status;
 
@@ -32,6 +32,16 @@ pub enum Offer {
     BelowThreshold,
     /// The stream's buffer is full; the message must come from a replay.
     Full,
+    Closed,
+}
+
+/// What became of a replayed message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replayed {
+    /// Sent now, or already on this stream.
+    Sent,
+    /// No room for more unacked bytes: the replay stops until acks free some.
+    NoRoom,
     Closed,
 }
 
@@ -61,7 +71,7 @@ impl LiveConnection {
         outbound: Outbound,
         min_urgency: Urgency,
         presence: Presence,
-        max_in_flight: usize,
+        (max_in_flight, unacked): (usize, Unacked),
     ) -> Self {
         Self {
             id,
@@ -70,7 +80,7 @@ impl LiveConnection {
             outbound,
             min_urgency: AtomicU8::new(min_urgency.as_u8()),
             presence: AtomicU8::new(presence as u8),
-            in_flight: Mutex::new(InFlight::default()),
+            in_flight: Mutex::new(InFlight::new(unacked)),
             max_in_flight,
             resync: Notify::new(),
             close: watch::Sender::new(None),
@@ -109,8 +119,10 @@ impl LiveConnection {
         if !self.has_room() {
             return Offer::Full;
         }
-        if !self.mark_in_flight(&message.id) {
-            return Offer::Sent;
+        match self.mark_in_flight(message) {
+            Mark::New => {}
+            Mark::Already => return Offer::Sent,
+            Mark::NoRoom => return Offer::Full,
         }
         match self.outbound.try_send(Ok(Box::new(frame(message)))) {
             Ok(()) => {
@@ -127,20 +139,25 @@ impl LiveConnection {
         }
     }
 
-    /// Sends a replayed message, waiting for room; false once the stream is gone.
-    pub async fn send_replayed(&self, message: &QueuedMessage) -> bool {
-        if !self.mark_in_flight(&message.id) {
-            return true;
+    /// Sends a replayed message, waiting for room in the stream's queue.
+    /// With the stream's unacked bytes used up it stops: the device's next
+    /// ack asks for the replay to go on.
+    pub async fn send_replayed(&self, message: &QueuedMessage) -> Replayed {
+        match self.mark_in_flight(message) {
+            Mark::New => {}
+            Mark::Already => return Replayed::Sent,
+            Mark::NoRoom => return Replayed::NoRoom,
         }
         let sent = self
             .outbound
             .send(Ok(Box::new(frame(message))))
             .await
             .is_ok();
-        if sent {
-            metrics::counter!("pushd_messages_delivered_total").increment(1);
+        if !sent {
+            return Replayed::Closed;
         }
-        sent
+        metrics::counter!("pushd_messages_delivered_total").increment(1);
+        Replayed::Sent
     }
 
     pub async fn send_frame(&self, frame: Frame) -> bool {
@@ -158,10 +175,15 @@ impl LiveConnection {
     /// Of the ids in an ack frame, those this stream sent: only these are
     /// removed from the store; call [`LiveConnection::ack_written`] after.
     pub fn take_acked(&self, message_ids: &[String]) -> Vec<String> {
-        self.in_flight
-            .lock()
-            .map(|mut in_flight| in_flight.take_acked(message_ids))
-            .unwrap_or_default()
+        let Ok(mut in_flight) = self.in_flight.lock() else {
+            return Vec::new();
+        };
+        let taken = in_flight.take_acked(message_ids);
+        // A replay stopped for room goes on now that the device acks.
+        if !taken.is_empty() && in_flight.room_freed() {
+            self.request_resync();
+        }
+        taken
     }
 
     pub fn ack_written(&self, message_ids: &[String]) {
@@ -222,11 +244,15 @@ impl LiveConnection {
             .unwrap_or(false)
     }
 
-    fn mark_in_flight(&self, message_id: &str) -> bool {
+    fn mark_in_flight(&self, message: &QueuedMessage) -> Mark {
+        // What the frame weighs, near enough: payload, id, and framing.
+        let bytes = message.payload.len() + message.id.len() + 64;
         self.in_flight
             .lock()
-            .map(|mut in_flight| in_flight.mark_sent(message_id))
-            .unwrap_or(true)
+            .map(|mut in_flight| {
+                in_flight.mark_sent(&message.id, u32::try_from(bytes).unwrap_or(u32::MAX))
+            })
+            .unwrap_or(Mark::Already)
     }
 
     fn unmark_in_flight(&self, message_id: &str) {

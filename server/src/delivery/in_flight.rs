@@ -1,41 +1,124 @@
 //! What one stream has sent and not yet seen acked, and what it has seen
 //! acked but not yet removed from the store.
 //!
-//! Two rules live here. Only ids this stream sent reach the store as acks:
+//! Three rules live here. A stream holds at most `max_stream_unacked_bytes`
+//! of messages its device has not acked, and all streams of the node at
+//! most `max_unacked_bytes_total`: whatever buffers them on the way (the
+//! stream's queue, HTTP/2, the socket), a device that stops reading holds
+//! that much and no more, and the rest waits in the store. Only ids this stream sent reach the store as acks:
 //! an ack frame of ids never issued costs a set lookup each, not a write on
 //! the store's single writer and a tombstone. And an acked message is never
 //! sent again by a replay that read the store before the ack was written
 //! (a device that acks and at once lowers its urgency threshold).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-#[derive(Default)]
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The unacked bytes streams may hold, each and all together; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Unacked {
+    per_stream: u32,
+    total: Arc<Semaphore>,
+}
+
+impl Unacked {
+    pub fn new(per_stream: u32, total: u32) -> Self {
+        Self {
+            per_stream: per_stream.max(1),
+            total: Arc::new(Semaphore::new(total.max(1) as usize)),
+        }
+    }
+}
+
+/// What [`InFlight::mark_sent`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// Marked: send it.
+    New,
+    /// Already on this stream (or just acked): nothing to send.
+    Already,
+    /// The stream's or the node's unacked bytes are used up.
+    NoRoom,
+}
+
+struct Held {
+    bytes: u32,
+    _share: Option<OwnedSemaphorePermit>,
+}
+
 pub struct InFlight {
-    sent: HashSet<String>,
+    sent: HashMap<String, Held>,
+    bytes: u32,
+    budget: Unacked,
     /// Acked ids; `true` while the store write is pending. Written ones are
     /// kept only while a replay that may have read them is running.
     acked: HashMap<String, bool>,
     replaying: bool,
+    /// A replay stopped for want of room; the next ack should restart it.
+    waiting: bool,
 }
 
 impl InFlight {
+    pub fn new(budget: Unacked) -> Self {
+        Self {
+            sent: HashMap::new(),
+            bytes: 0,
+            budget,
+            acked: HashMap::new(),
+            replaying: false,
+            waiting: false,
+        }
+    }
+
     /// Sent and unacked.
     pub fn len(&self) -> usize {
         self.sent.len()
     }
 
-    /// Marks a message as sent; false if this stream already carries it or
-    /// it was just acked.
-    pub fn mark_sent(&mut self, message_id: &str) -> bool {
-        if self.acked.contains_key(message_id) {
-            return false;
+    /// Marks a message of `bytes` as sent, if the budgets have room. One
+    /// message always fits an empty stream, however big, so none is stuck.
+    pub fn mark_sent(&mut self, message_id: &str, bytes: u32) -> Mark {
+        if self.acked.contains_key(message_id) || self.sent.contains_key(message_id) {
+            return Mark::Already;
         }
-        self.sent.insert(message_id.to_owned())
+        let bytes = bytes.min(self.budget.per_stream);
+        if !self.sent.is_empty() && self.bytes + bytes > self.budget.per_stream {
+            self.waiting = true;
+            return Mark::NoRoom;
+        }
+        let Ok(share) = self.budget.total.clone().try_acquire_many_owned(bytes) else {
+            self.waiting = true;
+            return Mark::NoRoom;
+        };
+        self.bytes += bytes;
+        let held = Held {
+            bytes,
+            _share: Some(share),
+        };
+        self.sent.insert(message_id.to_owned(), held);
+        Mark::New
     }
 
     /// Undoes [`InFlight::mark_sent`] for a message that could not be sent.
     pub fn unmark(&mut self, message_id: &str) {
-        self.sent.remove(message_id);
+        self.forget(message_id);
+    }
+
+    fn forget(&mut self, message_id: &str) -> bool {
+        match self.sent.remove(message_id) {
+            Some(held) => {
+                self.bytes -= held.bytes;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// True (once) when acks freed room a stopped replay was waiting for.
+    pub fn room_freed(&mut self) -> bool {
+        std::mem::take(&mut self.waiting)
     }
 
     /// Of `message_ids`, the ones this stream sent and had not seen acked:
@@ -43,7 +126,7 @@ impl InFlight {
     pub fn take_acked(&mut self, message_ids: &[String]) -> Vec<String> {
         let mut taken = Vec::new();
         for id in message_ids {
-            if self.sent.remove(id) {
+            if self.forget(id) {
                 self.acked.insert(id.clone(), true);
                 taken.push(id.clone());
             }
@@ -80,15 +163,19 @@ impl InFlight {
 mod tests {
     use super::*;
 
+    fn in_flight() -> InFlight {
+        InFlight::new(Unacked::new(1000, 1500))
+    }
+
     fn ids(values: &[&str]) -> Vec<String> {
         values.iter().map(|value| value.to_string()).collect()
     }
 
     #[test]
     fn only_ids_this_stream_sent_are_taken_and_only_once() {
-        let mut in_flight = InFlight::default();
-        assert!(in_flight.mark_sent("a"));
-        assert!(in_flight.mark_sent("b"));
+        let mut in_flight = in_flight();
+        assert_eq!(in_flight.mark_sent("a", 10), Mark::New);
+        assert_eq!(in_flight.mark_sent("b", 10), Mark::New);
         assert_eq!(
             in_flight.take_acked(&ids(&["a", "never-sent", "a"])),
             ids(&["a"])
@@ -98,29 +185,49 @@ mod tests {
 
     #[test]
     fn an_acked_message_is_not_sent_again_by_a_replay_that_read_it_before_the_write() {
-        let mut in_flight = InFlight::default();
-        in_flight.mark_sent("a");
+        let mut in_flight = in_flight();
+        in_flight.mark_sent("a", 10);
         in_flight.replay_started();
         let taken = in_flight.take_acked(&ids(&["a"]));
-        assert!(!in_flight.mark_sent("a"), "the write is pending");
+        let pending = in_flight.mark_sent("a", 10);
+        assert_eq!(pending, Mark::Already, "the write is pending");
         in_flight.ack_written(&taken);
-        assert!(
-            !in_flight.mark_sent("a"),
-            "this replay may have read it before"
-        );
+        let written = in_flight.mark_sent("a", 10);
+        assert_eq!(written, Mark::Already, "this replay may have read it first");
         in_flight.replay_finished();
-        assert!(
-            in_flight.mark_sent("a"),
-            "a later replay reads after the write"
-        );
+        let later = in_flight.mark_sent("a", 10);
+        assert_eq!(later, Mark::New, "a later replay reads after the write");
     }
 
     #[test]
     fn acked_ids_are_forgotten_once_written_outside_a_replay() {
-        let mut in_flight = InFlight::default();
-        in_flight.mark_sent("a");
+        let mut in_flight = in_flight();
+        in_flight.mark_sent("a", 10);
         let taken = in_flight.take_acked(&ids(&["a"]));
         in_flight.ack_written(&taken);
         assert!(in_flight.acked.is_empty());
+    }
+
+    #[test]
+    fn unacked_bytes_are_bounded_per_stream_and_in_all() {
+        let budget = Unacked::new(1000, 1500);
+        let mut first = InFlight::new(budget.clone());
+        let mut second = InFlight::new(budget);
+        assert_eq!(first.mark_sent("a", 600), Mark::New);
+        assert_eq!(
+            first.mark_sent("b", 600),
+            Mark::NoRoom,
+            "over the stream's 1000"
+        );
+        assert_eq!(second.mark_sent("c", 800), Mark::New);
+        assert_eq!(
+            second.mark_sent("d", 150),
+            Mark::NoRoom,
+            "over the node's 1500"
+        );
+        first.take_acked(&ids(&["a"]));
+        assert_eq!(second.mark_sent("d", 150), Mark::New, "an ack frees both");
+        let mut big = InFlight::new(Unacked::new(1000, 5000));
+        assert_eq!(big.mark_sent("huge", 4000), Mark::New, "one always fits");
     }
 }

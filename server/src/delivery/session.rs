@@ -8,8 +8,9 @@ use push_proto::v1::{self as pb, client_frame, server_frame::Frame};
 use tokio::sync::Semaphore;
 use tonic::{Status, Streaming};
 
-use super::connection::{CloseReason, LiveConnection};
+use super::connection::{CloseReason, LiveConnection, Replayed};
 use super::hub::Hub;
+use super::in_flight::Unacked;
 use super::outbound::Outbound;
 use crate::cluster::{Cluster, RouteClaim};
 use crate::domain::{Presence, Urgency, check_message_ids, now_millis};
@@ -18,6 +19,8 @@ use crate::store::{PendingQuery, Store, StoreResult};
 /// Messages buffered per stream before live offers fall back to replay.
 pub const OUTBOUND_CAPACITY: usize = 256;
 const REPLAY_PAGE: usize = 256;
+/// How often a replay stopped for room looks again without an ack.
+const ROOM_RECHECK: Duration = Duration::from_secs(1);
 /// Ack writes in flight per stream before reading the next frame waits.
 const ACKS_IN_FLIGHT: usize = 8;
 
@@ -29,6 +32,8 @@ pub struct Session {
     pub handshake_timeout: Duration,
     /// Unacked messages a stream may hold before live offers wait for acks.
     pub max_in_flight: usize,
+    /// Unacked bytes, per stream and for the node.
+    pub unacked: Unacked,
 }
 
 impl Session {
@@ -82,7 +87,7 @@ impl Session {
             outbound,
             min_urgency,
             presence,
-            self.max_in_flight,
+            (self.max_in_flight, self.unacked.clone()),
         ));
         self.hub.register(connection.clone());
         // Before the backlog read; see the cluster module for why.
@@ -121,8 +126,13 @@ impl Session {
                 reason = connection.closed() => return say_goodbye(connection, reason).await,
                 result = replay(connection, self.store.as_ref()) => result,
             };
+            // With nothing unacked, no ack will come to restart a replay the
+            // node's budget stopped: it looks again now and then instead.
+            let recheck = matches!(replayed, Ok((_, Paused::ForRoom))) && connection.unacked() == 0;
             match replayed {
-                Ok(sent) if !backlog_done => {
+                // Also when the replay stopped for room: a client that waits
+                // for this before acking would otherwise wait forever.
+                Ok((sent, _)) if !backlog_done => {
                     backlog_done = true;
                     if !connection
                         .send_frame(Frame::BacklogDone(pb::BacklogDone { sent }))
@@ -141,9 +151,16 @@ impl Session {
                         .await;
                 }
             }
+            let recheck = async {
+                match recheck {
+                    true => tokio::time::sleep(ROOM_RECHECK).await,
+                    false => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 reason = connection.closed() => return say_goodbye(connection, reason).await,
                 _ = connection.resync_requested() => {}
+                _ = recheck => {}
                 _ = connection.wait_outbound_closed() => return,
             }
         }
@@ -173,16 +190,27 @@ async fn say_goodbye(connection: &LiveConnection, reason: CloseReason) {
     let _ = connection.send_frame(Frame::GoAway(go_away)).await;
 }
 
+/// Whether a replay stopped before the end of the stored messages.
+enum Paused {
+    No,
+    /// The stream's (or the node's) unacked bytes ran out.
+    ForRoom,
+}
+
 /// Sends every stored message due to this device that the stream does not
-/// already carry, oldest first; returns how many went out.
-async fn replay(connection: &LiveConnection, store: &dyn Store) -> StoreResult<u32> {
+/// already carry, oldest first, until its unacked bytes run out; returns
+/// how many went out.
+async fn replay(connection: &LiveConnection, store: &dyn Store) -> StoreResult<(u32, Paused)> {
     connection.replay_started();
     let replayed = replay_pages(connection, store).await;
     connection.replay_finished();
     replayed
 }
 
-async fn replay_pages(connection: &LiveConnection, store: &dyn Store) -> StoreResult<u32> {
+async fn replay_pages(
+    connection: &LiveConnection,
+    store: &dyn Store,
+) -> StoreResult<(u32, Paused)> {
     let mut after = None;
     let mut sent = 0;
     loop {
@@ -195,14 +223,15 @@ async fn replay_pages(connection: &LiveConnection, store: &dyn Store) -> StoreRe
         };
         let page = store.pending(query).await?;
         for message in &page {
-            if !connection.send_replayed(message).await {
-                return Ok(sent);
+            match connection.send_replayed(message).await {
+                Replayed::Sent => sent += 1,
+                Replayed::NoRoom => return Ok((sent, Paused::ForRoom)),
+                Replayed::Closed => return Ok((sent, Paused::No)),
             }
-            sent += 1;
         }
         match page.last() {
             Some(last) if page.len() == REPLAY_PAGE => after = Some(last.id.clone()),
-            _ => return Ok(sent),
+            _ => return Ok((sent, Paused::No)),
         }
     }
 }

@@ -1,8 +1,10 @@
-//! Token buckets: per sender key, per subscription, per device. A refusal
+//! Token buckets: per sender key, per subscription, per device, and
+//! registrations per IP address. A refusal
 //! carries how long to wait, which each front tells the caller (gRPC
 //! `retry-after` metadata, HTTP `Retry-After`).
 
 use std::hash::Hash;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,12 +19,14 @@ pub struct Rate {
     pub burst: u32,
 }
 
-/// The three budgets; a `per_second` of 0 turns one off.
+/// The budgets; a `per_second` of 0 turns one off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateSettings {
     pub sender: Rate,
     pub subscription: Rate,
     pub device: Rate,
+    /// Devices registered per IP address.
+    pub register: Rate,
 }
 
 struct Bucket<K: Hash + Eq + Clone> {
@@ -95,5 +99,35 @@ impl RateLimits {
         if let Some(bucket) = &self.device {
             bucket.limiter.retain_recent();
         }
+    }
+}
+
+/// Registrations per IP address: `Register` needs no credential, so this
+/// is what bounds the devices (rows, quotas) one client can create.
+pub struct RegistrationRate {
+    bucket: Option<Bucket<IpAddr>>,
+}
+
+impl RegistrationRate {
+    pub fn new(rate: Rate) -> Arc<Self> {
+        let limits = Arc::new(Self {
+            bucket: Bucket::new(rate),
+        });
+        crate::periodic::every(
+            Duration::from_secs(60),
+            Arc::downgrade(&limits),
+            |limits| async move {
+                if let Some(bucket) = &limits.bucket {
+                    bucket.limiter.retain_recent();
+                }
+            },
+        );
+        limits
+    }
+
+    pub fn take(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.bucket
+            .as_ref()
+            .map_or(Ok(()), |bucket| bucket.take(&ip))
     }
 }

@@ -8,6 +8,8 @@ use bytes::Bytes;
 use push_proto::v1 as pb;
 use tokio::net::{TcpSocket, TcpStream};
 
+use super::Pushd;
+
 /// Descriptors the process holds open.
 pub fn open_descriptors(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -136,4 +138,32 @@ pub async fn h2_with_large_windows(
         .handshake(tcp)
         .await
         .expect("h2 handshake")
+}
+
+/// A device registered over a raw connection from `source` (another
+/// loopback address is another client): true when pushd answered OK.
+pub async fn registers_from(pushd: &Pushd, source: &str) -> bool {
+    let address = pushd.url.trim_start_matches("http://").to_owned();
+    let tcp = connect_from(&address, source, None).await;
+    let Ok((client, connection)) = h2::client::handshake(tcp).await else {
+        return false;
+    };
+    tokio::spawn(connection);
+    let Ok(mut client) = client.ready().await else {
+        return false;
+    };
+    let request = grpc_request(&address, "/push.v1.Device/Register", None);
+    let Ok((response, mut body)) = client.send_request(request, false) else {
+        return false;
+    };
+    let _ = body.send_data(grpc_frame(&pb::RegisterRequest {}), true);
+    let Ok(Ok(response)) = tokio::time::timeout(Duration::from_secs(10), response).await else {
+        return false;
+    };
+    let mut body = response.into_body();
+    while let Some(Ok(_)) = body.data().await {}
+    let trailers = body.trailers().await.ok().flatten().unwrap_or_default();
+    trailers
+        .get("grpc-status")
+        .is_some_and(|status| status == "0")
 }
