@@ -160,6 +160,7 @@ pub async fn run(
         rates: settings.security.rates,
         receipt_retention: settings.receipt_retention,
         max_receipt_watchers: settings.max_receipt_watchers,
+        vapid_cache_bytes: settings.security.vapid_cache_bytes,
     };
     let service_blocks = Arc::new(ServiceBlocks::default());
     service_blocks
