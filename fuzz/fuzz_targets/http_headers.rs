@@ -15,7 +15,7 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
     let _ = pushd::http::headers::read_push_headers(ttl, urgency, topic);
     let _ = pushd::http::headers::check_content_encoding(encoding);
     if let Some(authorization) = authorization.and_then(|value| std::str::from_utf8(value).ok()) {
-        let verifier = pushd::auth::VapidVerifier::new("http://127.0.0.1:8070");
+        let verifier = pushd::auth::VapidVerifier::new("http://127.0.0.1:8070", 1 << 20);
         let _ = verifier.verify(Some(authorization), 1_800_000_000);
     }
 });

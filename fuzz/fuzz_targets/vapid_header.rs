@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use pushd::auth::VapidVerifier;
 
 static VERIFIER: LazyLock<VapidVerifier> =
-    LazyLock::new(|| VapidVerifier::new("https://push.example"));
+    LazyLock::new(|| VapidVerifier::new("https://push.example", 1 << 20));
 
 libfuzzer_sys::fuzz_target!(|header: &str| {
     let _ = VERIFIER.verify(Some(header), 1_800_000_000);

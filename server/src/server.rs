@@ -169,6 +169,7 @@ pub async fn run(
             settings.connections.max_stream_unacked_bytes,
             settings.connections.max_unacked_bytes_total,
         ),
+        vapid_cache_bytes: settings.security.vapid_cache_bytes,
     };
     let service_blocks = Arc::new(ServiceBlocks::default());
     service_blocks

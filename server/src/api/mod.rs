@@ -50,6 +50,8 @@ pub struct ApiLimits {
     pub max_receipt_watchers: usize,
     /// Unacked bytes `Listen` streams may hold, each and all together.
     pub unacked: Unacked,
+    /// Bytes of verified VAPID tokens kept.
+    pub vapid_cache_bytes: usize,
 }
 
 /// Shared by every handler; cheap to clone.
@@ -98,7 +100,10 @@ impl PushApi {
         let submitter = Submitter::new(SubmitterParts {
             store: store.clone(),
             subscriptions: subscriptions.clone(),
-            vapid: Arc::new(VapidVerifier::new(origin_of(&public_url))),
+            vapid: Arc::new(VapidVerifier::new(
+                origin_of(&public_url),
+                limits.vapid_cache_bytes,
+            )),
             rates: RateLimits::new(limits.rates),
             service_blocks: service_blocks.clone(),
             endpoint_tokens: endpoint_tokens.clone(),

@@ -22,7 +22,7 @@ pub use endpoint_token::{EndpointTokens, SECRET_NAME as ENDPOINT_TOKEN_SECRET, T
 pub use message_handle::{MessageCopy, MessageHandles, OpenedHandle};
 pub use oidc::{OidcAuthenticator, OidcSettings};
 pub use secret::BearerSecret;
-pub use vapid::{VapidError, VapidVerifier, VerifiedSender};
+pub use vapid::{CacheUsage, MAX_HEADER_BYTES, VapidError, VapidVerifier, VerifiedSender};
 
 /// Checks that `raw` is an uncompressed P-256 public key (an application-server key).
 pub fn check_p256_key(raw: &[u8]) -> Result<(), String> {

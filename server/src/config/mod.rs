@@ -127,6 +127,10 @@ pub struct Overrides {
     /// token; at least 16 characters. Prefer the environment variable [default: off]
     #[arg(long, env = "PUSHD_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
+    /// Bytes of verified VAPID tokens kept so each is checked once, least
+    /// recently used dropped first; 0 checks every message [default: 8388608]
+    #[arg(long, env = "PUSHD_VAPID_CACHE_BYTES")]
+    pub vapid_cache_bytes: Option<u64>,
     /// Messages per second one sender key may submit (bursts of 10x); 0 = no limit [default: 1000]
     #[arg(long, env = "PUSHD_SENDER_RATE")]
     pub sender_rate: Option<u32>,

@@ -7,12 +7,18 @@ use super::Overrides;
 use crate::auth::OidcSettings;
 use crate::limits::{Rate, RateSettings};
 
+/// Room for ~30,000 senders' tokens (~250 bytes each); past that, tokens
+/// are checked by ECDSA again (~0.1 ms each), not refused.
+const DEFAULT_VAPID_CACHE_BYTES: u64 = 8 << 20;
+
 #[derive(Clone)]
 pub struct SecuritySettings {
     /// TLS on the public listener; plaintext when unset (behind a TLS proxy).
     pub tls: Option<TlsFiles>,
     pub max_subscriptions_per_device: usize,
     pub rates: RateSettings,
+    /// Bytes of verified VAPID tokens kept ([`crate::auth::VapidVerifier`]).
+    pub vapid_cache_bytes: usize,
     /// Serves the admin API when set.
     pub admin_token: Option<String>,
     /// Devices authenticate with an identity provider's tokens when set.
@@ -34,6 +40,7 @@ impl std::fmt::Debug for SecuritySettings {
                 "max_subscriptions_per_device",
                 &self.max_subscriptions_per_device,
             )
+            .field("vapid_cache_bytes", &self.vapid_cache_bytes)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
             .finish()
     }
@@ -99,7 +106,12 @@ impl SecuritySettings {
                 })
             }
         };
+        let vapid_cache_bytes = flags
+            .vapid_cache_bytes
+            .or(file.vapid_cache_bytes)
+            .unwrap_or(DEFAULT_VAPID_CACHE_BYTES);
         Ok(Self {
+            vapid_cache_bytes: usize::try_from(vapid_cache_bytes).unwrap_or(usize::MAX),
             oidc,
             rates,
             admin_token,
