@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use push_proto::v1::{
@@ -20,7 +21,7 @@ use crate::http::{FrontsLayer, HttpFront};
 use crate::limits::RequestDeadlineLayer;
 use crate::store::scylla::ScyllaStore;
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
-use crate::store::{Store, spawn_expiry};
+use crate::store::{Store, spawn_expiry, spawn_unused_device_reaper};
 use crate::submit::Router;
 use crate::{telemetry, transport};
 use tower::Layer as _;
@@ -209,6 +210,14 @@ pub async fn run(
         .build_v1()?;
 
     let (stop_expiry, expiry_stopped) = tokio::sync::watch::channel(false);
+    spawn_unused_device_reaper(
+        store.clone(),
+        settings.unused_device_after,
+        // Often enough that a device goes soon after its time, and at most
+        // every 10 minutes: one read of the registrations each time.
+        (settings.unused_device_after / 4).clamp(Duration::from_secs(1), Duration::from_secs(600)),
+        expiry_stopped.clone(),
+    );
     let expiry = spawn_expiry(store.clone(), settings.expiry_interval, expiry_stopped);
     let drain_hub = hub.clone();
     let signal = async move {
@@ -269,8 +278,8 @@ pub async fn run(
             .layer(RequestDeadlineLayer {
                 limit: connections.request_timeout,
             })
-            .http2_keepalive_interval(Some(std::time::Duration::from_secs(60)))
-            .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
+            .http2_keepalive_interval(Some(Duration::from_secs(60)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(20)))
             // One connection holds at most this many streams (each a request
             // and its buffers); the client waits for a free one.
             .max_concurrent_streams(connections.max_streams_per_connection)

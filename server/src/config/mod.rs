@@ -168,6 +168,10 @@ pub struct Overrides {
     /// change, and after its message would expire [default: 86400]
     #[arg(long, env = "PUSHD_RECEIPT_RETENTION_SECONDS")]
     pub receipt_retention_seconds: Option<u64>,
+    /// Seconds after which a device that registered and never subscribed,
+    /// joined an account or set a bridge is removed; 0 = never [default: 604800]
+    #[arg(long, env = "PUSHD_UNUSED_DEVICE_SECONDS")]
+    pub unused_device_seconds: Option<u64>,
     /// WatchReceipts streams open at once on this node [default: 1024]
     #[arg(long, env = "PUSHD_MAX_RECEIPT_WATCHERS")]
     pub max_receipt_watchers: Option<usize>,
@@ -254,6 +258,8 @@ pub struct Settings {
     pub drain_timeout: Duration,
     pub receipt_retention: Duration,
     pub max_receipt_watchers: usize,
+    /// Devices never used are removed this long after they registered; zero = never.
+    pub unused_device_after: Duration,
     pub cluster: Option<ClusterSettings>,
     pub bridges: BridgeSettings,
     pub security: SecuritySettings,
@@ -378,6 +384,12 @@ impl Settings {
                 .or(file.max_receipt_watchers)
                 .unwrap_or(1024)
                 .max(1),
+            unused_device_after: Duration::from_secs(
+                flags
+                    .unused_device_seconds
+                    .or(file.unused_device_seconds)
+                    .unwrap_or(7 * 86_400),
+            ),
             log: flags.log.or(file.log).unwrap_or_else(|| "info".into()),
             security,
             connections,

@@ -179,9 +179,11 @@ impl LiveConnection {
             return Vec::new();
         };
         let taken = in_flight.take_acked(message_ids);
+        let restart = !taken.is_empty() && in_flight.room_freed();
+        drop(in_flight);
         // A replay stopped for room goes on now that the device acks.
-        if !taken.is_empty() && in_flight.room_freed() {
-            self.request_resync();
+        if restart {
+            self.resync.notify_one();
         }
         taken
     }
@@ -207,6 +209,15 @@ impl LiveConnection {
 
     /// Asks the session to replay stored messages (after a full buffer or a lowered threshold).
     pub fn request_resync(&self) {
+        // A device that stopped reading must not make every message sent to
+        // it cost a read of its queue.
+        if self
+            .in_flight
+            .lock()
+            .is_ok_and(|in_flight| in_flight.waiting_for_acks())
+        {
+            return;
+        }
         self.resync.notify_one();
     }
 

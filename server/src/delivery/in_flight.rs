@@ -116,6 +116,12 @@ impl InFlight {
         }
     }
 
+    /// Something waits for this stream's acks to free room: a replay now
+    /// would stop at once, and the next ack starts one anyway.
+    pub fn waiting_for_acks(&self) -> bool {
+        self.waiting && !self.sent.is_empty()
+    }
+
     /// True (once) when acks freed room a stopped replay was waiting for.
     pub fn room_freed(&mut self) -> bool {
         std::mem::take(&mut self.waiting)

@@ -9,6 +9,7 @@ mod expiry;
 pub mod scylla;
 pub mod sqlite;
 mod subscription_cache;
+mod unused_devices;
 
 use async_trait::async_trait;
 
@@ -19,6 +20,7 @@ use crate::domain::{
 
 pub use expiry::spawn_expiry;
 pub use subscription_cache::SubscriptionCache;
+pub use unused_devices::spawn_unused_device_reaper;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -170,6 +172,15 @@ pub trait Store: Send + Sync + 'static {
     /// and the sealed keys addressed to it. Account subscriptions it created
     /// stay with the account. False if there was no such device.
     async fn remove_device(&self, device_id: &str) -> StoreResult<bool>;
+    /// Devices registered at or after `from` and before `to`, ordered by
+    /// (registration time, id), after the `after` cursor, at most `limit`.
+    async fn registered_between(
+        &self,
+        from: UnixMillis,
+        to: UnixMillis,
+        after: Option<(UnixMillis, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<(UnixMillis, String)>>;
     /// Stores sealed key bundles, replacing one for the same recipient and
     /// subscription.
     async fn put_sealed_keys(&self, bundles: &[SealedKeys]) -> StoreResult<()>;

@@ -18,6 +18,7 @@ mod limits;
 mod queue;
 mod receipts;
 mod records;
+mod registrations;
 mod wake_ups;
 
 pub use accounts::*;
@@ -26,6 +27,7 @@ pub use limits::*;
 pub use queue::*;
 pub use receipts::*;
 pub use records::*;
+pub use registrations::*;
 pub use wake_ups::*;
 
 pub(super) const HOUR: i64 = 3_600_000;
@@ -55,7 +57,8 @@ macro_rules! store_conformance_suite {
             service_secrets_are_made_once, receipts_round_trip_and_start_their_log,
             receipts_move_forward_only, pending_lists_only_unfinished_receipts,
             each_key_sees_only_its_own_events, event_logs_resume_after_a_cursor,
-            receipts_are_forgotten_after_keep_until, wake_ups_come_due_are_leased_and_finish);
+            receipts_are_forgotten_after_keep_until, wake_ups_come_due_are_leased_and_finish,
+            devices_are_listed_by_registration_time_across_hours, the_sweep_removes_only_devices_never_used);
     };
     (@cases $make_store:expr; $($case:ident),+) => {
         $(

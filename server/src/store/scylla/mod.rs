@@ -14,6 +14,7 @@ mod bridges;
 mod directory;
 mod options;
 mod receipts;
+mod registrations;
 mod rows;
 mod schema;
 mod sealed;
@@ -48,6 +49,7 @@ pub struct ScyllaStore {
     sealed: sealed::SealedStatements,
     receipts: receipts::ReceiptStatements,
     wake_ups: wake_ups::WakeUpStatements,
+    registrations: registrations::RegistrationStatements,
 }
 
 impl ScyllaStore {
@@ -94,7 +96,14 @@ impl ScyllaStore {
         let wake_ups =
             wake_ups::WakeUpStatements::prepare(&session, &options.keyspace, options.consistency)
                 .await?;
+        let registrations = registrations::RegistrationStatements::prepare(
+            &session,
+            &options.keyspace,
+            options.consistency,
+        )
+        .await?;
         Ok(Self {
+            registrations,
             session: Arc::new(session),
             statements,
             directory,
@@ -200,7 +209,9 @@ impl Store for ScyllaStore {
                 (&device.id, &device.secret_hash, device.created_at),
             )
             .await?;
-        rows::require_applied(result, &format!("device {}", device.id))
+        rows::require_applied(result, &format!("device {}", device.id))?;
+        self.record_registration(&device.id, device.created_at)
+            .await
     }
 
     async fn device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>> {
@@ -472,6 +483,16 @@ impl Store for ScyllaStore {
 
     async fn approve_account_device(&self, account_id: &str, device_id: &str) -> StoreResult<bool> {
         self.approve_member(account_id, device_id).await
+    }
+
+    async fn registered_between(
+        &self,
+        from: UnixMillis,
+        to: UnixMillis,
+        after: Option<(UnixMillis, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<(UnixMillis, String)>> {
+        self.registrations((from, to), after, limit).await
     }
 
     async fn remove_device(&self, device_id: &str) -> StoreResult<bool> {

@@ -101,6 +101,13 @@ const MIGRATIONS: &[&[&str]] = &[
         shard int, minute bigint, PRIMARY KEY (shard, minute))
         WITH CLUSTERING ORDER BY (minute ASC)",
     ],
+    &[
+        // Devices by the hour they registered (see registrations.rs).
+        "CREATE TABLE IF NOT EXISTS {ks}.devices_by_hour (
+        hour bigint, created_at bigint, device_id text,
+        PRIMARY KEY (hour, created_at, device_id))
+        WITH CLUSTERING ORDER BY (created_at ASC, device_id ASC)",
+    ],
 ];
 
 pub const VERSION: i32 = MIGRATIONS.len() as i32;

@@ -271,6 +271,18 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn registered_between(
+        &self,
+        from: UnixMillis,
+        to: UnixMillis,
+        after: Option<(UnixMillis, String)>,
+        limit: usize,
+    ) -> StoreResult<Vec<(UnixMillis, String)>> {
+        self.readers
+            .run(move |connection| reader::registered_between(connection, (from, to), after, limit))
+            .await
+    }
+
     async fn remove_device(&self, device_id: &str) -> StoreResult<bool> {
         self.change_account(AccountChange::RemoveDevice(device_id.to_owned()))
             .await

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::Semaphore;
 
 use super::{backend, row};
-use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord};
+use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
 use crate::store::{PendingQuery, StoreError, StoreResult};
 
 pub struct ReaderPool {
@@ -64,6 +64,24 @@ impl ReaderPool {
 
 fn closed() -> StoreError {
     StoreError::Unavailable("the store is closed".into())
+}
+
+pub fn registered_between(
+    connection: &Connection,
+    (from, to): (UnixMillis, UnixMillis),
+    after: Option<(UnixMillis, String)>,
+    limit: usize,
+) -> rusqlite::Result<Vec<(UnixMillis, String)>> {
+    let (after_at, after_id) = after.unwrap_or((from, String::new()));
+    let mut statement = connection.prepare_cached(
+        "SELECT created_at, id FROM devices WHERE created_at >= ?1 AND created_at < ?2 \
+         AND (created_at, id) > (?3, ?4) ORDER BY created_at, id LIMIT ?5",
+    )?;
+    statement
+        .query_map(params![from, to, after_at, after_id, limit as i64], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .collect()
 }
 
 pub fn device(connection: &Connection, device_id: &str) -> rusqlite::Result<Option<DeviceRecord>> {

@@ -119,6 +119,11 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX wake_ups_by_due ON wake_ups (due_at, message_id);
 "#,
+    // Devices by registration time, for the sweep that removes those never
+    // used (see store::unused_devices).
+    r#"
+    CREATE INDEX devices_by_registration ON devices (created_at, id);
+"#,
 ];
 
 pub const VERSION: u32 = MIGRATIONS.len() as u32;
