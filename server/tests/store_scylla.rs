@@ -116,3 +116,68 @@ async fn tls_to_the_database_verifies_the_node_certificate() {
         "an unverifiable node certificate is refused"
     );
 }
+
+/// The retention check of one submit reads a bounded number of rows: not
+/// one per queued message, nor one per message acked before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_check_does_not_read_the_whole_queue() {
+    use pushd::domain::{QueuedMessage, SubscriptionRecord, Urgency, new_message_id, now_millis};
+    use pushd::store::{Admission, RetentionLimits};
+    const QUEUED: usize = 150;
+    const MOST_ROWS_PER_CHECK: u64 = 8;
+    let store = fresh_store().await;
+    let device = pushd::domain::DeviceRecord {
+        id: pushd::domain::new_device_id(),
+        secret_hash: vec![7; 32],
+        created_at: now_millis(),
+    };
+    store.create_device(&device).await.expect("device");
+    let subscription = SubscriptionRecord {
+        id: pushd::domain::new_subscription_id(),
+        device_id: device.id.clone(),
+        app_server_key: None,
+        created_at: now_millis(),
+        account_id: None,
+    };
+    store
+        .create_subscription(&subscription)
+        .await
+        .expect("subscription");
+    let limits = Admission::Queue(RetentionLimits {
+        max_messages: 10_000,
+        max_bytes: 1 << 30,
+    });
+    let message = || QueuedMessage {
+        id: new_message_id(),
+        device_id: device.id.clone(),
+        subscription_id: subscription.id.clone(),
+        topic: None,
+        urgency: Urgency::Normal,
+        payload: vec![1; 64],
+        received_at: now_millis(),
+        expires_at: now_millis() + 3_600_000,
+    };
+    let checked = |label: &str, rows: u64| {
+        assert!(
+            rows <= MOST_ROWS_PER_CHECK,
+            "{label}: one check read {rows} rows (at most {MOST_ROWS_PER_CHECK})"
+        );
+    };
+    let mut ids = Vec::new();
+    for _ in 0..QUEUED {
+        let queued = message();
+        ids.push(queued.id.clone());
+        store.enqueue(queued, limits).await.expect("enqueue");
+    }
+    let before = store.quota_rows_read();
+    store.enqueue(message(), limits).await.expect("enqueue");
+    checked("a long queue", store.quota_rows_read() - before);
+
+    assert_eq!(
+        store.ack(&device.id, &ids).await.expect("ack"),
+        QUEUED as u64
+    );
+    let before = store.quota_rows_read();
+    store.enqueue(message(), limits).await.expect("enqueue");
+    checked("after many acks", store.quota_rows_read() - before);
+}

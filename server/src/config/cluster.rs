@@ -104,6 +104,10 @@ mod tests {
         let store = StoreChoice::Scylla(
             ScyllaOptions::from_url("scylla://h/ks?consistency=one").expect("url"),
         );
-        assert!(cluster_settings(&store, None, None, None).expect("no cluster").is_none());
+        assert!(
+            cluster_settings(&store, None, None, None)
+                .expect("no cluster")
+                .is_none()
+        );
     }
 }
