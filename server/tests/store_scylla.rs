@@ -116,3 +116,123 @@ async fn tls_to_the_database_verifies_the_node_certificate() {
         "an unverifiable node certificate is refused"
     );
 }
+
+/// A device with one subscription, and a maker of its messages.
+async fn queue_of(store: &ScyllaStore) -> (String, impl Fn() -> pushd::domain::QueuedMessage) {
+    use pushd::domain::{QueuedMessage, SubscriptionRecord, Urgency, new_message_id, now_millis};
+    let device = pushd::domain::DeviceRecord {
+        id: pushd::domain::new_device_id(),
+        secret_hash: vec![7; 32],
+        created_at: now_millis(),
+    };
+    store.create_device(&device).await.expect("device");
+    let subscription = SubscriptionRecord {
+        id: pushd::domain::new_subscription_id(),
+        device_id: device.id.clone(),
+        app_server_key: None,
+        created_at: now_millis(),
+        account_id: None,
+    };
+    store
+        .create_subscription(&subscription)
+        .await
+        .expect("subscription");
+    let device_id = device.id.clone();
+    let message = move || QueuedMessage {
+        id: new_message_id(),
+        device_id: device.id.clone(),
+        subscription_id: subscription.id.clone(),
+        topic: None,
+        urgency: Urgency::Normal,
+        payload: vec![1; 64],
+        received_at: now_millis(),
+        expires_at: now_millis() + 3_600_000,
+    };
+    (device_id, message)
+}
+
+const ROOMY: pushd::store::Admission =
+    pushd::store::Admission::Queue(pushd::store::RetentionLimits {
+        max_messages: 10_000,
+        max_bytes: 1 << 30,
+    });
+
+/// The retention check of one submit reads a bounded number of rows, not
+/// one per queued message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_check_does_not_read_the_whole_queue() {
+    const QUEUED: usize = 150;
+    const MOST_ROWS_PER_CHECK: u64 = 8;
+    let store = fresh_store().await;
+    let (device_id, message) = queue_of(&store).await;
+    let mut ids = Vec::new();
+    for _ in 0..QUEUED {
+        let queued = message();
+        ids.push(queued.id.clone());
+        store.enqueue(queued, ROOMY).await.expect("enqueue");
+    }
+    let before = store.quota_rows_read();
+    store.enqueue(message(), ROOMY).await.expect("enqueue");
+    let read = store.quota_rows_read() - before;
+    assert!(
+        read <= MOST_ROWS_PER_CHECK,
+        "one check read {read} rows (at most {MOST_ROWS_PER_CHECK})"
+    );
+    assert_eq!(
+        store.ack(&device_id, &ids).await.expect("ack"),
+        QUEUED as u64
+    );
+}
+
+/// Acks leave tombstones in the device's partition of `messages`; a submit
+/// after many acks must not read that partition (and its tombstones) at
+/// all. Measured by the node itself (Cassandra's per-table read
+/// histograms), in a keyspace of this test's own so nothing else reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submit_after_many_acks_reads_no_tombstones() {
+    const ACKED: usize = 150;
+    let node = std::env::var("PUSHD_TEST_CQL").expect("PUSHD_TEST_CQL");
+    let options = ScyllaOptions::from_url(&format!("scylla://{node}/pushd_usage_reads?rf=1"))
+        .expect("options");
+    let store = ScyllaStore::connect(&options, true)
+        .await
+        .expect("connect and migrate");
+    let probe = scylla::client::session_builder::SessionBuilder::new()
+        .known_node(&node)
+        .build()
+        .await
+        .expect("probe session");
+    let messages_reads = || async {
+        let result = probe
+            .query_unpaged(
+                "SELECT count, max FROM system_views.tombstones_per_read
+                 WHERE keyspace_name = 'pushd_usage_reads' AND table_name = 'messages'",
+                (),
+            )
+            .await
+            .expect(
+                "this test needs Apache Cassandra 4 or later (system_views.tombstones_per_read)",
+            );
+        let rows = result.into_rows_result().expect("rows");
+        rows.maybe_first_row::<(i64, f64)>()
+            .expect("row")
+            .unwrap_or((0, 0.0))
+    };
+    let (device_id, message) = queue_of(&store).await;
+    let mut ids = Vec::new();
+    for _ in 0..ACKED {
+        let queued = message();
+        ids.push(queued.id.clone());
+        store.enqueue(queued, ROOMY).await.expect("enqueue");
+    }
+    store.ack(&device_id, &ids).await.expect("ack");
+    let (reads_before, _) = messages_reads().await;
+    store.enqueue(message(), ROOMY).await.expect("enqueue");
+    let (reads_after, most_tombstones) = messages_reads().await;
+    assert_eq!(
+        reads_after,
+        reads_before,
+        "the submit read the device's queue ({} reads; the most tombstones one read met: {most_tombstones})",
+        reads_after - reads_before
+    );
+}

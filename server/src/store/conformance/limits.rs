@@ -144,3 +144,44 @@ pub async fn an_ack_racing_a_live_write_leaves_nothing(store: Arc<dyn Store>) {
             .is_empty()
     );
 }
+
+/// A topic message refused at the maximum must not take the message it
+/// would have replaced with it: the old one was accepted and stays queued.
+pub async fn a_refused_replacement_keeps_the_old_message(store: Arc<dyn Store>) {
+    let device_id = device(&store).await;
+    let subscription_id = subscription(&store, &device_id).await;
+    let limits = Admission::Queue(RetentionLimits {
+        max_messages: 100,
+        max_bytes: 450,
+    });
+    let with_topic = |payload_bytes: usize| QueuedMessage {
+        topic: Some("score".into()),
+        payload: vec![0xCD; payload_bytes],
+        ..message(&device_id, &subscription_id, now_millis() + HOUR)
+    };
+    let mut kept = enqueue_many(&store, &device_id, &subscription_id, 3).await;
+    let old = with_topic(100);
+    kept.push(old.id.clone());
+    store
+        .enqueue(old.clone(), limits)
+        .await
+        .expect("400 bytes fit");
+    // 300 bytes stay if the old one goes; 300 + 200 is still over 450.
+    let refused = store.enqueue(with_topic(200), limits).await;
+    assert!(
+        matches!(refused, Err(StoreError::QueueFull { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        pending_ids(&store, all_pending(&device_id)).await,
+        kept,
+        "the refused replacement left the queue as it was"
+    );
+    // A replacement that fits once the old one goes is still accepted at the limit.
+    let fits = with_topic(150);
+    let replaced = store.enqueue(fits.clone(), limits).await.expect("fits");
+    assert_eq!(replaced.replaced, Some(old.id));
+    kept.pop();
+    kept.push(fits.id);
+    assert_eq!(pending_ids(&store, all_pending(&device_id)).await, kept);
+}

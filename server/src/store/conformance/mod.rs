@@ -45,6 +45,7 @@ macro_rules! store_conformance_suite {
             ack_removes_exactly_the_acked_messages, ack_cannot_touch_another_devices_messages,
             ack_before_write_makes_the_write_a_no_op, expired_messages_are_never_pending_and_get_purged,
             topic_replaces_only_on_the_same_subscription, urgency_threshold_filters, retention_limits_refuse_and_recover,
+            a_refused_replacement_keeps_the_old_message,
             expired_messages_do_not_count_toward_limits, unsubscribe_drops_queued_messages,
             large_backlog_pages_completely, concurrent_enqueues_all_land,
             live_delivered_messages_are_durable_and_skip_limits, an_ack_racing_a_live_write_leaves_nothing,

@@ -194,6 +194,7 @@ impl ScyllaStore {
         ] {
             self.execute(statement, (device_id,)).await?;
         }
+        self.usage.forget_device(&self.session, device_id).await?;
         self.write_bridge(device_id, None).await?;
         let own_blocks = crate::domain::BlockOwner::Device(device_id.to_owned()).key();
         self.execute(&self.sealed.delete_blocks, (own_blocks,))

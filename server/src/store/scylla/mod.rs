@@ -5,20 +5,23 @@
 //! - expiry is native (`USING TTL`), and reads also skip expired rows;
 //! - a message's write is stamped with its arrival time and an ack's delete
 //!   with "now", so an ack that lands before the write still wins;
-//! - retention maximums are checked against a read of the device's queue,
-//!   so two nodes accepting for one device at the same instant can overshoot
-//!   by the messages in flight between them (never by more).
+//! - retention maximums are checked against a per-device usage ledger
+//!   (`usage.rs`), so the check does not grow with the queue or its acks;
+//!   two nodes accepting for one device at the same instant can overshoot
+//!   by the messages in flight between them.
 
 mod accounts;
 mod bridges;
 mod directory;
 mod options;
+mod queue;
 mod receipts;
 mod registrations;
 mod rows;
 mod schema;
 mod sealed;
 mod statements;
+mod usage;
 mod wake_ups;
 
 use std::sync::Arc;
@@ -50,6 +53,10 @@ pub struct ScyllaStore {
     receipts: receipts::ReceiptStatements,
     wake_ups: wake_ups::WakeUpStatements,
     registrations: registrations::RegistrationStatements,
+    usage: usage::UsageLedger,
+    consistency: scylla::statement::Consistency,
+    /// Rows the retention check has read, for tests and diagnosis.
+    quota_rows_read: std::sync::atomic::AtomicU64,
 }
 
 impl ScyllaStore {
@@ -102,6 +109,8 @@ impl ScyllaStore {
             options.consistency,
         )
         .await?;
+        let usage =
+            usage::UsageLedger::prepare(&session, &options.keyspace, options.consistency).await?;
         Ok(Self {
             registrations,
             session: Arc::new(session),
@@ -112,7 +121,16 @@ impl ScyllaStore {
             sealed,
             receipts,
             wake_ups,
+            usage,
+            consistency: options.consistency,
+            quota_rows_read: Default::default(),
         })
+    }
+
+    /// Rows the retention check has read since connecting.
+    pub fn quota_rows_read(&self) -> u64 {
+        self.quota_rows_read
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn execute(
@@ -126,8 +144,8 @@ impl ScyllaStore {
             .map_err(unavailable)
     }
 
-    /// Every (id, subscription id) queued for a device, read page by page.
-    async fn message_subscriptions(&self, device_id: &str) -> StoreResult<Vec<(String, String)>> {
+    /// Every (id, subscription id, size, expires_at) queued for a device, read page by page.
+    async fn message_subscriptions(&self, device_id: &str) -> StoreResult<Vec<rows::QueuedShare>> {
         let pager = self
             .session
             .execute_iter(
@@ -136,31 +154,12 @@ impl ScyllaStore {
             )
             .await
             .map_err(unavailable)?;
-        let mut rows = pager.rows_stream::<(String, String)>().map_err(backend)?;
+        let mut rows = pager.rows_stream::<rows::QueuedShare>().map_err(backend)?;
         let mut all = Vec::new();
         while let Some(row) = rows.next().await {
             all.push(row.map_err(unavailable)?);
         }
         Ok(all)
-    }
-
-    /// Messages and bytes queued and not expired for a device.
-    async fn usage(&self, device_id: &str, now: UnixMillis) -> StoreResult<(u64, u64)> {
-        let pager = self
-            .session
-            .execute_iter(self.statements.select_usage.clone(), (device_id,))
-            .await
-            .map_err(unavailable)?;
-        let mut rows = pager.rows_stream::<(Option<i32>, i64)>().map_err(backend)?;
-        let (mut messages, mut bytes) = (0, 0);
-        while let Some(row) = rows.next().await {
-            let (size, expires_at) = row.map_err(unavailable)?;
-            if expires_at > now {
-                messages += 1;
-                bytes += size.unwrap_or(0).max(0) as u64;
-            }
-        }
-        Ok((messages, bytes))
     }
 
     /// Deletes one subscription's messages, topics and sealed keys from one device.
@@ -169,14 +168,25 @@ impl ScyllaStore {
         device_id: &str,
         subscription_id: &str,
     ) -> StoreResult<()> {
-        let queued: Vec<String> = self
+        let queued: Vec<rows::QueuedShare> = self
             .message_subscriptions(device_id)
             .await?
             .into_iter()
-            .filter(|(_, subscription)| subscription == subscription_id)
-            .map(|(id, _)| id)
+            .filter(|(_, subscription, _, _)| subscription == subscription_id)
             .collect();
-        self.delete_messages(device_id, queued).await?;
+        let freed: Vec<(i64, usage::Usage)> = queued
+            .iter()
+            .map(|(_, _, size, expires_at)| {
+                let size = size.unwrap_or(0).max(0).into();
+                (
+                    usage::bucket_of(*expires_at),
+                    usage::Usage::of_message(size).negated(),
+                )
+            })
+            .collect();
+        let ids = queued.into_iter().map(|(id, ..)| id).collect();
+        self.delete_messages(device_id, ids).await?;
+        self.adjust_usage(device_id, &freed, now_millis()).await?;
         self.execute(
             &self.statements.delete_topics_of,
             (device_id, subscription_id),
@@ -317,65 +327,7 @@ impl Store for ScyllaStore {
     }
 
     async fn enqueue(&self, message: QueuedMessage, admission: Admission) -> StoreResult<Enqueued> {
-        let now = now_millis();
-        let mut replaced = None;
-        if let Some(topic) = &message.topic {
-            let result = self
-                .execute(
-                    &self.statements.select_topic,
-                    (&message.device_id, &message.subscription_id, topic),
-                )
-                .await?;
-            if let Some(old_id) = rows::maybe_text(result)?.filter(|old| *old != message.id) {
-                self.delete_messages(&message.device_id, vec![old_id.clone()])
-                    .await?;
-                replaced = Some(old_id);
-            }
-        }
-        if let Admission::Queue(limits) = admission {
-            let (messages, bytes) = self.usage(&message.device_id, now).await?;
-            if messages + 1 > limits.max_messages
-                || bytes + message.payload.len() as u64 > limits.max_bytes
-            {
-                return Err(StoreError::QueueFull {
-                    queued_messages: messages,
-                    queued_bytes: bytes,
-                    max_messages: limits.max_messages,
-                    max_bytes: limits.max_bytes,
-                });
-            }
-        }
-        let ttl_seconds =
-            i32::try_from((message.expires_at - now + 999).max(1000) / 1000).unwrap_or(i32::MAX);
-        let values = (
-            &message.device_id,
-            &message.id,
-            &message.subscription_id,
-            &message.topic,
-            message.urgency.as_u8() as i8,
-            &message.payload,
-            message.payload.len() as i32,
-            message.received_at,
-            message.expires_at,
-            ttl_seconds,
-            message.received_at.saturating_mul(1000),
-        );
-        self.execute(&self.statements.insert_message, values)
-            .await?;
-        if let Some(topic) = &message.topic {
-            let values = (
-                &message.device_id,
-                &message.subscription_id,
-                topic,
-                &message.id,
-                ttl_seconds,
-            );
-            self.execute(&self.statements.insert_topic, values).await?;
-        }
-        Ok(Enqueued {
-            replaced,
-            already_acked: false,
-        })
+        self.enqueue_message(message, admission).await
     }
 
     async fn pending(&self, query: PendingQuery) -> StoreResult<Vec<QueuedMessage>> {
@@ -402,21 +354,7 @@ impl Store for ScyllaStore {
     }
 
     async fn ack(&self, device_id: &str, message_ids: &[String]) -> StoreResult<u64> {
-        if message_ids.is_empty() {
-            return Ok(0);
-        }
-        let result = self
-            .execute(
-                &self.statements.select_existing,
-                (device_id, message_ids.to_vec()),
-            )
-            .await?;
-        let existing = rows::count(result)?;
-        // Delete every acked id, present or not: a delete stamped now also
-        // shadows a write of that id still on its way.
-        self.delete_messages(device_id, message_ids.to_vec())
-            .await?;
-        Ok(existing)
+        self.ack_messages(device_id, message_ids).await
     }
 
     async fn purge_expired(&self, _now: UnixMillis) -> StoreResult<u64> {

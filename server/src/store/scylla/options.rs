@@ -149,6 +149,24 @@ impl ScyllaOptions {
     }
 }
 
+impl ScyllaOptions {
+    /// Whether every read overlaps every write on at least one replica
+    /// (a quorum, or all). Cluster routing depends on it: a stream writes
+    /// its route then reads its backlog, a sender's node stores a message
+    /// then reads the route, and only overlapping reads guarantee one of
+    /// the two sees the other. ONE and LOCAL_ONE do not (except with a
+    /// single replica, where a quorum is that same one replica).
+    pub fn reads_see_writes(&self) -> bool {
+        matches!(
+            self.consistency,
+            Consistency::Quorum
+                | Consistency::LocalQuorum
+                | Consistency::EachQuorum
+                | Consistency::All
+        )
+    }
+}
+
 fn consistency(name: &str) -> Result<Consistency, String> {
     Ok(match name.to_ascii_lowercase().as_str() {
         "one" => Consistency::One,

@@ -93,9 +93,8 @@ pub fn maybe_text(result: QueryResult) -> StoreResult<Option<String>> {
         .map(|(text,)| text))
 }
 
-pub fn count(result: QueryResult) -> StoreResult<u64> {
-    Ok(result.into_rows_result().map_err(backend)?.rows_num() as u64)
-}
+/// id, subscription_id, size, expires_at of a queued message.
+pub type QueuedShare = (String, String, Option<i32>, i64);
 
 /// The message, if it is due under `query` (not expired, urgent enough).
 pub fn pending_message(row: PendingRow, query: &PendingQuery) -> Option<QueuedMessage> {

@@ -108,6 +108,14 @@ const MIGRATIONS: &[&[&str]] = &[
         PRIMARY KEY (hour, created_at, device_id))
         WITH CLUSTERING ORDER BY (created_at ASC, device_id ASC)",
     ],
+    &[
+        // Each device's queue usage for the retention check, by expiry
+        // bucket and writing process (see usage.rs); rows carry a TTL.
+        "CREATE TABLE IF NOT EXISTS {ks}.queue_usage (
+        device_id text, bucket bigint, writer text, messages bigint, bytes bigint,
+        PRIMARY KEY (device_id, bucket, writer))
+        WITH CLUSTERING ORDER BY (bucket ASC, writer ASC)",
+    ],
 ];
 
 pub const VERSION: i32 = MIGRATIONS.len() as i32;

@@ -69,14 +69,14 @@ impl Statements {
             )
             .await?,
             select_usage: prepare("SELECT size, expires_at FROM {ks}.messages WHERE device_id = ?").await?,
-            select_existing: prepare("SELECT id FROM {ks}.messages WHERE device_id = ? AND id IN ?").await?,
+            select_existing: prepare("SELECT size, expires_at FROM {ks}.messages WHERE device_id = ? AND id IN ?").await?,
             delete_messages: prepare("DELETE FROM {ks}.messages USING TIMESTAMP ? WHERE device_id = ? AND id IN ?").await?,
             select_topic: prepare("SELECT message_id FROM {ks}.device_topics WHERE device_id = ? AND subscription_id = ? AND topic = ?").await?,
             insert_topic: prepare(
                 "INSERT INTO {ks}.device_topics (device_id, subscription_id, topic, message_id) VALUES (?, ?, ?, ?) USING TTL ?",
             )
             .await?,
-            select_message_subscriptions: prepare("SELECT id, subscription_id FROM {ks}.messages WHERE device_id = ?").await?,
+            select_message_subscriptions: prepare("SELECT id, subscription_id, size, expires_at FROM {ks}.messages WHERE device_id = ?").await?,
         })
     }
 }
