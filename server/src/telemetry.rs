@@ -40,6 +40,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 /// Scrapes served at once, and the time one connection may take.
 const MAX_SCRAPES: usize = 16;
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(30);
+const SCRAPE_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves `GET /metrics` until the task is dropped.
 pub async fn serve_metrics(listener: TcpListener, handle: PrometheusHandle) {
@@ -74,6 +75,9 @@ pub async fn serve_metrics(listener: TcpListener, handle: PrometheusHandle) {
                     async move { Ok::<_, std::convert::Infallible>(respond(&request, &handle)) }
                 });
             let connection = hyper::server::conn::http1::Builder::new()
+                // A client that sends no request soon frees its place.
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(SCRAPE_HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service);
             let _ = tokio::time::timeout(SCRAPE_TIMEOUT, connection).await;
         });

@@ -259,3 +259,21 @@ async fn a_device_that_stops_reading_is_dropped() {
         "still served"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_clients_of_the_metrics_port_are_let_go() {
+    let pushd = Pushd::start(&[]);
+    // Twice the scrapes served at once, none saying anything.
+    let mut silent = Vec::new();
+    for _ in 0..32 {
+        silent.push(connect_from(&pushd.metrics_addr, "127.0.0.1", None).await);
+    }
+    let mut closed = 0;
+    for connection in silent.iter_mut().take(16) {
+        if closed_by_peer(connection, Duration::from_secs(15)).await {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 16, "silent metrics clients were kept");
+    assert!(pushd.metrics().contains("pushd_"), "a scrape is answered after");
+}
