@@ -9,11 +9,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // SAFETY: build scripts are single-threaded; nothing else reads the environment concurrently.
     unsafe { env::set_var("PROTOC", protoc) };
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    // Every message knows its protobuf name (`prost::Name`), so a body that
+    // does not decode is refused naming the message it should have been.
+    let named = || {
+        let mut config = tonic_prost_build::Config::new();
+        config.enable_type_names();
+        config
+    };
     tonic_prost_build::configure()
         // Small starting buffers per stream; see src/codec.rs.
         .codec_path("crate::codec::PushCodec")
         .file_descriptor_set_path(out_dir.join("push_v1_descriptor.bin"))
-        .compile_protos(
+        .compile_with_config(
+            named(),
             &[
                 "proto/push/v1/push.proto",
                 "proto/push/admin/v1/admin.proto",
@@ -24,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // mentions the internal service.
     tonic_prost_build::configure()
         .codec_path("crate::codec::PushCodec")
-        .compile_protos(&["proto/push/internal/v1/node.proto"], &["proto"])?;
+        .compile_with_config(named(), &["proto/push/internal/v1/node.proto"], &["proto"])?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())
 }

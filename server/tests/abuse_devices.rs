@@ -293,7 +293,10 @@ async fn a_backlog_beyond_the_unacked_bytes_arrives_as_the_device_acks() {
         "the first window holds what fits in 8 KiB, not all 50: {}",
         first.len()
     );
-    assert!(stream.stays_quiet(Duration::from_millis(300)).await, "nothing more before an ack");
+    assert!(
+        stream.stays_quiet(Duration::from_millis(300)).await,
+        "nothing more before an ack"
+    );
     let mut received = first.len();
     let mut batch: Vec<String> = first.into_iter().map(|m| m.message_id).collect();
     while received < 50 {
