@@ -9,22 +9,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // SAFETY: build scripts are single-threaded; nothing else reads the environment concurrently.
     unsafe { env::set_var("PROTOC", protoc) };
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
-    tonic_prost_build::configure()
-        // Small starting buffers per stream; see src/codec.rs.
-        .codec_path("crate::codec::PushCodec")
-        .file_descriptor_set_path(out_dir.join("push_v1_descriptor.bin"))
-        .compile_protos(
-            &[
-                "proto/push/v1/push.proto",
-                "proto/push/admin/v1/admin.proto",
-            ],
-            &["proto"],
-        )?;
-    // Compiled on its own so the public reflection descriptor set never
-    // mentions the internal service.
-    tonic_prost_build::configure()
-        .codec_path("crate::codec::PushCodec")
-        .compile_protos(&["proto/push/internal/v1/node.proto"], &["proto"])?;
+    // Every message knows its protobuf name (`prost::Name`), so a body that
+    // does not decode is refused naming the message it should have been.
+    let named = || {
+        let mut config = tonic_prost_build::Config::new();
+        config.enable_type_names();
+        config
+    };
+    // One descriptor set per contract, so reflection advertises the admin
+    // service only where it is served, and never the internal one.
+    let contracts = [
+        ("proto/push/v1/push.proto", Some("push_v1_descriptor.bin")),
+        (
+            "proto/push/admin/v1/admin.proto",
+            Some("push_admin_v1_descriptor.bin"),
+        ),
+        ("proto/push/internal/v1/node.proto", None),
+    ];
+    for (proto, descriptor_set) in contracts {
+        let mut builder = tonic_prost_build::configure()
+            // Small starting buffers per stream; see src/codec.rs.
+            .codec_path("crate::codec::PushCodec");
+        if let Some(file) = descriptor_set {
+            builder = builder.file_descriptor_set_path(out_dir.join(file));
+        }
+        builder.compile_with_config(named(), &[proto], &["proto"])?;
+    }
     println!("cargo:rerun-if-changed=proto");
     Ok(())
 }

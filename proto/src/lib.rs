@@ -17,11 +17,15 @@ pub mod v1 {
         tonic::include_file_descriptor_set!("push_v1_descriptor");
 }
 
-/// Generated code for `push.admin.v1`, the operators' service (its
-/// descriptor is in [`v1::FILE_DESCRIPTOR_SET`] too).
+/// Generated code for `push.admin.v1`, the operators' service.
 pub mod admin {
     #![allow(clippy::all, missing_docs)]
     tonic::include_proto!("push.admin.v1");
+
+    /// Encoded `FileDescriptorSet` of the admin service alone: reflection
+    /// serves it only where the admin service is served.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        tonic::include_file_descriptor_set!("push_admin_v1_descriptor");
 }
 
 /// Generated code for `push.internal.v1`, spoken only between the pushd

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use push_proto::admin as admin_pb;
 use push_proto::v1::{
     FILE_DESCRIPTOR_SET, device_server::DeviceServer, sender_server::SenderServer,
 };
@@ -203,11 +204,16 @@ pub async fn run(
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<SenderServer<PushApi>>().await;
     health.set_serving::<DeviceServer<PushApi>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
+    let mut reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         // So `grpcurl` can call the health service by name too.
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+    // Advertised only where served: listing it elsewhere would tell a
+    // scanner of an API that answers UNIMPLEMENTED.
+    if admin.is_some() {
+        reflection = reflection.register_encoded_file_descriptor_set(admin_pb::FILE_DESCRIPTOR_SET);
+    }
+    let reflection = reflection.build_v1()?;
 
     let (stop_expiry, expiry_stopped) = tokio::sync::watch::channel(false);
     spawn_unused_device_reaper(

@@ -7,23 +7,10 @@ mod support;
 use push_proto::v1::{self as pb, device_client::DeviceClient};
 use serde_json::json;
 use support::Pushd;
-use support::idp::{Idp, SigningKey};
+use support::idp::{Idp, SigningKey, with_identity};
 use support::raw::{Senders, Subscribed, decrypt_text};
 use tonic::transport::Channel;
-use tonic::{Code, Request, Status};
-
-fn with_identity<T>(message: T, token: &str, device_id: Option<&str>) -> Request<T> {
-    let mut request = Request::new(message);
-    let metadata = request.metadata_mut();
-    metadata.insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("ascii"),
-    );
-    if let Some(device_id) = device_id {
-        metadata.insert("push-device", device_id.parse().expect("ascii"));
-    }
-    request
-}
+use tonic::{Code, Status};
 
 async fn client(pushd: &Pushd) -> DeviceClient<Channel> {
     DeviceClient::connect(pushd.url.clone())

@@ -8,6 +8,8 @@ use push_sdk::vapid::VapidKey;
 use push_sdk::{DeviceClient, SendOptions, Sender};
 
 use support::{Pushd, RawDevice, Setup};
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
 #[tokio::test]
 async fn health_and_reflection_answer() {
@@ -34,20 +36,19 @@ async fn health_and_reflection_answer() {
             "{service}"
         );
     }
-    use tonic_reflection::pb::v1::{
-        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
-        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
-    };
-    let mut reflection = ServerReflectionClient::new(channel);
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut answers = reflection
-        .server_reflection_info(tokio_stream::iter(vec![request]))
-        .await
-        .expect("reflection")
-        .into_inner();
+    let names = reflected_services(channel).await;
+    assert!(
+        ["push.v1.Sender", "push.v1.Device", "grpc.health.v1.Health"]
+            .iter()
+            .all(|wanted| names.iter().any(|name| name == wanted)),
+        "{names:?}"
+    );
+}
+
+/// The services reflection lists (`grpc.reflection.v1` ListServices).
+async fn reflected_services(channel: tonic::transport::Channel) -> Vec<String> {
+    let mut answers =
+        reflection_answers(channel, MessageRequest::ListServices(String::new())).await;
     let answer = answers
         .message()
         .await
@@ -56,17 +57,70 @@ async fn health_and_reflection_answer() {
     let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
         panic!("unexpected {answer:?}")
     };
-    let names: Vec<String> = list
-        .service
+    list.service
         .into_iter()
         .map(|service| service.name)
-        .collect();
-    assert!(
-        ["push.v1.Sender", "push.v1.Device", "grpc.health.v1.Health"]
-            .iter()
-            .all(|wanted| names.iter().any(|name| name == wanted)),
-        "{names:?}"
-    );
+        .collect()
+}
+
+async fn reflection_answers(
+    channel: tonic::transport::Channel,
+    request: MessageRequest,
+) -> tonic::Streaming<tonic_reflection::pb::v1::ServerReflectionResponse> {
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+    };
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(request),
+    };
+    ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .expect("reflection")
+        .into_inner()
+}
+
+/// Reflection describes the admin service only where it is served (with
+/// an admin token): elsewhere neither its name nor its descriptor.
+#[tokio::test]
+async fn reflection_lists_the_admin_service_only_where_it_is_served() {
+    const ADMIN: &str = "push.admin.v1.Admin";
+    for (args, served) in [
+        (&[][..], false),
+        (&["--admin-token", "test-admin-token-0123456789"][..], true),
+    ] {
+        let pushd = Pushd::start(args);
+        let channel = tonic::transport::Endpoint::from_shared(pushd.url.clone())
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect");
+        let names = reflected_services(channel.clone()).await;
+        assert_eq!(
+            names.iter().any(|name| name == ADMIN),
+            served,
+            "admin served: {served}; listed: {names:?}"
+        );
+        assert!(
+            names.iter().any(|name| name == "push.v1.Device"),
+            "{names:?}"
+        );
+        let mut answers =
+            reflection_answers(channel, MessageRequest::FileContainingSymbol(ADMIN.into())).await;
+        let described = match answers.message().await {
+            Ok(Some(answer)) => matches!(
+                answer.message_response,
+                Some(MessageResponse::FileDescriptorResponse(_))
+            ),
+            Ok(None) => false,
+            Err(status) => {
+                assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}");
+                false
+            }
+        };
+        assert_eq!(described, served, "admin served: {served}");
+    }
 }
 
 #[tokio::test]

@@ -434,3 +434,35 @@ async fn send_undecodable_frame(
         .expect("stream opens")
         .into_inner()
 }
+
+/// Bytes that are not the call's message are the caller's mistake
+/// (`INVALID_ARGUMENT` naming the message), not a server failure (`INTERNAL`),
+/// whichever service the call is for.
+#[tokio::test]
+async fn undecodable_requests_are_invalid_arguments_naming_the_message() {
+    use support::abuse::{grpc_frame_of, grpc_request, raw_unary};
+
+    let pushd = Pushd::start(&[]);
+    let address = pushd.url.trim_start_matches("http://").to_owned();
+    // 'n' (0x6e) opens field 13 with wire type 6, which protobuf does not have.
+    let garbage = grpc_frame_of(b"not protobuf at all");
+    let sender = Senders::new(&pushd.url).await;
+    let sender_authorization = sender.authorization();
+    let calls = [
+        ("/push.v1.Device/Register", None, "push.v1.RegisterRequest"),
+        (
+            "/push.v1.Sender/SubmitMessage",
+            Some(sender_authorization.as_str()),
+            "push.v1.SubmitMessageRequest",
+        ),
+    ];
+    for (path, authorization, message) in calls {
+        let request = grpc_request(&address, path, authorization);
+        let (status, text) = raw_unary(&pushd, request, garbage.clone()).await;
+        assert_eq!(
+            status, "3",
+            "{path}: INVALID_ARGUMENT expected, got {status}: {text}"
+        );
+        assert!(text.contains(message), "{path}: {text}");
+    }
+}

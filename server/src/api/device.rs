@@ -26,7 +26,11 @@ impl PushApi {
             .authenticate(&presented)
             .await
             .map_err(|error| {
-                if !matches!(error, DeviceAuthError::Store(_)) {
+                // The caller's doing only: not our store's or the provider's failures.
+                if !matches!(
+                    error,
+                    DeviceAuthError::Store(_) | DeviceAuthError::ProviderUnavailable
+                ) {
                     failed_authentication(request.remote_addr(), &error);
                 }
                 status::from_device_auth(error)

@@ -37,6 +37,7 @@ pub fn too_many_registrations(wait: std::time::Duration) -> Status {
 pub fn from_device_auth(error: DeviceAuthError) -> Status {
     match error {
         DeviceAuthError::Store(error) => from_store(error),
+        DeviceAuthError::ProviderUnavailable => Status::unavailable(error.to_string()),
         other => Status::unauthenticated(other.to_string()),
     }
 }

@@ -38,6 +38,11 @@ pub enum DeviceAuthError {
     MissingDeviceId,
     #[error("{0}")]
     Invalid(String),
+    /// Not the caller's fault: the token may well be good.
+    #[error(
+        "the identity provider's signing keys cannot be fetched right now; retry in a few seconds"
+    )]
+    ProviderUnavailable,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -1,35 +1,74 @@
 //! The identity provider's signing keys (a JWKS document), fetched over
-//! HTTP(S) and cached: refreshed every 10 minutes, and at once (at most every
-//! 5 seconds) when a token names a key id the cache does not have, which is
-//! how a provider's key rotation shows up.
+//! HTTP(S) and cached: refreshed every 10 minutes, and sooner when a token
+//! names a key id the cache does not have, which is how a provider's key
+//! rotation shows up.
+//!
+//! What an unauthenticated caller can make pushd ask of the provider is
+//! bounded: one fetch at a time (callers arriving meanwhile share it), at
+//! most one every [`MIN_REFETCH`] whatever its outcome, each within
+//! [`FETCH_TIMEOUT`] from connecting to the last byte of a body of at most
+//! [`MAX_JWKS_BYTES`].
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt as _, Empty};
+use http_body_util::{BodyExt as _, Empty, LengthLimitError};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 
 const REFRESH_EVERY: Duration = Duration::from_secs(600);
+/// The provider is asked at most this often, whether the last ask worked or
+/// not: a flood of tokens naming unknown key ids, or every device call
+/// during a provider outage, costs it one request per interval, and callers
+/// in between are answered at once from what is held.
 const MIN_REFETCH: Duration = Duration::from_secs(5);
+/// For the whole fetch: connecting, the headers and the body. A provider
+/// that dribbles its answer holds one fetch (and the callers sharing it)
+/// this long, no longer.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// A JWKS document is a few kilobytes; refuse anything absurd.
 const MAX_JWKS_BYTES: usize = 1 << 20;
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
+/// Why there is no key to check a token with.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyError {
+    /// The provider, asked recently and successfully, does not publish it.
+    Unknown,
+    /// The last fetch failed and the key is not among those held.
+    Unavailable,
+}
+
 pub struct JwksCache {
     url: String,
     client: Client<Https, Empty<Bytes>>,
     held: Mutex<Held>,
+    /// Held while fetching: callers arriving meanwhile wait for that fetch
+    /// and then answer from its result instead of starting another.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 struct Held {
     keys: JwkSet,
     fetched_at: Instant,
+    asked_at: Instant,
+    last_fetch_failed: bool,
+}
+
+impl Held {
+    /// Keys stay in use while the provider is failing: an outage must not
+    /// log everyone out.
+    fn answer(&self, kid: &str) -> Result<Jwk, KeyError> {
+        match self.keys.find(kid) {
+            Some(key) => Ok(key.clone()),
+            None if self.last_fetch_failed => Err(KeyError::Unavailable),
+            None => Err(KeyError::Unknown),
+        }
+    }
 }
 
 impl JwksCache {
@@ -42,70 +81,105 @@ impl JwksCache {
             .enable_http1()
             .build();
         let client = Client::builder(TokioExecutor::new()).build(connector);
-        let mut cache = Self {
+        let keys = fetch(&client, url).await?;
+        let now = Instant::now();
+        Ok(Self {
             url: url.to_owned(),
             client,
             held: Mutex::new(Held {
-                keys: JwkSet { keys: Vec::new() },
-                fetched_at: Instant::now(),
+                keys,
+                fetched_at: now,
+                asked_at: now,
+                last_fetch_failed: false,
             }),
-        };
-        let keys = cache.fetch().await?;
-        cache.held = Mutex::new(Held {
-            keys,
-            fetched_at: Instant::now(),
-        });
-        Ok(cache)
+            fetching: tokio::sync::Mutex::new(()),
+        })
     }
 
     /// The key with this id, refetching the document if it is stale or
-    /// lacks the id (and was not fetched moments ago).
-    pub async fn key(&self, kid: &str) -> Option<jsonwebtoken::jwk::Jwk> {
-        let (found, age) = {
-            let held = self.held.lock().ok()?;
-            (held.keys.find(kid).cloned(), held.fetched_at.elapsed())
-        };
-        let stale = age >= REFRESH_EVERY;
-        if (found.is_some() && !stale) || (found.is_none() && age < MIN_REFETCH) {
-            return found;
+    /// lacks the id, and the provider was not asked moments ago.
+    pub async fn key(&self, kid: &str) -> Result<Jwk, KeyError> {
+        if let Some(answer) = self.answer_without_fetching(kid) {
+            return answer;
         }
-        match self.fetch().await {
+        let _fetching = self.fetching.lock().await;
+        // Whoever held the lock before may have just fetched.
+        if let Some(answer) = self.answer_without_fetching(kid) {
+            return answer;
+        }
+        let fetched = fetch(&self.client, &self.url).await;
+        let mut held = self.held();
+        held.asked_at = Instant::now();
+        match fetched {
             Ok(keys) => {
-                let found = keys.find(kid).cloned();
-                if let Ok(mut held) = self.held.lock() {
-                    *held = Held {
-                        keys,
-                        fetched_at: Instant::now(),
-                    };
-                }
-                found
+                held.keys = keys;
+                held.fetched_at = held.asked_at;
+                held.last_fetch_failed = false;
             }
             Err(error) => {
-                // Keep the keys we have: a provider outage must not log everyone out.
-                tracing::warn!(%error, url = %self.url, "refreshing the identity provider's keys failed");
-                found
+                held.last_fetch_failed = true;
+                tracing::warn!(
+                    %error,
+                    url = %self.url,
+                    retry_in_seconds = MIN_REFETCH.as_secs(),
+                    "refreshing the identity provider's keys failed"
+                );
             }
         }
+        held.answer(kid)
     }
 
-    async fn fetch(&self) -> Result<JwkSet, String> {
-        let uri: hyper::Uri = self
-            .url
-            .parse()
-            .map_err(|error| format!("oidc_jwks_url {:?}: {error}", self.url))?;
-        let response = tokio::time::timeout(FETCH_TIMEOUT, self.client.get(uri))
-            .await
-            .map_err(|_| format!("fetching {} timed out", self.url))?
-            .map_err(|error| format!("fetching {}: {error}", self.url))?;
-        if !response.status().is_success() {
-            return Err(format!("fetching {}: HTTP {}", self.url, response.status()));
-        }
-        let body = http_body_util::Limited::new(response.into_body(), MAX_JWKS_BYTES)
-            .collect()
-            .await
-            .map_err(|error| format!("reading {}: {error}", self.url))?
-            .to_bytes();
-        serde_json::from_slice(&body)
-            .map_err(|error| format!("{} is not a JWKS document: {error}", self.url))
+    fn answer_without_fetching(&self, kid: &str) -> Option<Result<Jwk, KeyError>> {
+        let held = self.held();
+        let fresh_and_found =
+            held.fetched_at.elapsed() < REFRESH_EVERY && held.keys.find(kid).is_some();
+        (fresh_and_found || held.asked_at.elapsed() < MIN_REFETCH).then(|| held.answer(kid))
     }
+
+    fn held(&self) -> MutexGuard<'_, Held> {
+        // Every write leaves `Held` whole, so a panic elsewhere does not spoil it.
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+async fn fetch(client: &Client<Https, Empty<Bytes>>, url: &str) -> Result<JwkSet, String> {
+    tokio::time::timeout(FETCH_TIMEOUT, fetch_unbounded(client, url))
+        .await
+        .map_err(|_| {
+            format!(
+                "fetching {url} took over {} s (connecting, headers and body)",
+                FETCH_TIMEOUT.as_secs()
+            )
+        })?
+}
+
+async fn fetch_unbounded(
+    client: &Client<Https, Empty<Bytes>>,
+    url: &str,
+) -> Result<JwkSet, String> {
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|error| format!("oidc_jwks_url {url:?}: {error}"))?;
+    let response = client
+        .get(uri)
+        .await
+        .map_err(|error| format!("fetching {url}: {error}"))?;
+    if !response.status().is_success() {
+        return Err(format!("fetching {url}: HTTP {}", response.status()));
+    }
+    let body = http_body_util::Limited::new(response.into_body(), MAX_JWKS_BYTES)
+        .collect()
+        .await
+        .map_err(|error| {
+            if error.is::<LengthLimitError>() {
+                format!(
+                    "{url} answered over {} MiB; a JWKS document is a few kilobytes",
+                    MAX_JWKS_BYTES >> 20
+                )
+            } else {
+                format!("reading {url}: {error}")
+            }
+        })?
+        .to_bytes();
+    serde_json::from_slice(&body).map_err(|error| format!("{url} is not a JWKS document: {error}"))
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use super::credential::{AuthenticatedDevice, DeviceAuthError, Presented};
-use super::jwks::JwksCache;
+use super::jwks::{JwksCache, KeyError};
 use crate::domain::{DeviceRecord, is_token, new_device_id, now_millis};
 use crate::store::Store;
 
@@ -73,10 +73,11 @@ impl OidcAuthenticator {
         let kid = header.kid.ok_or_else(|| {
             DeviceAuthError::Invalid("identity token without a key id (kid)".into())
         })?;
-        let jwk = self.keys.key(&kid).await.ok_or_else(|| {
-            DeviceAuthError::Invalid(
+        let jwk = self.keys.key(&kid).await.map_err(|error| match error {
+            KeyError::Unknown => DeviceAuthError::Invalid(
                 "identity token signed by a key the provider does not publish".into(),
-            )
+            ),
+            KeyError::Unavailable => DeviceAuthError::ProviderUnavailable,
         })?;
         if let Some(algorithm) = jwk.common.key_algorithm
             && algorithm.to_string().parse::<Algorithm>().ok() != Some(header.alg)

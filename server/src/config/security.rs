@@ -99,6 +99,8 @@ impl SecuritySettings {
                     pick(&flags.oidc_jwks_url, &file.oidc_jwks_url).unwrap_or_else(|| {
                         format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'))
                     });
+                check_provider_url("oidc_issuer", &issuer)?;
+                check_provider_url("oidc_jwks_url", &jwks_url)?;
                 Some(OidcSettings {
                     issuer,
                     audience,
@@ -119,6 +121,36 @@ impl SecuritySettings {
             max_subscriptions_per_device: max_subscriptions as usize,
         })
     }
+}
+
+/// The provider's keys decide who is authenticated: fetched over plaintext,
+/// anyone on the path could serve their own and sign in as any user.
+/// Loopback is spared, for a provider on the same host (and tests).
+fn check_provider_url(setting: &str, url: &str) -> Result<(), String> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|error| format!("{setting} {url:?} is not a URL: {error}"))?;
+    let host = uri.host().unwrap_or_default();
+    match uri.scheme_str() {
+        Some("https") if !host.is_empty() => Ok(()),
+        Some("http") if is_loopback(host) => Ok(()),
+        Some("http") => Err(format!(
+            "{setting} {url:?} is plaintext http: anyone on the path to the provider could \
+             substitute its signing keys; use its https:// URL (http:// is accepted only for \
+             loopback hosts: 127.0.0.0/8, ::1, localhost)"
+        )),
+        _ => Err(format!(
+            "{setting} {url:?} must be an https:// URL with a host, e.g. https://accounts.example.com"
+        )),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }
 
 /// A setting that must not be printed: `{:?}` shows `<redacted>`.
@@ -143,5 +175,57 @@ impl std::str::FromStr for Secret {
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         Ok(Self(value.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Overrides, Settings};
+
+    fn resolved(issuer: &str, jwks_url: Option<&str>) -> Result<Settings, String> {
+        let flags = Overrides {
+            oidc_issuer: Some(issuer.into()),
+            oidc_audience: Some("pushd".into()),
+            oidc_jwks_url: jwks_url.map(str::to_owned),
+            ..Overrides::default()
+        };
+        Settings::resolve(flags, Overrides::default())
+    }
+
+    #[test]
+    fn identity_provider_urls_must_be_https_unless_on_loopback() {
+        for (issuer, jwks_url, refused) in [
+            ("http://idp.example.com", None, "oidc_issuer"),
+            (
+                "https://idp.example.com",
+                Some("http://idp.example.com/keys"),
+                "oidc_jwks_url",
+            ),
+            ("http://10.0.0.7:8080", None, "oidc_issuer"),
+            ("http://localhost.example.com", None, "oidc_issuer"),
+            ("ftp://idp.example.com", None, "oidc_issuer"),
+            ("idp.example.com", None, "oidc_issuer"),
+        ] {
+            let error = resolved(issuer, jwks_url)
+                .err()
+                .unwrap_or_else(|| panic!("{issuer} {jwks_url:?} accepted"));
+            assert!(error.contains(refused), "{error}");
+            assert!(error.contains("https://"), "{error}");
+        }
+        for (issuer, jwks_url) in [
+            ("https://idp.example.com", None),
+            (
+                "https://idp.example.com",
+                Some("https://keys.example.com/jwks"),
+            ),
+            ("http://127.0.0.1:8080", None),
+            ("http://127.3.2.1", None),
+            ("http://[::1]:8080/realm", None),
+            ("http://LOCALHOST:9000", None),
+        ] {
+            let settings = resolved(issuer, jwks_url)
+                .unwrap_or_else(|error| panic!("{issuer} {jwks_url:?} refused: {error}"));
+            assert!(settings.security.oidc.is_some());
+        }
     }
 }

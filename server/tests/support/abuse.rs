@@ -97,11 +97,15 @@ pub async fn connect_from(address: &str, source: &str, receive_buffer: Option<u3
 
 /// One gRPC message as framed on the wire: uncompressed flag, length, body.
 pub fn grpc_frame(message: &impl prost::Message) -> Bytes {
-    let body = message.encode_to_vec();
+    grpc_frame_of(&message.encode_to_vec())
+}
+
+/// `body` framed as one gRPC message, whatever its bytes are.
+pub fn grpc_frame_of(body: &[u8]) -> Bytes {
     let mut framed = Vec::with_capacity(5 + body.len());
     framed.push(0);
     framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    framed.extend_from_slice(&body);
+    framed.extend_from_slice(body);
     Bytes::from(framed)
 }
 
@@ -166,4 +170,35 @@ pub async fn registers_from(pushd: &Pushd, source: &str) -> bool {
     trailers
         .get("grpc-status")
         .is_some_and(|status| status == "0")
+}
+
+/// One unary call over a fresh raw HTTP/2 connection: `body` sent as is
+/// (already framed), answered with its `grpc-status` and `grpc-message`,
+/// from the trailers or, for a trailers-only answer, the headers.
+pub async fn raw_unary(pushd: &Pushd, request: http::Request<()>, body: Bytes) -> (String, String) {
+    let address = pushd.url.trim_start_matches("http://").to_owned();
+    let tcp = TcpStream::connect(&address).await.expect("connect");
+    let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    tokio::spawn(connection);
+    let mut client = client.ready().await.expect("ready");
+    let (response, mut sending) = client.send_request(request, false).expect("send");
+    sending.send_data(body, true).expect("body");
+    let response = tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .expect("answered in time")
+        .expect("response");
+    let (head, mut body) = response.into_parts();
+    let mut fields = head.headers;
+    if !fields.contains_key("grpc-status") {
+        while let Some(Ok(_)) = body.data().await {}
+        fields = body.trailers().await.ok().flatten().unwrap_or_default();
+    }
+    let field = |name: &str| {
+        fields
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (field("grpc-status"), field("grpc-message"))
 }

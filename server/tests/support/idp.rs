@@ -4,12 +4,14 @@
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http_body_util::Full;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt as _, Full, StreamBody};
 use hyper::Response;
-use hyper::body::Bytes;
+use hyper::body::{Bytes, Frame};
 use hyper_util::rt::TokioIo;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use openssl::rsa::Rsa;
@@ -40,10 +42,52 @@ impl SigningKey {
     }
 }
 
+/// How the stand-in answers a JWKS fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwksMode {
+    /// The published keys.
+    Serve,
+    /// 503, as a provider in an outage.
+    Fail,
+    /// Headers at once, then a space every 100 ms, forever: a body that is
+    /// valid JSON so far and never ends.
+    Dribble,
+    /// The published keys padded with 2 MiB of spaces: valid JSON, absurd size.
+    Oversized,
+}
+
 pub struct Idp {
     pub issuer: String,
     published: Arc<Mutex<Vec<serde_json::Value>>>,
     pub fetches: Arc<Mutex<usize>>,
+    mode: Arc<Mutex<JwksMode>>,
+}
+
+type Answer = Response<UnsyncBoxBody<Bytes, Infallible>>;
+
+fn answer(mode: JwksMode, keys: &[serde_json::Value]) -> Answer {
+    let document = json!({ "keys": keys }).to_string();
+    let body = match mode {
+        JwksMode::Serve => Full::new(Bytes::from(document)).boxed_unsync(),
+        JwksMode::Fail => {
+            let mut response = Response::new(Full::new(Bytes::new()).boxed_unsync());
+            *response.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+            return response;
+        }
+        JwksMode::Dribble => StreamBody::new(futures_util::stream::unfold((), |()| async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Some((
+                Ok::<_, Infallible>(Frame::data(Bytes::from_static(b" "))),
+                (),
+            ))
+        }))
+        .boxed_unsync(),
+        JwksMode::Oversized => {
+            let padded = format!("{}{document}", " ".repeat(2 << 20));
+            Full::new(Bytes::from(padded)).boxed_unsync()
+        }
+    };
+    Response::new(body)
 }
 
 impl Idp {
@@ -53,17 +97,20 @@ impl Idp {
             .await
             .expect("bind");
         let issuer = format!("http://{}", listener.local_addr().expect("addr"));
-        let published = Arc::new(Mutex::new(keys.iter().map(|key| key.jwk.clone()).collect()));
+        let published: Arc<Mutex<Vec<_>>> =
+            Arc::new(Mutex::new(keys.iter().map(|key| key.jwk.clone()).collect()));
         let fetches = Arc::new(Mutex::new(0));
-        let (serving, counting) = (published.clone(), fetches.clone());
+        let mode = Arc::new(Mutex::new(JwksMode::Serve));
+        let (serving, counting, answering) = (published.clone(), fetches.clone(), mode.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (keys, count) = (serving.clone(), counting.clone());
+                let (keys, count, mode) = (serving.clone(), counting.clone(), answering.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |_request| {
                         *count.lock().expect("lock") += 1;
-                        let body = json!({ "keys": *keys.lock().expect("lock") }).to_string();
-                        async move { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body)))) }
+                        let mode = *mode.lock().expect("lock");
+                        let response = answer(mode, &keys.lock().expect("lock"));
+                        async move { Ok::<_, Infallible>(response) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -75,7 +122,18 @@ impl Idp {
             issuer,
             published,
             fetches,
+            mode,
         }
+    }
+
+    /// JWKS fetches answered so far.
+    pub fn fetched(&self) -> usize {
+        *self.fetches.lock().expect("lock")
+    }
+
+    /// Answers later fetches so.
+    pub fn set_mode(&self, mode: JwksMode) {
+        *self.mode.lock().expect("lock") = mode;
     }
 
     /// Rotates: the provider starts publishing `key` too.
@@ -108,4 +166,18 @@ impl Idp {
         header.kid = Some(key.kid.clone());
         jsonwebtoken::encode(&header, &body, &key.encoding).expect("sign")
     }
+}
+
+/// `message` with an identity token and, once registered, the device id.
+pub fn with_identity<T>(message: T, token: &str, device_id: Option<&str>) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let metadata = request.metadata_mut();
+    metadata.insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii"),
+    );
+    if let Some(device_id) = device_id {
+        metadata.insert("push-device", device_id.parse().expect("ascii"));
+    }
+    request
 }
