@@ -275,5 +275,8 @@ async fn silent_clients_of_the_metrics_port_are_let_go() {
         }
     }
     assert_eq!(closed, 16, "silent metrics clients were kept");
-    assert!(pushd.metrics().contains("pushd_"), "a scrape is answered after");
+    assert!(
+        pushd.metrics().contains("pushd_"),
+        "a scrape is answered after"
+    );
 }
