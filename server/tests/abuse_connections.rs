@@ -7,13 +7,9 @@ mod support;
 
 use std::time::Duration;
 
-use push_proto::v1 as pb;
 use support::abuse::{self, closed_by_peer, connect_from, registers_from};
 use support::{Pushd, RawDevice};
 use tokio::io::AsyncWriteExt as _;
-
-/// A connection kept open and never polled again.
-struct Held<T>(#[allow(dead_code)] T);
 
 fn address(pushd: &Pushd) -> String {
     pushd.url.trim_start_matches("http://").to_owned()
@@ -168,13 +164,7 @@ async fn a_connection_past_its_age_and_grace_is_closed() {
     let tcp = connect_from(&address, "127.0.0.1", None).await;
     let (client, connection) = h2::client::handshake(tcp).await.expect("h2");
     let connection = tokio::spawn(connection);
-    let mut client = client.ready().await.expect("ready");
-    let bearer = device.bearer();
-    let request = abuse::grpc_request(&address, "/push.v1.Device/Listen", Some(&bearer));
-    let (response, mut body) = client.send_request(request, false).expect("send");
-    body.send_data(abuse::hello_frame(), false).expect("hello");
-    let response = response.await.expect("the stream opens");
-    assert_eq!(response.status(), 200);
+    let _stream = abuse::open_listen(&client, &address, &device.bearer()).await;
     // A live stream never ends on its own: only the cut after the grace ends it.
     let closed = tokio::time::timeout(Duration::from_secs(15), connection).await;
     assert!(closed.is_ok(), "the connection outlived its age and grace");
@@ -206,24 +196,9 @@ async fn a_device_that_stops_reading_is_dropped() {
     let tcp = connect_from(&address, "127.0.0.1", Some(4096)).await;
     let client_port = tcp.local_addr().expect("local").port();
     let (client, connection) = abuse::h2_with_large_windows(tcp).await;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    // Drives the connection until told to stop, then keeps it (open, unread).
-    let driver = tokio::spawn(async move {
-        let mut connection = Box::pin(connection);
-        tokio::select! {
-            _ = connection.as_mut() => {}
-            _ = stopped => {}
-        }
-        Held(connection)
-    });
-    let mut client = client.ready().await.expect("ready");
-    let bearer = stuck.bearer();
-    let request = abuse::grpc_request(&address, "/push.v1.Device/Listen", Some(&bearer));
-    let (response, mut body) = client.send_request(request, false).expect("send");
-    body.send_data(abuse::hello_frame(), false).expect("hello");
-    assert_eq!(response.await.expect("stream").status(), 200);
-    let _ = stop.send(());
-    let _held = driver.await.expect("driver");
+    let mut connection = abuse::Unread::drive(connection);
+    let _stream = abuse::open_listen(&client, &address, &stuck.bearer()).await;
+    connection.stop_reading().await;
 
     assert!(
         abuse::server_end_open(server_port, client_port),
@@ -247,17 +222,7 @@ async fn a_device_that_stops_reading_is_dropped() {
     );
 
     // Meanwhile a device that reads is served, and the stuck one's messages wait for it.
-    let mut live = RawDevice::register(&pushd.url).await;
-    let live_subscription = live.subscribe(None).await;
-    let mut stream = live.listen_live(pb::Hello::default()).await;
-    sender
-        .send_text(&live_subscription, "still served", 600)
-        .await;
-    let message = stream.next_message().await;
-    assert_eq!(
-        support::raw::decrypt_text(&live_subscription, &message),
-        "still served"
-    );
+    abuse::still_served(&pushd.url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

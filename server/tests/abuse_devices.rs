@@ -227,26 +227,12 @@ async fn devices_that_stop_reading_hold_bounded_memory() {
     // All 100 streams on one connection that will stop reading.
     let tcp = abuse::connect_from(&address, "127.0.0.1", Some(4096)).await;
     let (client, connection) = abuse::h2_with_large_windows(tcp).await;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let driver = tokio::spawn(async move {
-        let mut connection = Box::pin(connection);
-        tokio::select! {
-            _ = connection.as_mut() => {}
-            _ = stopped => {}
-        }
-        vec![connection]
-    });
+    let mut connection = abuse::Unread::drive(connection);
     let mut streams = Vec::new();
     for (device, _) in &devices {
-        let mut client = client.clone().ready().await.expect("ready");
-        let bearer = device.bearer();
-        let request = abuse::grpc_request(&address, "/push.v1.Device/Listen", Some(&bearer));
-        let (response, mut body) = client.send_request(request, false).expect("send");
-        body.send_data(abuse::hello_frame(), false).expect("hello");
-        streams.push((response.await.expect("stream"), body));
+        streams.push(abuse::open_listen(&client, &address, &device.bearer()).await);
     }
-    let _ = stop.send(());
-    let _held = driver.await.expect("driver");
+    connection.stop_reading().await;
 
     // The same flood first to 100 devices that are offline: the store, the
     // submissions and the allocator reach their working size, so what the
@@ -276,16 +262,7 @@ async fn devices_that_stop_reading_hold_bounded_memory() {
     );
 
     // Another device is served meanwhile.
-    let mut live = RawDevice::register(&pushd.url).await;
-    let subscription = live.subscribe(None).await;
-    let mut stream = live.listen_live(pb::Hello::default()).await;
-    let mut sender = Senders::new(&pushd.url).await;
-    sender.send_text(&subscription, "still served", 600).await;
-    let message = stream.next_message().await;
-    assert_eq!(
-        support::raw::decrypt_text(&subscription, &message),
-        "still served"
-    );
+    abuse::still_served(&pushd.url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -202,3 +202,69 @@ pub async fn raw_unary(pushd: &Pushd, request: http::Request<()>, body: Bytes) -
     };
     (field("grpc-status"), field("grpc-message"))
 }
+
+/// An HTTP/2 connection the test drives until [`Unread::stop_reading`]:
+/// from then on it stays open and nobody reads its socket.
+pub struct Unread {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    driver: Option<tokio::task::JoinHandle<Box<dyn std::any::Any + Send>>>,
+    held: Option<Box<dyn std::any::Any + Send>>,
+}
+
+impl Unread {
+    pub fn drive(connection: h2::client::Connection<TcpStream, Bytes>) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let driver = tokio::spawn(async move {
+            let mut connection = Box::pin(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = stopped => {}
+            }
+            Box::new(connection) as Box<dyn std::any::Any + Send>
+        });
+        Self {
+            stop: Some(stop),
+            driver: Some(driver),
+            held: None,
+        }
+    }
+
+    pub async fn stop_reading(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(driver) = self.driver.take() {
+            self.held = Some(driver.await.expect("driver"));
+        }
+    }
+}
+
+/// Opens a `Listen` stream for the device holding `bearer` on `client`:
+/// its response (once the stream is open) and its request body.
+pub async fn open_listen(
+    client: &h2::client::SendRequest<Bytes>,
+    address: &str,
+    bearer: &str,
+) -> (http::Response<h2::RecvStream>, h2::SendStream<Bytes>) {
+    let mut client = client.clone().ready().await.expect("ready");
+    let request = grpc_request(address, "/push.v1.Device/Listen", Some(bearer));
+    let (response, mut body) = client.send_request(request, false).expect("send");
+    body.send_data(hello_frame(), false).expect("hello");
+    let response = response.await.expect("the stream opens");
+    assert_eq!(response.status(), 200);
+    (response, body)
+}
+
+/// A device registered, subscribed and listening now gets a message sent to it.
+pub async fn still_served(url: &str) {
+    let mut live = super::RawDevice::register(url).await;
+    let subscription = live.subscribe(None).await;
+    let mut stream = live.listen_live(pb::Hello::default()).await;
+    let mut sender = super::raw::Senders::new(url).await;
+    sender.send_text(&subscription, "still served", 600).await;
+    let message = stream.next_message().await;
+    assert_eq!(
+        super::raw::decrypt_text(&subscription, &message),
+        "still served"
+    );
+}
