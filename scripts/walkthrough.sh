@@ -60,7 +60,7 @@ cat "$work/messages.jsonl"
 # One user, several devices: the README's account walkthrough.
 ctl() { "$bin_dir/pushctl" "$@"; }
 account=$(ctl account create --db "$work/phone.db" --name Phone) || fail "account create"
-ctl account join --db "$work/laptop.db" "$account" --name Laptop >"$work/fingerprint.txt" 2>/dev/null || fail "account join"
+ctl account join --db "$work/laptop.db" "$account" --name Laptop >"$work/fingerprint.txt" 2>"$work/join.log" || fail "account join"
 ctl account devices --db "$work/phone.db" >"$work/devices.jsonl" || fail "account devices"
 laptop_id=$("$python" -c '
 import json, sys

@@ -46,7 +46,7 @@ impl PushApi {
             .set_bridge(&device.device_id, Some(&bridge))
             .await
             .map_err(status::from_store)?;
-        tracing::info!(device_id = %device.device_id, kind = bridge.kind(), "bridge set");
+        tracing::debug!(device_id = %device.device_id, kind = bridge.kind(), "bridge set");
         Ok(Response::new(pb::SetBridgeResponse {}))
     }
 
