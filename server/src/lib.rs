@@ -36,6 +36,7 @@ pub mod store;
 pub mod submit;
 pub mod telemetry;
 pub mod transport;
+pub mod websocket;
 
 pub use config::{Cli, Settings};
 pub use server::run;

@@ -24,6 +24,7 @@ use crate::store::scylla::ScyllaStore;
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
 use crate::store::{Store, spawn_expiry, spawn_unused_device_reaper};
 use crate::submit::Router;
+use crate::websocket::WebSocketFront;
 use crate::{telemetry, transport};
 use tower::Layer as _;
 
@@ -33,6 +34,9 @@ const MAX_DECODING_BYTES: usize = 64 * 1024;
 /// Streams pushd may reset for a client's protocol errors before it closes
 /// the connection (h2's own default).
 const MAX_LOCAL_ERROR_RESETS: usize = 1024;
+/// What HTTP/2 buffers per stream for a slow reader (hyper's default is
+/// 400 KiB); a stream's unacked messages are bounded on their own.
+const MAX_SEND_BUFFER: usize = 64 * 1024;
 
 /// The endpoint token key (message handles derive theirs from it too): made
 /// by the first node to start, shared by all.
@@ -267,46 +271,47 @@ pub async fn run(
         draining.clone(),
         settings.handshake_timeout,
     );
-    let mut server = tonic::transport::Server::builder();
-    if let Some(age) = connections.max_connection_age {
-        // Graceful only (GOAWAY, then in-flight calls finish): the cut after
-        // the grace is the connection's own deadline (`transport::Lifetime`),
-        // as tonic with a grace set skips the GOAWAY.
-        server = server.max_connection_age(age);
-    }
-    let serve =
-        server
-            // HTTP/1.1 for web-push senders; gRPC clients speak HTTP/2.
-            .accept_http1(true)
-            // Outermost: requests that are not gRPC never reach the gRPC routes.
-            .layer(FrontsLayer { http: http_front })
-            // Inside the split: an HTTP push has its own body deadline and status.
-            .layer(RequestDeadlineLayer {
-                limit: connections.request_timeout,
-            })
-            .http2_keepalive_interval(Some(Duration::from_secs(60)))
-            .http2_keepalive_timeout(Some(Duration::from_secs(20)))
-            // One connection holds at most this many streams (each a request
-            // and its buffers); the client waits for a free one.
-            .max_concurrent_streams(connections.max_streams_per_connection)
-            // tonic turns h2's cap on streams we reset for protocol errors off
-            // (None); keep h2's own default so a reset flood ends the connection.
-            .http2_max_local_error_reset_streams(Some(MAX_LOCAL_ERROR_RESETS))
-            .add_service(health_service.max_decoding_message_size(MAX_DECODING_BYTES))
+    let websocket_front = WebSocketFront::new(api.clone(), settings.handshake_timeout);
+    let mut routes =
+        tonic::service::Routes::new(health_service.max_decoding_message_size(MAX_DECODING_BYTES))
             .add_service(reflection.max_decoding_message_size(MAX_DECODING_BYTES))
             .add_service(api.sender_gate().layer(
                 SenderServer::new(api.clone()).max_decoding_message_size(MAX_DECODING_BYTES),
             ))
-            .add_service(DeviceServer::new(api).max_decoding_message_size(MAX_DECODING_BYTES))
-            .add_optional_service(admin)
-            .serve_with_incoming_shutdown(incoming, signal);
+            .add_service(DeviceServer::new(api).max_decoding_message_size(MAX_DECODING_BYTES));
+    if let Some(admin) = admin {
+        routes = routes.add_service(admin);
+    }
+    let service = tower::ServiceBuilder::new()
+        // Outermost: requests that are not gRPC never reach the gRPC routes.
+        .layer(FrontsLayer {
+            http: http_front,
+            websocket: websocket_front,
+        })
+        // Inside the split: an HTTP push has its own body deadline and status.
+        .layer(RequestDeadlineLayer {
+            limit: connections.request_timeout,
+        })
+        .service(routes.prepare());
+    let limits = transport::ConnectionLimits {
+        // One connection holds at most this many streams (each a request
+        // and its buffers); the client waits for a free one.
+        max_streams: connections.max_streams_per_connection,
+        max_local_resets: MAX_LOCAL_ERROR_RESETS,
+        max_age: connections.max_connection_age,
+        keepalive_interval: Duration::from_secs(60),
+        keepalive_timeout: Duration::from_secs(20),
+        header_read_timeout: settings.handshake_timeout,
+        max_send_buffer: MAX_SEND_BUFFER,
+    };
+    let serve = transport::serve(incoming, service, limits, signal);
     let drain_timeout = settings.drain_timeout;
     let deadline = async move {
         let _ = draining.wait_for(|started| *started).await;
         tokio::time::sleep(drain_timeout).await;
     };
     tokio::select! {
-        served = serve => served.context("serving gRPC")?,
+        _ = serve => {}
         _ = deadline => tracing::warn!("drain deadline passed; closing the remaining connections"),
     }
     if let Some(node) = cluster_node {

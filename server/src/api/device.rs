@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{PushApi, authorization, status};
 use crate::auth::{AuthenticatedDevice, DeviceAuthError, IssuedCredential, Presented};
-use crate::delivery::{OUTBOUND_CAPACITY, OutboundStream, Session};
+use crate::delivery::OutboundStream;
 use crate::telemetry::LogGate;
 
 impl PushApi {
@@ -217,17 +217,7 @@ impl device_server::Device for PushApi {
         if self.inner.hub.is_draining() {
             return Err(Status::unavailable("server is shutting down; reconnect"));
         }
-        let (outbound, stream) = OutboundStream::channel(OUTBOUND_CAPACITY);
-        let session = Session {
-            hub: self.inner.hub.clone(),
-            store: self.inner.store.clone(),
-            cluster: self.inner.cluster.clone(),
-            handshake_timeout: self.inner.limits.handshake_timeout,
-            max_in_flight: usize::try_from(self.inner.limits.retention.max_messages)
-                .unwrap_or(usize::MAX),
-            unacked: self.inner.limits.unacked.clone(),
-        };
-        tokio::spawn(session.run(device.device_id, request.into_inner(), outbound));
-        Ok(Response::new(stream))
+        let inbound = Box::pin(request.into_inner());
+        Ok(Response::new(self.open_session(device.device_id, inbound)))
     }
 }

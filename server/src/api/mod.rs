@@ -16,6 +16,7 @@ mod sender;
 mod senders;
 mod status;
 mod subscriptions;
+mod websocket;
 
 use std::sync::Arc;
 use std::time::Duration;

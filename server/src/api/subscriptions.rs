@@ -88,7 +88,7 @@ impl PushApi {
     /// A device (or, for account subscriptions, an account) holds at most
     /// `max_subscriptions_per_device`; checked by a read, so two concurrent
     /// calls may overshoot by one.
-    async fn check_subscription_quota(
+    pub(super) async fn check_subscription_quota(
         &self,
         device_id: &str,
         account_id: Option<&str>,

@@ -16,4 +16,4 @@ pub use connection::{CloseReason, LiveConnection, Offer, push_message};
 pub use hub::Hub;
 pub use in_flight::Unacked;
 pub use outbound::{Outbound, OutboundStream};
-pub use session::{OUTBOUND_CAPACITY, Session};
+pub use session::{Inbound, OUTBOUND_CAPACITY, Session};

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use push_proto::v1::{self as pb, client_frame, server_frame::Frame};
 use tokio::sync::Semaphore;
-use tonic::{Status, Streaming};
+use tokio_stream::StreamExt as _;
+use tonic::Status;
 
 use super::connection::{CloseReason, LiveConnection, Replayed};
 use super::hub::Hub;
@@ -24,6 +25,15 @@ const ROOM_RECHECK: Duration = Duration::from_secs(1);
 /// Ack writes in flight per stream before reading the next frame waits.
 const ACKS_IN_FLIGHT: usize = 8;
 
+/// The device's frames, whatever front they came through (a gRPC stream,
+/// or a WebSocket whose JSON the front turned into frames).
+pub type Inbound =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::ClientFrame, Status>> + Send>>;
+
+async fn next_frame(inbound: &mut Inbound) -> Result<Option<pb::ClientFrame>, Status> {
+    inbound.next().await.transpose()
+}
+
 pub struct Session {
     pub hub: Arc<Hub>,
     pub store: Arc<dyn Store>,
@@ -37,39 +47,35 @@ pub struct Session {
 }
 
 impl Session {
-    pub async fn run(
-        self,
-        device_id: String,
-        mut inbound: Streaming<pb::ClientFrame>,
-        outbound: Outbound,
-    ) {
-        let hello = match tokio::time::timeout(self.handshake_timeout, inbound.message()).await {
-            Err(_) => {
-                let wait = self.handshake_timeout.as_secs();
-                let _ = outbound
-                    .send(Err(Status::deadline_exceeded(format!(
-                        "no Hello frame within {wait} s; send Hello first"
-                    ))))
-                    .await;
-                return;
-            }
-            Ok(Err(status)) => {
-                let _ = outbound.send(Err(malformed(&status))).await;
-                return;
-            }
-            Ok(Ok(None)) => return,
-            Ok(Ok(Some(pb::ClientFrame {
-                frame: Some(client_frame::Frame::Hello(hello)),
-            }))) => hello,
-            Ok(Ok(Some(_))) => {
-                let _ = outbound
-                    .send(Err(Status::failed_precondition(
-                        "the first frame on a stream must be Hello",
-                    )))
-                    .await;
-                return;
-            }
-        };
+    pub async fn run(self, device_id: String, mut inbound: Inbound, outbound: Outbound) {
+        let hello =
+            match tokio::time::timeout(self.handshake_timeout, next_frame(&mut inbound)).await {
+                Err(_) => {
+                    let wait = self.handshake_timeout.as_secs();
+                    let _ = outbound
+                        .send(Err(Status::deadline_exceeded(format!(
+                            "no Hello frame within {wait} s; send Hello first"
+                        ))))
+                        .await;
+                    return;
+                }
+                Ok(Err(status)) => {
+                    let _ = outbound.send(Err(malformed(&status))).await;
+                    return;
+                }
+                Ok(Ok(None)) => return,
+                Ok(Ok(Some(pb::ClientFrame {
+                    frame: Some(client_frame::Frame::Hello(hello)),
+                }))) => hello,
+                Ok(Ok(Some(_))) => {
+                    let _ = outbound
+                        .send(Err(Status::failed_precondition(
+                            "the first frame on a stream must be Hello",
+                        )))
+                        .await;
+                    return;
+                }
+            };
         let (Some(min_urgency), Some(presence)) = (
             Urgency::threshold_from_i32(hello.min_urgency),
             Presence::from_i32(hello.presence),
@@ -236,14 +242,10 @@ async fn replay_pages(
     }
 }
 
-async fn read_frames(
-    connection: Arc<LiveConnection>,
-    store: Arc<dyn Store>,
-    mut inbound: Streaming<pb::ClientFrame>,
-) {
+async fn read_frames(connection: Arc<LiveConnection>, store: Arc<dyn Store>, mut inbound: Inbound) {
     let acks_in_flight = Arc::new(Semaphore::new(ACKS_IN_FLIGHT));
     loop {
-        match inbound.message().await {
+        match next_frame(&mut inbound).await {
             Ok(Some(frame)) => handle_frame(&connection, &store, &acks_in_flight, frame).await,
             Ok(None) => break,
             Err(status) => {

@@ -1,6 +1,6 @@
-//! One port, two fronts: a tower layer over the gRPC routes that sends every
-//! request whose `content-type` is `application/grpc…` to gRPC and the rest
-//! to the RFC 8030 front. Without it, an HTTP POST that is not gRPC reached
+//! One port, three fronts: a tower layer over the gRPC routes that sends every
+//! request whose `content-type` is `application/grpc…` to gRPC, a WebSocket
+//! upgrade to the WebSocket push protocol, and the rest to the RFC 8030 front. Without it, an HTTP POST that is not gRPC reached
 //! tonic's fallback and got `200 OK` with `grpc-status: 12`, which web-push
 //! libraries read as success: a message lost silently.
 
@@ -14,10 +14,12 @@ use tonic::body::Body;
 use tower::{Layer, Service};
 
 use super::HttpFront;
+use crate::websocket::WebSocketFront;
 
 #[derive(Clone)]
 pub struct FrontsLayer {
     pub http: HttpFront,
+    pub websocket: WebSocketFront,
 }
 
 impl<S> Layer<S> for FrontsLayer {
@@ -27,6 +29,7 @@ impl<S> Layer<S> for FrontsLayer {
         Fronts {
             grpc,
             http: self.http.clone(),
+            websocket: self.websocket.clone(),
         }
     }
 }
@@ -35,6 +38,7 @@ impl<S> Layer<S> for FrontsLayer {
 pub struct Fronts<S> {
     grpc: S,
     http: HttpFront,
+    websocket: WebSocketFront,
 }
 
 type HttpFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
@@ -54,6 +58,10 @@ where
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         if is_grpc(&request) {
             return futures_util::future::Either::Left(self.grpc.call(request));
+        }
+        if crate::websocket::is_upgrade(&request) {
+            let answer = self.websocket.accept(request);
+            return futures_util::future::Either::Right(Box::pin(async move { Ok(answer) }));
         }
         let http = self.http.clone();
         futures_util::future::Either::Right(Box::pin(async move { Ok(http.handle(request).await) }))

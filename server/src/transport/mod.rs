@@ -1,6 +1,7 @@
 //! The public listener: the socket, admission (connection slots, per-IP
 //! caps, descriptor backoff), TLS, and the deadlines every connection
-//! lives under, all applied before any HTTP/2 work is spent on it.
+//! lives under, all applied before any HTTP/2 work is spent on it; then
+//! the serving of each connection (HTTP/1.1 with upgrades, HTTP/2).
 
 use std::io;
 use std::net::SocketAddr;
@@ -12,10 +13,12 @@ use tokio_stream::{Stream, StreamExt as _};
 
 mod accept;
 pub mod descriptors;
+mod serve;
 mod slots;
 mod stream;
 mod tls;
 
+pub use serve::{ConnectionLimits, serve};
 pub use stream::{Lifetime, PublicStream};
 pub use tls::acceptor as tls;
 

@@ -1,0 +1,153 @@
+//! The protocol's JSON messages: what a client may send, read strictly
+//! enough to answer each mistake, and what pushd sends back.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// One message from the client.
+#[derive(Debug, PartialEq)]
+pub enum ClientMessage {
+    Hello {
+        uaid: Option<String>,
+    },
+    Register {
+        channel_id: String,
+        key: Option<String>,
+    },
+    Unregister {
+        channel_id: String,
+    },
+    /// The message ids (versions) acked; every code (delivered, decrypt
+    /// error, not delivered) is final.
+    Ack {
+        versions: Vec<String>,
+    },
+    Nack,
+    BroadcastSubscribe,
+    Ping,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Fields {
+    message_type: Option<String>,
+    uaid: Option<String>,
+    #[serde(rename = "channelID")]
+    channel_id: Option<String>,
+    key: Option<String>,
+    updates: Option<Vec<Update>>,
+}
+
+#[derive(Deserialize)]
+struct Update {
+    version: String,
+}
+
+/// Reads one text frame; the error says what was wrong.
+pub fn parse(text: &str) -> Result<ClientMessage, String> {
+    let value: Value = serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))?;
+    if value.as_object().is_some_and(|object| object.is_empty()) {
+        return Ok(ClientMessage::Ping);
+    }
+    let fields: Fields =
+        serde_json::from_value(value).map_err(|error| format!("malformed message: {error}"))?;
+    let channel = |fields: &Fields| {
+        fields
+            .channel_id
+            .clone()
+            .ok_or_else(|| "channelID is required".to_string())
+    };
+    match fields.message_type.as_deref() {
+        Some("hello") => Ok(ClientMessage::Hello {
+            uaid: fields.uaid.filter(|uaid| !uaid.is_empty()),
+        }),
+        Some("register") => Ok(ClientMessage::Register {
+            channel_id: channel(&fields)?,
+            key: fields.key,
+        }),
+        Some("unregister") => Ok(ClientMessage::Unregister {
+            channel_id: channel(&fields)?,
+        }),
+        Some("ack") => Ok(ClientMessage::Ack {
+            versions: fields
+                .updates
+                .unwrap_or_default()
+                .into_iter()
+                .map(|update| update.version)
+                .collect(),
+        }),
+        Some("nack") => Ok(ClientMessage::Nack),
+        Some("broadcast_subscribe") => Ok(ClientMessage::BroadcastSubscribe),
+        Some(other) => Err(format!("unknown messageType {other:?}")),
+        None => Err("messageType is required".into()),
+    }
+}
+
+pub fn hello(uaid: &str) -> String {
+    json!({"messageType": "hello", "uaid": uaid, "status": 200, "use_webpush": true, "broadcasts": {}})
+        .to_string()
+}
+
+pub fn registered(channel_id: &str, status: u16, endpoint: Option<&str>) -> String {
+    let mut reply = json!({"messageType": "register", "channelID": channel_id, "status": status});
+    if let Some(endpoint) = endpoint {
+        reply["pushEndpoint"] = json!(endpoint);
+    }
+    reply.to_string()
+}
+
+pub fn unregistered(channel_id: &str, status: u16) -> String {
+    json!({"messageType": "unregister", "channelID": channel_id, "status": status}).to_string()
+}
+
+/// A message for the client; `data` is the aes128gcm body, base64url.
+pub fn notification(channel_id: &str, version: &str, ttl: i64, data: &str) -> String {
+    json!({
+        "messageType": "notification",
+        "channelID": channel_id,
+        "version": version,
+        "ttl": ttl,
+        "data": data,
+        // Without it Firefox fires the push event without data.
+        "headers": {"encoding": "aes128gcm"},
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_client_message_is_read_and_mistakes_are_named() {
+        assert_eq!(parse("{}"), Ok(ClientMessage::Ping));
+        assert_eq!(
+            parse(r#"{"messageType":"hello","uaid":"","use_webpush":true}"#),
+            Ok(ClientMessage::Hello { uaid: None })
+        );
+        assert_eq!(
+            parse(
+                r#"{"messageType":"ack","updates":[{"channelID":"c","version":"v","code":100}]}"#
+            ),
+            Ok(ClientMessage::Ack {
+                versions: vec!["v".into()]
+            })
+        );
+        assert!(parse("[").unwrap_err().contains("not JSON"));
+        assert!(
+            parse(r#"{"messageType":"bogus"}"#)
+                .unwrap_err()
+                .contains("bogus")
+        );
+        assert!(
+            parse(r#"{"messageType":"register"}"#)
+                .unwrap_err()
+                .contains("channelID")
+        );
+        assert!(
+            parse(r#"{"uaid":"x"}"#)
+                .unwrap_err()
+                .contains("messageType")
+        );
+    }
+}

@@ -1,0 +1,260 @@
+//! One client's connection: `hello` (a returning `uaid` resumes its device,
+//! a new client gets a device whose credential is its `uaid`), then the
+//! device's delivery session, its messages sent as `notification`s and the
+//! client's `ack`s fed back to it, with `register`/`unregister` answered
+//! beside it. A mistake closes this connection with a reason, nobody else's.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::{SinkExt as _, StreamExt as _};
+use push_proto::v1::{self as pb, server_frame::Frame};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tonic::{Code, Status};
+
+use super::channel;
+use super::frames::{self, ClientMessage};
+use crate::api::PushApi;
+use crate::domain::{MAX_MESSAGE_IDS, is_message_id, now_millis};
+
+/// Close codes (RFC 6455): never 4774, which stops Firefox reconnecting.
+const NORMAL: u16 = 1000;
+const GOING_AWAY: u16 = 1001;
+const PROTOCOL_ERROR: u16 = 1002;
+const UNSUPPORTED: u16 = 1003;
+const INVALID_DATA: u16 = 1007;
+const SERVER_ERROR: u16 = 1011;
+const TRY_AGAIN_LATER: u16 = 1013;
+
+type Frames = mpsc::Sender<Result<pb::ClientFrame, Status>>;
+
+pub async fn run<S>(
+    mut socket: WebSocketStream<S>,
+    api: PushApi,
+    handshake_timeout: Duration,
+    peer: Option<SocketAddr>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let uaid = match tokio::time::timeout(handshake_timeout, next_message(&mut socket)).await {
+        Ok(Some(Ok(ClientMessage::Hello { uaid }))) => uaid,
+        Ok(Some(Ok(_))) => return close(&mut socket, PROTOCOL_ERROR, "send hello first").await,
+        Ok(Some(Err(problem))) => return close(&mut socket, INVALID_DATA, &problem).await,
+        Ok(None) => return,
+        Err(_) => return close(&mut socket, PROTOCOL_ERROR, "no hello in time").await,
+    };
+    let (device_id, uaid) = match device(&api, uaid, peer).await {
+        Ok(device) => device,
+        Err((code, why)) => return close(&mut socket, code, &why).await,
+    };
+    if socket
+        .send(Message::text(frames::hello(&uaid)))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let (frames, inbound) = mpsc::channel(16);
+    let _ = frames.send(Ok(hello())).await;
+    let mut outbound = api.open_session(device_id.clone(), Box::pin(ReceiverStream::new(inbound)));
+    loop {
+        tokio::select! {
+            incoming = socket.next() => {
+                let text = match incoming {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Binary(_))) => {
+                        return close(&mut socket, UNSUPPORTED, "messages are JSON text").await;
+                    }
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                    Some(Ok(_)) => continue,
+                };
+                let reply = match frames::parse(text.as_str()) {
+                    Ok(message) => answer(&api, &device_id, &frames, message).await,
+                    Err(problem) => return close(&mut socket, INVALID_DATA, &problem).await,
+                };
+                match reply {
+                    Ok(Some(reply)) => {
+                        if socket.send(Message::text(reply)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err((code, why)) => return close(&mut socket, code, why).await,
+                }
+            }
+            frame = outbound.next() => {
+                let frame = match frame {
+                    Some(Ok(pb::ServerFrame { frame: Some(frame) })) => frame,
+                    Some(Ok(_)) => continue,
+                    Some(Err(status)) => {
+                        return close(&mut socket, SERVER_ERROR, status.message()).await;
+                    }
+                    None => return close(&mut socket, GOING_AWAY, "stream ended").await,
+                };
+                match frame {
+                    Frame::Message(message) => {
+                        if socket.send(Message::text(notification(&message))).await.is_err() {
+                            return;
+                        }
+                    }
+                    Frame::GoAway(go_away) => {
+                        let code = match go_away.reason() {
+                            pb::GoAwayReason::Replaced => NORMAL,
+                            _ => GOING_AWAY,
+                        };
+                        return close(&mut socket, code, &go_away.detail).await;
+                    }
+                    Frame::BacklogDone(_) | Frame::Error(_) => {}
+                }
+            }
+        }
+    }
+}
+
+/// The device a `uaid` resumes, or a new one when there is none (or one
+/// this server does not know: the client then starts afresh, as it should).
+async fn device(
+    api: &PushApi,
+    uaid: Option<String>,
+    peer: Option<SocketAddr>,
+) -> Result<(String, String), (u16, String)> {
+    if let Some(uaid) = uaid {
+        match api.device_of(&uaid).await {
+            Ok(device_id) => return Ok((device_id, uaid)),
+            Err(status) if status.code() == Code::Unauthenticated => {}
+            Err(status) => return Err((TRY_AGAIN_LATER, status.message().to_owned())),
+        }
+    }
+    match api.register_device(peer.map(|peer| peer.ip())).await {
+        Ok(issued) => Ok((issued.device_id, issued.credential)),
+        Err(status) => Err((TRY_AGAIN_LATER, status.message().to_owned())),
+    }
+}
+
+fn hello() -> pb::ClientFrame {
+    pb::ClientFrame {
+        frame: Some(pb::client_frame::Frame::Hello(pb::Hello::default())),
+    }
+}
+
+/// The reply to one client message, if it has one.
+async fn answer(
+    api: &PushApi,
+    device_id: &str,
+    frames: &Frames,
+    message: ClientMessage,
+) -> Result<Option<String>, (u16, &'static str)> {
+    match message {
+        ClientMessage::Hello { .. } => Err((PROTOCOL_ERROR, "hello was already received")),
+        ClientMessage::Ping => Ok(Some("{}".into())),
+        ClientMessage::Nack | ClientMessage::BroadcastSubscribe => Ok(None),
+        ClientMessage::Register { channel_id, key } => {
+            let status = match register(api, device_id, &channel_id, key).await {
+                Ok(endpoint) => {
+                    return Ok(Some(frames::registered(&channel_id, 200, Some(&endpoint))));
+                }
+                Err(status) => status,
+            };
+            Ok(Some(frames::registered(&channel_id, status, None)))
+        }
+        ClientMessage::Unregister { channel_id } => {
+            let status = match channel::subscription_id(&channel_id) {
+                None => 400,
+                Some(id) => match api.unsubscribe_as(device_id, &id).await {
+                    Ok(_) => 200,
+                    Err(status) => http_status(&status),
+                },
+            };
+            Ok(Some(frames::unregistered(&channel_id, status)))
+        }
+        ClientMessage::Ack { versions } => {
+            // Versions are our message ids; anything else is no message of ours.
+            let message_ids: Vec<String> = versions
+                .into_iter()
+                .filter(|version| is_message_id(version))
+                .take(MAX_MESSAGE_IDS)
+                .collect();
+            if !message_ids.is_empty() {
+                let ack = pb::client_frame::Frame::Ack(pb::Ack { message_ids });
+                let _ = frames.send(Ok(pb::ClientFrame { frame: Some(ack) })).await;
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// The endpoint of the channel's subscription, or the status to answer.
+async fn register(
+    api: &PushApi,
+    device_id: &str,
+    channel_id: &str,
+    key: Option<String>,
+) -> Result<String, u16> {
+    let id = channel::subscription_id(channel_id).ok_or(400u16)?;
+    let key = match key.filter(|key| !key.is_empty()) {
+        // Firefox sends it with `=` padding.
+        Some(key) => Some(
+            URL_SAFE_NO_PAD
+                .decode(key.trim_end_matches('='))
+                .map_err(|_| 400u16)?,
+        ),
+        None => None,
+    };
+    api.subscribe_as(device_id, &id, key)
+        .await
+        .map_err(|status| http_status(&status))
+}
+
+fn http_status(status: &Status) -> u16 {
+    match status.code() {
+        Code::InvalidArgument => 400,
+        Code::Unauthenticated => 401,
+        Code::PermissionDenied => 403,
+        Code::NotFound => 404,
+        Code::AlreadyExists => 409,
+        Code::ResourceExhausted => 429,
+        Code::Unavailable => 503,
+        _ => 500,
+    }
+}
+
+fn notification(message: &pb::PushMessage) -> String {
+    let channel_id = channel::channel_id(&message.subscription_id).unwrap_or_default();
+    let ttl = (message.expires_at_unix_ms - now_millis()).max(0) / 1000;
+    let data = URL_SAFE_NO_PAD.encode(&message.payload);
+    frames::notification(&channel_id, &message.message_id, ttl, &data)
+}
+
+async fn next_message<S>(socket: &mut WebSocketStream<S>) -> Option<Result<ClientMessage, String>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    loop {
+        match socket.next().await? {
+            Ok(Message::Text(text)) => return Some(frames::parse(text.as_str())),
+            Ok(Message::Binary(_)) => return Some(Err("messages are JSON text".into())),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+async fn close<S>(socket: &mut WebSocketStream<S>, code: u16, reason: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    // A close reason is at most 123 bytes.
+    let reason: String = reason.chars().take(100).collect();
+    let frame = CloseFrame {
+        code: code.into(),
+        reason: reason.into(),
+    };
+    let _ = socket.close(Some(frame)).await;
+}
