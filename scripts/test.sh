@@ -5,7 +5,8 @@
 # Kotlin binding tests, a short run of every fuzz target, interop
 # with third-party Python peers, real web-push libraries (Python, Node, Go,
 # Java) sending over RFC 8030 HTTP, and the README walkthrough. Installs its
-# Python peers into a virtualenv and fetches Cassandra with Maven first.
+# Python peers into a virtualenv and fetches Cassandra with Maven first. Also
+# `pushctl listen --notify` against a notification service on a private D-Bus.
 #
 # Env: CARGO_TARGET_DIR (default ./target), PUSH_VENV (default ./.venv).
 set -euo pipefail
@@ -22,6 +23,8 @@ export PUSH_TEST_PYTHON="$venv/bin/python"
 
 echo "== web-push libraries (npm web-push, webpush-go, Java web-push; pywebpush is in the venv)"
 command -v curl >/dev/null || { apt-get update && apt-get install -y --no-install-recommends curl; }
+# dbus-daemon: the private session bus the desktop notification test starts.
+command -v dbus-daemon >/dev/null || { apt-get update && apt-get install -y --no-install-recommends dbus; }
 export PUSH_TEST_WEBPUSH=${PUSH_TEST_WEBPUSH:-$target/webpush}
 scripts/interop/webpush/install.sh "$PUSH_TEST_WEBPUSH"
 
@@ -42,6 +45,9 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 echo "== walkthrough"
 scripts/walkthrough.sh "$target/debug" "$venv/bin/python"
 
+echo "== desktop notifications (pushctl listen --notify on a private session bus)"
+scripts/desktop-notify.sh "$target/debug" "$venv/bin/python"
+
 echo "== mobile SDK bindings (Python on CPython, Kotlin on the JVM)"
 scripts/ffi-tests.sh "$target/debug" "$venv/bin/python" 2>&1 | tee -a "$log"
 
@@ -58,5 +64,6 @@ rust=$(grep -o 'test result: ok\. [0-9]* passed' "$log" | awk '{s += $4} END {pr
 python=$(grep -o '^Ran [0-9]* tests' "$log" | awk '{s += $2} END {print s + 0}')
 kotlin=$(grep -o 'Tests run: [0-9]*, Failures: 0, Errors: 0' "$log" | awk '{s += $3} END {print s + 0}')
 fuzz=$(grep -o '^fuzz targets: [0-9]* ran' "$log" | awk '{s += $3} END {print s + 0}')
-passed=$((rust + python + kotlin + fuzz + 1))
+# + 2: the walkthrough and the desktop notification script, one test each.
+passed=$((rust + python + kotlin + fuzz + 2))
 echo "all suites: ${passed} passed, 0 failed"

@@ -25,7 +25,7 @@ fn creates_and_reopens_with_everything_kept() {
     let (first, second) = (subscription("sub-a", 1), subscription("sub-b", 2));
     {
         let store = KeyStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 3);
+        assert_eq!(store.schema_version().unwrap(), 4);
         assert_eq!(store.device().unwrap(), None);
         store.set_device(&device).unwrap();
         store.insert_subscription(&second).unwrap();
@@ -33,7 +33,7 @@ fn creates_and_reopens_with_everything_kept() {
         store.mark_seen("m1", 1_000).unwrap();
     }
     let store = KeyStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     assert_eq!(store.device().unwrap(), Some(device.clone()));
     assert!(!format!("{device:?}").contains("secret-credential"));
     assert_eq!(
@@ -150,7 +150,7 @@ fn a_version_1_keystore_migrates_with_its_keys() {
         .unwrap();
     }
     let store = KeyStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     assert_eq!(store.device().unwrap().unwrap().device_id, "dev-old");
     assert_eq!(store.subscriptions().unwrap(), vec![old.clone()]);
     assert!(store.is_seen("m-old").unwrap());

@@ -1,14 +1,12 @@
-//! `pushctl register | subscribe | unsubscribe | subscriptions | listen`: the device side.
+//! `pushctl register | subscribe | unsubscribe | subscriptions`: the device side (`listen` has
+//! its own file).
 use std::path::Path;
 
 use anyhow::Context;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use push_proto::v1::{Presence, Urgency};
 use serde_json::json;
 
-use super::{DeviceArgs, urgency_name};
-use crate::{DeviceClient, ListenEnd, ListenOptions, Notification, b64};
+use super::DeviceArgs;
+use crate::{DeviceClient, b64};
 
 pub(super) async fn register(server: &str, db: &Path) -> anyhow::Result<()> {
     let client = DeviceClient::open(server, db).await?;
@@ -52,50 +50,6 @@ pub(super) async fn list(args: &DeviceArgs) -> anyhow::Result<()> {
         println!("{line}");
     }
     Ok(())
-}
-
-pub(super) async fn listen(
-    args: &DeviceArgs,
-    min_urgency: Urgency,
-    presence: Presence,
-) -> anyhow::Result<()> {
-    let client = open(args).await?;
-    let options = ListenOptions::default()
-        .with_min_urgency(min_urgency)
-        .with_presence(presence);
-    let shutdown = async {
-        // If the handler cannot be installed there is no Ctrl-C to wait for; run until killed.
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    let print = |notification: Notification| async move {
-        println!("{}", notification_json(&notification))
-    };
-    match client.listen(print, options, shutdown).await? {
-        ListenEnd::Shutdown => Ok(()),
-        ListenEnd::Replaced => {
-            anyhow::bail!("another listener for this device took over the stream")
-        }
-        ListenEnd::Revoked => {
-            anyhow::bail!("this device was removed from its account; register a new one")
-        }
-    }
-}
-
-/// One output line: the payload as text when it is UTF-8, else as base64.
-pub(crate) fn notification_json(notification: &Notification) -> serde_json::Value {
-    let mut line = json!({
-        "message_id": notification.message_id,
-        "subscription_id": notification.subscription_id,
-        "topic": notification.topic,
-        "urgency": urgency_name(notification.urgency),
-    });
-    match std::str::from_utf8(&notification.payload) {
-        Ok(text) => line["payload"] = json!(text),
-        Err(_) => line["payload_base64"] = json!(STANDARD.encode(&notification.payload)),
-    }
-    line
 }
 
 pub(super) async fn open(args: &DeviceArgs) -> anyhow::Result<DeviceClient> {

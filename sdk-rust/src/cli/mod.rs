@@ -4,8 +4,16 @@
 //! can parse them; diagnostics go to stderr. Every failure is one human-readable line and a
 //! non-zero exit, printed by the binary.
 mod account;
+#[cfg(all(feature = "desktop-notify", unix, not(target_os = "macos")))]
+mod desktop;
+#[cfg(not(all(feature = "desktop-notify", unix, not(target_os = "macos"))))]
+#[path = "no_desktop.rs"]
+mod desktop;
 mod device;
+mod inbox;
 mod keygen;
+mod listen;
+mod notice;
 mod send;
 mod senders;
 
@@ -60,16 +68,8 @@ pub enum Command {
         #[command(flatten)]
         device: DeviceArgs,
     },
-    /// Print each message as one JSON line, ack it, and run until Ctrl-C.
-    Listen {
-        #[command(flatten)]
-        device: DeviceArgs,
-        /// Leave less urgent messages queued on the server.
-        #[arg(long, value_enum, default_value_t = UrgencyArg::VeryLow)]
-        min_urgency: UrgencyArg,
-        #[arg(long, value_enum, default_value_t = PresenceArg::Active)]
-        presence: PresenceArg,
-    },
+    Listen(listen::ListenArgs),
+    Inbox(inbox::InboxArgs),
     /// Encrypt MESSAGE for a subscription and submit it as an application server.
     Send(send::SendArgs),
     /// One user's devices: create or join an account, approve, remove, share subscriptions.
@@ -142,11 +142,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             subscription_id,
         } => device::unsubscribe(&device, &subscription_id).await,
         Command::Subscriptions { device } => device::list(&device).await,
-        Command::Listen {
-            device,
-            min_urgency,
-            presence,
-        } => device::listen(&device, min_urgency.into(), presence.into()).await,
+        Command::Listen(args) => listen::run(args).await,
+        Command::Inbox(args) => inbox::run(args),
         Command::Send(args) => send::run(args).await,
         Command::Account(command) => account::run(command).await,
         Command::Senders(command) => senders::run(command).await,

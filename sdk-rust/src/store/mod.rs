@@ -2,11 +2,13 @@
 //!
 //! It owns everything a device must not lose or leak: which server it registered with, its
 //! credential, each subscription's private keys, and the ids of messages already handed to
-//! the app (so a redelivery after a lost ack is not shown twice). The file is created `0600`.
+//! the app (so a redelivery after a lost ack is not shown twice), and, for a desktop client
+//! that asks for it, the last messages it received (the inbox). The file is created `0600`.
 //!
 //! Calls are synchronous and short (one small row), so async callers use them inline rather
 //! than paying for a blocking-pool hop.
 mod account;
+mod inbox;
 mod queries;
 mod schema;
 
@@ -18,10 +20,11 @@ use rusqlite::Connection;
 
 use crate::crypto::{CryptoError, SubscriptionKeys};
 
+pub use account::DeviceKeyRecord;
+pub use inbox::{INBOX_CAPACITY, InboxEntry};
+
 /// How long a delivered message id is remembered. The server drops a message once acked or
 /// expired, so an id older than any sane TTL cannot come back.
-pub use account::DeviceKeyRecord;
-
 pub const SEEN_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 
 #[derive(Debug, thiserror::Error)]

@@ -40,6 +40,18 @@ const MIGRATIONS: &[&str] = &[
          account_id TEXT
      );
      ALTER TABLE subscriptions ADD COLUMN for_account INTEGER NOT NULL DEFAULT 0;",
+    // 3 -> 4: the last messages shown (`pushctl inbox`), decrypted. Kept in this file because
+    // it is already the device's private, 0600 place; `seq` orders them as they arrived.
+    "CREATE TABLE inbox (
+         seq INTEGER PRIMARY KEY,
+         message_id TEXT NOT NULL UNIQUE,
+         subscription_id TEXT NOT NULL,
+         topic TEXT,
+         urgency INTEGER NOT NULL,
+         payload BLOB NOT NULL,
+         sent_at_unix_ms INTEGER NOT NULL,
+         kept_at_unix_ms INTEGER NOT NULL
+     );",
 ];
 
 /// The version this build writes.
