@@ -17,8 +17,8 @@ use tonic::body::Body;
 
 use crate::api::PushApi;
 
-mod channel;
-mod frames;
+pub mod channel;
+pub mod frames;
 mod session;
 
 pub const SUBPROTOCOL: &str = "push-notification";
