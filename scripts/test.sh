@@ -4,9 +4,11 @@
 # 3-node Cassandra cluster with a node stopped), the mobile SDK's Python and
 # Kotlin binding tests, a short run of every fuzz target, interop
 # with third-party Python peers, real web-push libraries (Python, Node, Go,
-# Java) sending over RFC 8030 HTTP, and the README walkthrough. Installs its
-# Python peers into a virtualenv and fetches Cassandra with Maven first. Also
-# `pushctl listen --notify` against a notification service on a private D-Bus.
+# Java) sending over RFC 8030 HTTP, the README walkthrough, `pushctl listen
+# --notify` against a notification service on a private D-Bus, and a real
+# headless Firefox ESR subscribed over the WebSocket push protocol. Installs
+# its Python peers into a virtualenv, Firefox ESR (and dbus, curl) with apt if
+# missing, and fetches Cassandra with Maven first.
 #
 # Env: CARGO_TARGET_DIR (default ./target), PUSH_VENV (default ./.venv).
 set -euo pipefail
@@ -48,6 +50,10 @@ scripts/walkthrough.sh "$target/debug" "$venv/bin/python"
 echo "== desktop notifications (pushctl listen --notify on a private session bus)"
 scripts/desktop-notify.sh "$target/debug" "$venv/bin/python"
 
+echo "== Firefox ESR (headless) against the WebSocket push protocol"
+command -v firefox-esr >/dev/null || { apt-get update && apt-get install -y --no-install-recommends firefox-esr; }
+"$venv/bin/python" scripts/interop/firefox/firefox_e2e.py "$target/debug" 2>&1 | tee -a "$log"
+
 echo "== mobile SDK bindings (Python on CPython, Kotlin on the JVM)"
 scripts/ffi-tests.sh "$target/debug" "$venv/bin/python" 2>&1 | tee -a "$log"
 
@@ -64,6 +70,7 @@ rust=$(grep -o 'test result: ok\. [0-9]* passed' "$log" | awk '{s += $4} END {pr
 python=$(grep -o '^Ran [0-9]* tests' "$log" | awk '{s += $2} END {print s + 0}')
 kotlin=$(grep -o 'Tests run: [0-9]*, Failures: 0, Errors: 0' "$log" | awk '{s += $3} END {print s + 0}')
 fuzz=$(grep -o '^fuzz targets: [0-9]* ran' "$log" | awk '{s += $3} END {print s + 0}')
+firefox=$(grep -c '^firefox: .* passed' "$log" || true)
 # + 2: the walkthrough and the desktop notification script, one test each.
-passed=$((rust + python + kotlin + fuzz + 2))
+passed=$((rust + python + kotlin + fuzz + firefox + 2))
 echo "all suites: ${passed} passed, 0 failed"
