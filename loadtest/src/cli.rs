@@ -61,9 +61,21 @@ pub struct TargetArgs {
     /// `nstat` ListenOverflows). 32 stays well clear of that for servers with tokio's default 128.
     #[arg(long, default_value_t = 32)]
     pub connect_concurrency: usize,
+    /// How devices listen: gRPC `Listen` streams, or the WebSocket push protocol Firefox
+    /// speaks (`websocket`).
+    #[arg(long, value_enum, default_value_t = DevicesOver::Grpc)]
+    pub devices_over: DevicesOver,
     /// Print the summary as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+pub enum DevicesOver {
+    Grpc,
+    Websocket,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -132,6 +132,11 @@ impl LiveDevice {
         Ok(LiveDevice { task })
     }
 
+    /// A device whose reader is `task` (a device on another protocol).
+    pub fn from_task(task: JoinHandle<DeviceLog>) -> Self {
+        LiveDevice { task }
+    }
+
     /// Waits for the reader (after `closing` was set) and returns what it saw.
     pub async fn finish(self) -> DeviceLog {
         self.task.await.unwrap_or_else(|error| DeviceLog {

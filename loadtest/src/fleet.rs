@@ -41,6 +41,7 @@ pub fn plan(
                 // The first `devices % workers` workers take one more.
                 devices: devices / workers + usize::from(index < devices % workers),
                 connect_concurrency: target.connect_concurrency.max(1),
+                devices_over: target.devices_over,
                 load: load.clone(),
             })
         })

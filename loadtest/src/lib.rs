@@ -25,6 +25,7 @@ mod load;
 mod submit;
 mod submit_http;
 mod summary;
+mod websocket;
 mod worker;
 
 use cli::Command;

@@ -21,6 +21,9 @@ pub struct WorkerPlan {
     pub devices: usize,
     /// Device connections opened at once.
     pub connect_concurrency: usize,
+    /// How the devices listen.
+    #[serde(default = "grpc")]
+    pub devices_over: crate::cli::DevicesOver,
     /// `None`: the devices only connect and idle.
     pub load: Option<LoadPlan>,
 }
@@ -144,4 +147,8 @@ impl LoadReport {
         self.submit_elapsed_ms = self.submit_elapsed_ms.max(other.submit_elapsed_ms);
         self.deliver_elapsed_ms = self.deliver_elapsed_ms.max(other.deliver_elapsed_ms);
     }
+}
+
+fn grpc() -> crate::cli::DevicesOver {
+    crate::cli::DevicesOver::Grpc
 }

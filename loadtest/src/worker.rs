@@ -14,6 +14,7 @@ use tokio::io::{AsyncBufReadExt as _, BufReader, Lines, Stdin};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use crate::cli::DevicesOver;
 use crate::client::{self, RegisteredDevice};
 use crate::device::LiveDevice;
 use crate::load;
@@ -125,9 +126,13 @@ async fn connect_all(
     for (device, _) in devices {
         let permit = permits.clone().acquire_owned().await?;
         let (device, url, source) = (device.clone(), plan.server_url.clone(), plan.source_ip);
+        let over = plan.devices_over;
         let (delivered, closing) = (delivered.clone(), closing.clone());
         opening.spawn(async move {
             let _permit = permit;
+            if over == DevicesOver::Websocket {
+                return crate::websocket::connect(&url, source, &device, delivered, closing).await;
+            }
             let channel = client::connect(&url, source).await?;
             LiveDevice::connect(channel, &device, delivered, closing).await
         });

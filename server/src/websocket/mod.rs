@@ -67,7 +67,13 @@ impl WebSocketFront {
         tokio::spawn(async move {
             match upgrade.await {
                 Ok(upgraded) => {
+                    // Small buffers: a client is mostly idle, and tungstenite's
+                    // defaults (128 KiB each way) would be most of an idle
+                    // client's memory. Frames are written as they come.
                     let config = WebSocketConfig::default()
+                        .read_buffer_size(4 * 1024)
+                        .write_buffer_size(0)
+                        .max_write_buffer_size(MAX_MESSAGE_BYTES)
                         .max_message_size(Some(MAX_MESSAGE_BYTES))
                         .max_frame_size(Some(MAX_MESSAGE_BYTES));
                     let socket = WebSocketStream::from_raw_socket(
