@@ -122,6 +122,28 @@ async fn every_scenario_runs_against_a_real_server() {
         assert_eq!(http["submit_over"], over, "{http}");
     }
 
+    // Devices on the WebSocket push protocol (what Firefox speaks): every message arrives.
+    let websocket = loadtest(&[
+        "throughput",
+        "--server",
+        &url,
+        "--devices",
+        "20",
+        "--duration",
+        "1",
+        "--rate",
+        "200",
+        "--grace",
+        "5",
+        "--devices-over",
+        "websocket",
+    ])
+    .await;
+    let accepted = websocket["accepted"].as_u64().expect("accepted");
+    assert!(accepted > 50, "{websocket}");
+    assert_eq!(websocket["delivered"].as_u64(), Some(accepted), "{websocket}");
+    assert_eq!(websocket["missing"].as_u64(), Some(0), "{websocket}");
+
     let idle = loadtest(&[
         "idle",
         "--server",
