@@ -141,7 +141,11 @@ async fn every_scenario_runs_against_a_real_server() {
     .await;
     let accepted = websocket["accepted"].as_u64().expect("accepted");
     assert!(accepted > 50, "{websocket}");
-    assert_eq!(websocket["delivered"].as_u64(), Some(accepted), "{websocket}");
+    assert_eq!(
+        websocket["delivered"].as_u64(),
+        Some(accepted),
+        "{websocket}"
+    );
     assert_eq!(websocket["missing"].as_u64(), Some(0), "{websocket}");
 
     let idle = loadtest(&[
