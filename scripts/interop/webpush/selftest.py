@@ -336,7 +336,8 @@ def main():
             a = [
                 "--subscription", sub_file(stub, path),
                 "--vapid-public", b64u(vapid_pub),
-                "--vapid-private", b64u(vapid_priv),
+                # `=`: a base64url key may start with `-`.
+                "--vapid-private=" + b64u(vapid_priv),
                 "--subject", SUBJECT,
             ]
             if stub.tls_ctx:
@@ -515,7 +516,7 @@ def main():
                 json.dump({"endpoint": f"http://127.0.0.1:{port}/wpush/x",
                            "keys": {"p256dh": b64u(point(receiver)), "auth": b64u(auth_secret)}}, fh)
             p, _ = run_sender(opts.dest, name, ["--subscription", f, "--vapid-public", b64u(vapid_pub),
-                                                "--vapid-private", b64u(vapid_priv), "--subject", SUBJECT,
+                                                "--vapid-private=" + b64u(vapid_priv), "--subject", SUBJECT,
                                                 "--payload", "x"])
             c.check(f"{name} refused: non-zero exit", p.returncode != 0, p.returncode)
             c.check(f"{name} refused: nothing on stdout", p.stdout == "", p.stdout[:200])

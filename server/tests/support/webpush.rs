@@ -167,8 +167,9 @@ pub fn library_send(
     command
         .arg("--subscription")
         .arg(&file)
-        .args(["--vapid-public", &vapid.public_b64])
-        .args(["--vapid-private", &vapid.private_b64])
+        // `=`: a base64url key may start with `-`, which a parser would read as an option.
+        .arg(format!("--vapid-public={}", vapid.public_b64))
+        .arg(format!("--vapid-private={}", vapid.private_b64))
         .args(["--subject", "mailto:ops@example.com", "--ttl", "600"]);
     match payload {
         Payload::Text(text) => command.args(["--payload", text]),
