@@ -20,6 +20,8 @@ pub enum AccountCommand {
     Join {
         #[command(flatten)]
         device: DeviceArgs,
+        // Ids and keys are base64url: they may start with `-`.
+        #[arg(allow_hyphen_values = true)]
         account_id: String,
         #[arg(long)]
         name: String,
@@ -33,12 +35,16 @@ pub enum AccountCommand {
     Approve {
         #[command(flatten)]
         device: DeviceArgs,
+        // Ids and keys are base64url: they may start with `-`.
+        #[arg(allow_hyphen_values = true)]
         device_id: String,
     },
     /// Remove a device (or this one) from the account; it stops receiving at once.
     Remove {
         #[command(flatten)]
         device: DeviceArgs,
+        // Ids and keys are base64url: they may start with `-`.
+        #[arg(allow_hyphen_values = true)]
         device_id: String,
     },
     /// Create an account subscription (every approved device gets its messages); print its JSON.

@@ -61,6 +61,8 @@ pub enum Command {
     Unsubscribe {
         #[command(flatten)]
         device: DeviceArgs,
+        // Ids and keys are base64url: they may start with `-`.
+        #[arg(allow_hyphen_values = true)]
         subscription_id: String,
     },
     /// List this device's subscriptions, one JSON line each.
@@ -158,5 +160,27 @@ pub(crate) fn urgency_name(urgency: Urgency) -> &'static str {
         Urgency::Low => "low",
         Urgency::Normal | Urgency::Unspecified => "normal",
         Urgency::High => "high",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::Cli;
+
+    #[test]
+    fn ids_and_keys_that_start_with_a_dash_are_values() {
+        // base64url: one id in 64 starts with `-`, and was read as an unknown option.
+        for args in [
+            &["pushctl", "account", "approve", "--db", "d.db", "-Lx2"][..],
+            &[
+                "pushctl", "account", "join", "--db", "d.db", "-i8l", "--name", "L",
+            ],
+            &["pushctl", "unsubscribe", "--db", "d.db", "-Nq"],
+            &["pushctl", "senders", "unblock", "--db", "d.db", "-Bk"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
+        }
     }
 }

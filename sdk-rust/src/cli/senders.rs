@@ -20,6 +20,8 @@ pub enum SendersCommand {
     Revoke {
         #[command(flatten)]
         device: DeviceArgs,
+        // Ids and keys are base64url: they may start with `-`.
+        #[arg(allow_hyphen_values = true)]
         key: String,
         #[arg(long)]
         block: bool,
@@ -28,6 +30,8 @@ pub enum SendersCommand {
     Unblock {
         #[command(flatten)]
         device: DeviceArgs,
+        // Ids and keys are base64url: they may start with `-`.
+        #[arg(allow_hyphen_values = true)]
         key: String,
     },
 }
