@@ -176,3 +176,57 @@ fn pushd_refuses_to_start_with_half_or_broken_tls_settings() {
         .contains("missing.key")
     );
 }
+
+/// Firefox's `dom.push.serverURL = wss://…`: the WebSocket push protocol over
+/// pushd's own TLS, on the same port (ALPN `http/1.1`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_websocket_push_protocol_runs_over_tls() {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_rustls::rustls::{self, pki_types};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+    let folder = tempfile::tempdir().expect("temp dir");
+    let ca = TestCa::new(folder.path());
+    let (_pushd, url) = start(folder.path(), &ca);
+    let address = url.trim_start_matches("https://").to_owned();
+    let mut roots = rustls::RootCertStore::empty();
+    let ca_pem = std::fs::read(&ca.ca_file).expect("ca");
+    for cert in pki_types::pem::PemObject::pem_slice_iter(&ca_pem) {
+        roots.add(cert.expect("pem")).expect("root");
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(&address).await.expect("tcp");
+    let name = pki_types::ServerName::try_from("127.0.0.1").expect("name");
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake");
+    let mut request = format!("wss://{address}/")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "push-notification".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::client_async(request, tls)
+        .await
+        .expect("upgrade over TLS");
+    let hello = r#"{"messageType":"hello","uaid":"","use_webpush":true}"#;
+    socket.send(Message::text(hello)).await.expect("send");
+    let reply = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+        .await
+        .expect("a reply in time");
+    let Some(Ok(Message::Text(reply))) = reply else {
+        panic!("expected the hello reply, got {reply:?}");
+    };
+    let reply: serde_json::Value = serde_json::from_str(reply.as_str()).expect("JSON");
+    assert_eq!(reply["status"], 200);
+    assert!(reply["uaid"].as_str().is_some_and(|uaid| !uaid.is_empty()));
+}

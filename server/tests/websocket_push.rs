@@ -248,3 +248,29 @@ async fn bad_frames_close_only_the_connection_that_sent_them() {
         "the bystander is served throughout"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacement_silence_and_drain_close_with_the_codes_firefox_reconnects_after() {
+    let mut pushd = Pushd::start(&["--handshake-timeout-seconds", "1"]);
+
+    // A client that never says hello is let go after the handshake timeout.
+    let mut silent = connect(&pushd).await;
+    assert_eq!(closed_with(&mut silent).await, 1002, "no hello in time");
+
+    // A second connection with the same uaid takes over: the first closes normally.
+    let mut first = connect(&pushd).await;
+    let uaid = hello(&mut first, "").await;
+    let mut second = connect(&pushd).await;
+    assert_eq!(hello(&mut second, &uaid).await, uaid);
+    assert_eq!(
+        closed_with(&mut first).await,
+        1000,
+        "replaced by a newer connection"
+    );
+
+    // SIGTERM: the client is told the server is going away (1001), never 4774,
+    // which would stop Firefox from reconnecting.
+    let terminated = tokio::task::spawn_blocking(move || pushd.terminate());
+    assert_eq!(closed_with(&mut second).await, 1001, "draining");
+    assert!(terminated.await.expect("join").success());
+}

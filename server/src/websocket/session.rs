@@ -61,6 +61,7 @@ pub async fn run<S>(
     {
         return;
     }
+    tracing::debug!(%device_id, "WebSocket client said hello");
     let (frames, inbound) = mpsc::channel(16);
     let _ = frames.send(Ok(hello())).await;
     let mut outbound = api.open_session(device_id.clone(), Box::pin(ReceiverStream::new(inbound)));
@@ -156,6 +157,7 @@ async fn answer(
         ClientMessage::Ping => Ok(Some("{}".into())),
         ClientMessage::Nack | ClientMessage::BroadcastSubscribe => Ok(None),
         ClientMessage::Register { channel_id, key } => {
+            tracing::debug!(%device_id, %channel_id, "WebSocket register");
             let status = match register(api, device_id, &channel_id, key).await {
                 Ok(endpoint) => {
                     return Ok(Some(frames::registered(&channel_id, 200, Some(&endpoint))));
@@ -165,6 +167,7 @@ async fn answer(
             Ok(Some(frames::registered(&channel_id, status, None)))
         }
         ClientMessage::Unregister { channel_id } => {
+            tracing::debug!(%device_id, %channel_id, "WebSocket unregister");
             let status = match channel::subscription_id(&channel_id) {
                 None => 400,
                 Some(id) => match api.unsubscribe_as(device_id, &id).await {
