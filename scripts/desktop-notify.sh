@@ -12,29 +12,9 @@ set -euo pipefail
 bin_dir=${1:?binary folder holding pushd and pushctl}
 python=${2:-python3}
 root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "desktop-notify: $*" >&2
-    for log in "$work"/*.log "$work"/*.jsonl; do [ -f "$log" ] && { echo "--- $log" >&2; cat "$log" >&2; }; done
-    exit 1
-}
-
-# wait_for FILE PATTERN COUNT: until FILE holds COUNT lines matching PATTERN (at most 10 s).
-wait_for() {
-    for _ in $(seq 100); do
-        [ "$(grep -c -- "$2" "$1" 2>/dev/null || true)" -ge "$3" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
+harness=desktop-notify
+# shellcheck source=lib/harness.sh
+source "$root/scripts/lib/harness.sh"
 
 # A session bus of our own, so the test neither needs nor disturbs a desktop's.
 cat >"$work/bus.conf" <<EOF
@@ -59,11 +39,7 @@ export DBUS_SESSION_BUS_ADDRESS=$(head -1 "$work/bus-address.log")
 pids+=($!)
 wait_for "$work/recorder.log" "^ready" 1 || fail "the notification recorder did not start"
 
-"$bin_dir/pushd" --listen 127.0.0.1:0 --metrics-listen off --data-dir "$work/data" 2>"$work/pushd.log" &
-pids+=($!)
-wait_for "$work/pushd.log" "grpc_addr=" 1 || fail "pushd did not start"
-address=$(grep -o 'grpc_addr=[0-9.:]*' "$work/pushd.log" | head -1 | cut -d= -f2)
-export PUSHCTL_SERVER="http://$address"
+start_pushd
 
 ctl() { "$bin_dir/pushctl" "$@"; }
 db="$work/device.db"

@@ -10,30 +10,10 @@ set -euo pipefail
 bin_dir=${1:?binary folder holding pushd and pushctl}
 python=${2:-python3}
 root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "walkthrough: $*" >&2
-    for log in "$work"/*.log; do echo "--- $log" >&2; cat "$log" >&2; done
-    exit 1
-}
-
-"$bin_dir/pushd" --listen 127.0.0.1:0 --metrics-listen off --data-dir "$work/data" 2>"$work/pushd.log" &
-pids+=($!)
-for _ in $(seq 100); do
-    address=$(grep -o 'grpc_addr=[0-9.:]*' "$work/pushd.log" | head -1 | cut -d= -f2 || true)
-    [ -n "$address" ] && break
-    sleep 0.1
-done
-[ -n "${address:-}" ] || fail "pushd did not start"
-export PUSHCTL_SERVER="http://$address"
+harness=walkthrough
+# shellcheck source=lib/harness.sh
+source "$root/scripts/lib/harness.sh"
+start_pushd
 
 # Terminal 1: the device.
 "$bin_dir/pushctl" register --db "$work/device.db" >"$work/register.log" || fail "register"

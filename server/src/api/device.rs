@@ -1,6 +1,8 @@
 //! `push.v1.Device`: registration and the live stream here; every other
 //! call is routed to the module that owns it.
 
+use std::net::IpAddr;
+
 use push_proto::v1::{self as pb, device_server};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -10,6 +12,31 @@ use crate::delivery::OutboundStream;
 use crate::telemetry::LogGate;
 
 impl PushApi {
+    /// A new device with a credential of ours (which a WebSocket client
+    /// uses as its `uaid`).
+    pub async fn register_device(&self, peer: Option<IpAddr>) -> Result<IssuedCredential, Status> {
+        self.admit_registration(peer)?;
+        let issued = self
+            .inner
+            .registrar
+            .register()
+            .await
+            .map_err(status::from_store)?;
+        Ok(registered(issued))
+    }
+
+    /// Registration needs no credential, so its cost is bounded per address.
+    fn admit_registration(&self, peer: Option<IpAddr>) -> Result<(), Status> {
+        match peer {
+            Some(peer) => self
+                .inner
+                .registrations
+                .take(peer)
+                .map_err(status::too_many_registrations),
+            None => Ok(()),
+        }
+    }
+
     pub(super) async fn authenticate<T>(
         &self,
         request: &Request<T>,
@@ -38,6 +65,13 @@ impl PushApi {
     }
 }
 
+/// Per call, so at debug: registrations are counted by the metric.
+fn registered(issued: IssuedCredential) -> IssuedCredential {
+    metrics::counter!("pushd_devices_registered_total").increment(1);
+    tracing::debug!(device_id = %issued.device_id, "device registered");
+    issued
+}
+
 /// Counted, and logged at most every 10 s: someone guessing secrets shows
 /// up without filling the log.
 fn failed_authentication(peer: Option<std::net::SocketAddr>, error: &DeviceAuthError) {
@@ -55,33 +89,23 @@ impl device_server::Device for PushApi {
         &self,
         request: Request<pb::RegisterRequest>,
     ) -> Result<Response<pb::RegisterResponse>, Status> {
-        // Registration needs no credential, so its cost is bounded per address.
-        if let Some(peer) = request.remote_addr() {
-            self.inner
-                .registrations
-                .take(peer.ip())
-                .map_err(status::too_many_registrations)?;
-        }
+        let peer = request.remote_addr().map(|peer| peer.ip());
         let issued = match &self.inner.oidc {
             // The identity provider vouches for the user; the device gets no
             // credential of ours and keeps presenting the user's token.
-            Some(oidc) => IssuedCredential {
-                device_id: oidc
+            Some(oidc) => {
+                self.admit_registration(peer)?;
+                let device_id = oidc
                     .register(authorization(&request))
                     .await
-                    .map_err(status::from_device_auth)?,
-                credential: String::new(),
-            },
-            None => self
-                .inner
-                .registrar
-                .register()
-                .await
-                .map_err(status::from_store)?,
+                    .map_err(status::from_device_auth)?;
+                registered(IssuedCredential {
+                    device_id,
+                    credential: String::new(),
+                })
+            }
+            None => self.register_device(peer).await?,
         };
-        // Per call, so at debug: registrations are counted by the metric.
-        metrics::counter!("pushd_devices_registered_total").increment(1);
-        tracing::debug!(device_id = %issued.device_id, "device registered");
         Ok(Response::new(pb::RegisterResponse {
             device_id: issued.device_id,
             credential: issued.credential,

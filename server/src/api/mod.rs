@@ -28,7 +28,7 @@ use crate::auth::{
 use crate::bridges::Bridges;
 use crate::cluster::Cluster;
 use crate::delivery::{Hub, Unacked};
-use crate::limits::{RateLimits, RateSettings, RegistrationRate};
+use crate::limits::{AddressRate, RateLimits, RateSettings};
 use crate::receipts::Receipts;
 use crate::store::{RetentionLimits, Store, SubscriptionCache};
 use crate::submit::{Router, Submitter, SubmitterParts};
@@ -76,7 +76,7 @@ struct Inner {
     public_url: String,
     service_blocks: Arc<ServiceBlocks>,
     endpoint_tokens: Arc<EndpointTokens>,
-    registrations: Arc<RegistrationRate>,
+    registrations: Arc<AddressRate>,
 }
 
 impl PushApi {
@@ -118,7 +118,7 @@ impl PushApi {
             max_ttl_seconds: limits.max_ttl_seconds,
             public_url: public_url.clone(),
         });
-        let registrations = RegistrationRate::new(limits.rates.register);
+        let registrations = AddressRate::new(limits.rates.register);
         Self {
             inner: Arc::new(Inner {
                 subscriptions,

@@ -46,21 +46,10 @@ impl PushApi {
         } else {
             None
         };
-        self.check_subscription_quota(&device.device_id, account_id.as_deref())
-            .await?;
         let wanted = request.into_inner();
-        let app_server_key = if wanted.app_server_key.is_empty() {
-            None
-        } else {
-            crate::auth::check_p256_key(&wanted.app_server_key).map_err(|problem| {
-                Status::invalid_argument(format!("app_server_key: {problem}"))
-            })?;
-            self.check_not_blocked(&device.device_id, &wanted.app_server_key)
-                .await?;
-            Some(wanted.app_server_key)
-        };
         check_b64_key("p256dh", &wanted.p256dh, 65)?;
         check_b64_key("auth", &wanted.auth, 16)?;
+        let app_server_key = (!wanted.app_server_key.is_empty()).then_some(wanted.app_server_key);
         let record = SubscriptionRecord {
             id: new_subscription_id(),
             device_id: device.device_id,
@@ -68,11 +57,7 @@ impl PushApi {
             created_at: now_millis(),
             account_id,
         };
-        self.inner
-            .store
-            .create_subscription(&record)
-            .await
-            .map_err(status::from_store)?;
+        self.add_subscription(&record).await?;
         let subscription = self.to_proto(record);
         let subscription_json = serde_json::json!({
             "endpoint": subscription.endpoint,
@@ -85,10 +70,28 @@ impl PushApi {
         }))
     }
 
+    /// Stores a new subscription after the checks every front makes: the
+    /// holder's quota, a sender key that is a P-256 point and not blocked.
+    pub(super) async fn add_subscription(&self, record: &SubscriptionRecord) -> Result<(), Status> {
+        self.check_subscription_quota(&record.device_id, record.account_id.as_deref())
+            .await?;
+        if let Some(key) = &record.app_server_key {
+            crate::auth::check_p256_key(key).map_err(|problem| {
+                Status::invalid_argument(format!("app_server_key: {problem}"))
+            })?;
+            self.check_not_blocked(&record.device_id, key).await?;
+        }
+        self.inner
+            .store
+            .create_subscription(record)
+            .await
+            .map_err(status::from_store)
+    }
+
     /// A device (or, for account subscriptions, an account) holds at most
     /// `max_subscriptions_per_device`; checked by a read, so two concurrent
     /// calls may overshoot by one.
-    pub(super) async fn check_subscription_quota(
+    async fn check_subscription_quota(
         &self,
         device_id: &str,
         account_id: Option<&str>,

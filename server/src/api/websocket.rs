@@ -3,35 +3,14 @@
 //! and delivery session as gRPC devices, without gRPC requests. Errors stay
 //! `Status`, the API's one error model; the front maps them to its codes.
 
-use std::net::IpAddr;
-
 use tonic::Status;
 
 use super::{PushApi, status};
-use crate::auth::{IssuedCredential, Presented};
+use crate::auth::Presented;
 use crate::delivery::{Inbound, OUTBOUND_CAPACITY, OutboundStream, Session};
 use crate::domain::{SubscriptionRecord, now_millis};
-use crate::store::StoreError;
 
 impl PushApi {
-    /// A new device, its credential serving as the client's `uaid`.
-    pub async fn register_device(&self, peer: Option<IpAddr>) -> Result<IssuedCredential, Status> {
-        if let Some(peer) = peer {
-            self.inner
-                .registrations
-                .take(peer)
-                .map_err(status::too_many_registrations)?;
-        }
-        let issued = self
-            .inner
-            .registrar
-            .register()
-            .await
-            .map_err(status::from_store)?;
-        metrics::counter!("pushd_devices_registered_total").increment(1);
-        Ok(issued)
-    }
-
     /// The device a credential (a returning client's `uaid`) names.
     pub async fn device_of(&self, credential: &str) -> Result<String, Status> {
         let authorization = format!("Bearer {credential}");
@@ -68,12 +47,6 @@ impl PushApi {
                 false => Err(Status::already_exists("this channel id is taken")),
             };
         }
-        self.check_subscription_quota(device_id, None).await?;
-        if let Some(key) = &app_server_key {
-            crate::auth::check_p256_key(key)
-                .map_err(|problem| Status::invalid_argument(format!("key: {problem}")))?;
-            self.check_not_blocked(device_id, key).await?;
-        }
         let record = SubscriptionRecord {
             id: id.to_owned(),
             device_id: device_id.to_owned(),
@@ -81,12 +54,12 @@ impl PushApi {
             created_at: now_millis(),
             account_id: None,
         };
-        match self.inner.store.create_subscription(&record).await {
+        match self.add_subscription(&record).await {
             Ok(()) => Ok(self.endpoint_of(id)),
-            Err(StoreError::AlreadyExists(_)) => {
+            Err(status) if status.code() == tonic::Code::AlreadyExists => {
                 Err(Status::already_exists("this channel id is taken"))
             }
-            Err(error) => Err(status::from_store(error)),
+            Err(status) => Err(status),
         }
     }
 

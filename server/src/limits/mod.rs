@@ -7,4 +7,4 @@ mod deadline;
 mod rate;
 
 pub use deadline::RequestDeadlineLayer;
-pub use rate::{Rate, RateLimits, RateSettings, RegistrationRate};
+pub use rate::{AddressRate, Rate, RateLimits, RateSettings};

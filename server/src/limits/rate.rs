@@ -102,13 +102,14 @@ impl RateLimits {
     }
 }
 
-/// Registrations per IP address: `Register` needs no credential, so this
-/// is what bounds the devices (rows, quotas) one client can create.
-pub struct RegistrationRate {
+/// A budget per IP address, for what a client may do without a credential:
+/// register devices (`register_rate_per_ip`), open connections
+/// (`connection_rate_per_ip`). A `per_second` of 0 admits all.
+pub struct AddressRate {
     bucket: Option<Bucket<IpAddr>>,
 }
 
-impl RegistrationRate {
+impl AddressRate {
     pub fn new(rate: Rate) -> Arc<Self> {
         let limits = Arc::new(Self {
             bucket: Bucket::new(rate),

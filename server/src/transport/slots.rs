@@ -5,12 +5,11 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::limits::{AddressRate, Rate};
 
 pub enum Refusal {
     /// The address opened too many connections in the last seconds.
@@ -23,7 +22,7 @@ pub struct Slots {
     free: Arc<Semaphore>,
     per_ip: u32,
     open: Arc<Mutex<HashMap<IpAddr, u32>>>,
-    rate: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    rate: Arc<AddressRate>,
 }
 
 /// One open connection's claim; dropping it frees the slot.
@@ -35,21 +34,9 @@ pub struct ConnectionSlot {
 
 impl Slots {
     pub fn new(max_connections: u32, per_ip: u32, per_second: u32) -> Self {
-        let rate = NonZeroU32::new(per_second).map(|rate| {
-            let burst = NonZeroU32::new(per_second.saturating_mul(5)).unwrap_or(rate);
-            let limiter: Arc<DefaultKeyedRateLimiter<IpAddr>> = Arc::new(RateLimiter::keyed(
-                Quota::per_second(rate).allow_burst(burst),
-            ));
-            // Keeps the limiter's memory to the addresses seen recently.
-            crate::periodic::every(
-                Duration::from_secs(60),
-                Arc::downgrade(&limiter),
-                |limiter| async move {
-                    limiter.retain_recent();
-                    limiter.shrink_to_fit();
-                },
-            );
-            limiter
+        let rate = AddressRate::new(Rate {
+            per_second,
+            burst: per_second.saturating_mul(5),
         });
         Self {
             free: Arc::new(Semaphore::new(max_connections.max(1) as usize)),
@@ -75,9 +62,7 @@ impl Slots {
         permit: OwnedSemaphorePermit,
         ip: IpAddr,
     ) -> Result<ConnectionSlot, Refusal> {
-        if let Some(rate) = &self.rate
-            && rate.check_key(&ip).is_err()
-        {
+        if self.rate.take(ip).is_err() {
             return Err(Refusal::Rate);
         }
         if self.per_ip == 0 {
@@ -143,7 +128,7 @@ mod tests {
     async fn a_full_node_waits_for_a_slot() {
         let slots = Slots::new(1, 0, 0);
         let held = slots.free().await;
-        let waiting = tokio::time::timeout(Duration::from_millis(50), slots.free()).await;
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), slots.free()).await;
         assert!(waiting.is_err(), "no second slot");
         drop(held);
         let _ = slots.free().await;
