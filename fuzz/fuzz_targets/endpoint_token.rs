@@ -11,5 +11,5 @@ libfuzzer_sys::fuzz_target!(|token: &str| {
         // Whatever opens must be the canonical token of what it holds.
         assert_eq!(TOKENS.seal(&id).as_deref(), Some(token));
     }
-    let _ = pushd::api::origin_of(token);
+    let _ = pushd::device::origin_of(token);
 });

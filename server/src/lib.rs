@@ -4,12 +4,18 @@
 //! devices hold a gRPC stream and receive them live, or get them from storage
 //! when they come back. The layout is the map:
 //!
-//! - [`submit`] — submitting a message, whichever front it came through, and
-//!   where it goes ([`submit::Router`]);
-//! - [`receipts`] — delivery receipts senders ask for, and the keeper that
-//!   finds out what became of each message;
-//! - [`api`] — the public gRPC services and the one error-to-status mapping;
-//! - [`http`] — the RFC 8030 HTTP front for web-push libraries, on the same port;
+//! - the services, transport-free, shared by every front ([`services`] builds
+//!   them): [`submit`] — the sender service: submitting a message and where
+//!   it goes ([`submit::Router`]); [`device`] — registration, subscriptions,
+//!   stored messages, delivery sessions; [`account`] — accounts and sealed
+//!   keys; [`senders`] — a device's sender blocks; [`receipts`] — delivery
+//!   receipts and the keeper that finds out what became of each message;
+//! - [`error`] — the one error model: each service's error kind, mapped once
+//!   to gRPC and to HTTP;
+//! - the fronts, thin adapters: [`api`] — gRPC (`push.v1.Sender`,
+//!   `push.v1.Device`, admin); [`http`] — RFC 8030 HTTP for web-push
+//!   libraries; [`websocket`] — the WebSocket push protocol (Firefox), all
+//!   on one port ([`transport`]);
 //! - [`auth`] — device credentials and VAPID sender identity;
 //! - [`limits`] — message rates per sender key, subscription and device;
 //! - [`bridges`] — APNs and FCM for phones without a stream, and the presence policy;
@@ -20,18 +26,23 @@
 //! - [`config`], [`telemetry`], [`server`] — settings, logs and metrics, wiring.
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod api;
 pub mod auth;
 pub mod bridges;
 pub mod cluster;
 pub mod config;
 pub mod delivery;
+pub mod device;
 pub mod domain;
+pub mod error;
 pub mod http;
 pub mod limits;
 pub mod periodic;
 pub mod receipts;
+pub mod senders;
 pub mod server;
+pub mod services;
 pub mod store;
 pub mod submit;
 pub mod telemetry;

@@ -12,7 +12,7 @@ use push_proto::v1::{
 
 use tokio::net::TcpListener;
 
-use crate::api::{ApiLimits, PushApi, admin_service};
+use crate::api::{DeviceApi, SenderApi, admin_service};
 use crate::auth::{ENDPOINT_TOKEN_SECRET, OidcAuthenticator, ServiceBlocks};
 use crate::bridges;
 use crate::cluster::{ClusterNode, Directory};
@@ -20,6 +20,7 @@ use crate::config::{Settings, StoreChoice};
 use crate::delivery::{Hub, Unacked};
 use crate::http::{FrontsLayer, HttpFront};
 use crate::limits::RequestDeadlineLayer;
+use crate::services::{Foundations, ServiceLimits, Services};
 use crate::store::scylla::ScyllaStore;
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
 use crate::store::{Store, spawn_expiry, spawn_unused_device_reaper};
@@ -162,7 +163,7 @@ pub async fn run(
             .map_err(anyhow::Error::msg)?,
         settings.retention,
     ));
-    let limits = ApiLimits {
+    let limits = ServiceLimits {
         max_ttl_seconds: settings.max_ttl_seconds,
         retention: settings.retention,
         handshake_timeout: settings.handshake_timeout,
@@ -196,18 +197,20 @@ pub async fn run(
         )),
         None => None,
     };
-    let api = PushApi::new(
-        store.clone(),
-        router,
-        public_url.clone(),
+    let services = Services::build(
+        Foundations {
+            store: store.clone(),
+            router,
+            public_url: public_url.clone(),
+            service_blocks,
+            oidc,
+            token_master: token_master(store.as_ref()).await?,
+        },
         limits,
-        service_blocks,
-        oidc,
-        &token_master(store.as_ref()).await?,
     );
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<SenderServer<PushApi>>().await;
-    health.set_serving::<DeviceServer<PushApi>>().await;
+    health.set_serving::<SenderServer<SenderApi>>().await;
+    health.set_serving::<DeviceServer<DeviceApi>>().await;
     let mut reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         // So `grpcurl` can call the health service by name too.
@@ -232,8 +235,8 @@ pub async fn run(
     let drain_hub = hub.clone();
     let signal = async move {
         shutdown.await;
-        health.set_not_serving::<SenderServer<PushApi>>().await;
-        health.set_not_serving::<DeviceServer<PushApi>>().await;
+        health.set_not_serving::<SenderServer<SenderApi>>().await;
+        health.set_not_serving::<DeviceServer<DeviceApi>>().await;
         let streams = drain_hub.drain();
         tracing::info!(
             streams,
@@ -267,18 +270,28 @@ pub async fn run(
         },
     );
     let http_front = HttpFront::new(
-        api.submitter().clone(),
+        services.sender.clone(),
         draining.clone(),
         settings.handshake_timeout,
     );
-    let websocket_front = WebSocketFront::new(api.clone(), settings.handshake_timeout);
+    let websocket_front = WebSocketFront::new(
+        services.devices.clone(),
+        services.subscriptions.clone(),
+        settings.handshake_timeout,
+    );
+    let sender_api = SenderApi::new(&services);
     let mut routes =
         tonic::service::Routes::new(health_service.max_decoding_message_size(MAX_DECODING_BYTES))
             .add_service(reflection.max_decoding_message_size(MAX_DECODING_BYTES))
-            .add_service(api.sender_gate().layer(
-                SenderServer::new(api.clone()).max_decoding_message_size(MAX_DECODING_BYTES),
-            ))
-            .add_service(DeviceServer::new(api).max_decoding_message_size(MAX_DECODING_BYTES));
+            .add_service(
+                sender_api.gate().layer(
+                    SenderServer::new(sender_api).max_decoding_message_size(MAX_DECODING_BYTES),
+                ),
+            )
+            .add_service(
+                DeviceServer::new(DeviceApi::new(&services))
+                    .max_decoding_message_size(MAX_DECODING_BYTES),
+            );
     if let Some(admin) = admin {
         routes = routes.add_service(admin);
     }

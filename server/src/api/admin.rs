@@ -7,9 +7,9 @@ use std::sync::Arc;
 use push_proto::admin::{self as admin_pb, admin_server, sender_ref};
 use tonic::{Request, Response, Status};
 
-use super::status;
 use crate::auth::{BearerSecret, ServiceBlocks, normalize_contact};
 use crate::domain::BlockOwner;
+use crate::error::ApiError;
 use crate::store::Store;
 
 pub struct AdminApi {
@@ -38,25 +38,23 @@ pub fn admin_service(
 }
 
 /// Which list a sender reference goes on, and its stored form.
-fn entry(sender: Option<admin_pb::SenderRef>) -> Result<(BlockOwner, Vec<u8>), Status> {
+fn entry(sender: Option<admin_pb::SenderRef>) -> Result<(BlockOwner, Vec<u8>), ApiError> {
     match sender.and_then(|sender| sender.sender) {
         Some(sender_ref::Sender::AppServerKey(key)) => {
-            crate::auth::check_p256_key(&key).map_err(|problem| {
-                Status::invalid_argument(format!("app_server_key: {problem}"))
-            })?;
+            crate::senders::check_key(&key)?;
             Ok((BlockOwner::ServiceKeys, key))
         }
         Some(sender_ref::Sender::Contact(contact)) => {
             let contact = normalize_contact(&contact);
             if !(contact.starts_with("mailto:") || contact.starts_with("https:")) {
-                return Err(Status::invalid_argument(
-                    "contact must be a VAPID subject: mailto:… or https://…",
+                return Err(ApiError::Invalid(
+                    "contact must be a VAPID subject: mailto:… or https://…".into(),
                 ));
             }
             Ok((BlockOwner::ServiceContacts, contact.into_bytes()))
         }
-        None => Err(Status::invalid_argument(
-            "sender is required: an app_server_key or a contact",
+        None => Err(ApiError::Invalid(
+            "sender is required: an app_server_key or a contact".into(),
         )),
     }
 }
@@ -66,7 +64,7 @@ impl AdminApi {
         self.blocks
             .reload(self.store.as_ref())
             .await
-            .map_err(status::from_store)
+            .map_err(Status::from)
     }
 }
 
@@ -77,10 +75,7 @@ impl admin_server::Admin for AdminApi {
         request: Request<admin_pb::BlockSenderRequest>,
     ) -> Result<Response<admin_pb::BlockSenderResponse>, Status> {
         let (owner, value) = entry(request.into_inner().sender)?;
-        self.store
-            .block_sender(&owner.key(), &value)
-            .await
-            .map_err(status::from_store)?;
+        self.store.block_sender(&owner.key(), &value).await?;
         self.reload().await?;
         tracing::info!(list = %owner.key(), "sender blocked by the operator");
         Ok(Response::new(admin_pb::BlockSenderResponse {}))
@@ -91,14 +86,10 @@ impl admin_server::Admin for AdminApi {
         request: Request<admin_pb::UnblockSenderRequest>,
     ) -> Result<Response<admin_pb::UnblockSenderResponse>, Status> {
         let (owner, value) = entry(request.into_inner().sender)?;
-        let lifted = self
-            .store
-            .unblock_sender(&owner.key(), &value)
-            .await
-            .map_err(status::from_store)?;
+        let lifted = self.store.unblock_sender(&owner.key(), &value).await?;
         self.reload().await?;
         if !lifted {
-            return Err(Status::not_found("this sender is not blocked"));
+            return Err(ApiError::NotFound("this sender is not blocked".into()).into());
         }
         Ok(Response::new(admin_pb::UnblockSenderResponse {}))
     }
@@ -110,13 +101,11 @@ impl admin_server::Admin for AdminApi {
         let app_server_keys = self
             .store
             .blocked_senders(&BlockOwner::ServiceKeys.key())
-            .await
-            .map_err(status::from_store)?;
+            .await?;
         let contacts = self
             .store
             .blocked_senders(&BlockOwner::ServiceContacts.key())
-            .await
-            .map_err(status::from_store)?
+            .await?
             .into_iter()
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
             .collect();

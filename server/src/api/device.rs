@@ -1,111 +1,21 @@
-//! `push.v1.Device`: registration and the live stream here; every other
-//! call is routed to the module that owns it.
-
-use std::net::IpAddr;
+//! `push.v1.Device` over the device, account and sender-block services.
 
 use push_proto::v1::{self as pb, device_server};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{PushApi, authorization, status};
-use crate::auth::{AuthenticatedDevice, DeviceAuthError, IssuedCredential, Presented};
-use crate::delivery::OutboundStream;
-use crate::telemetry::LogGate;
+use super::{DeviceApi, authorization, convert};
+use crate::delivery::{OutboundStream, push_message};
+use crate::device::NewSubscription;
+use crate::domain::Bridge;
+use crate::error::ApiError;
 
-impl PushApi {
-    /// A new device with a credential of ours (which a WebSocket client
-    /// uses as its `uaid`).
-    pub async fn register_device(&self, peer: Option<IpAddr>) -> Result<IssuedCredential, Status> {
-        self.admit_registration(peer)?;
-        let issued = self
-            .inner
-            .registrar
-            .register()
-            .await
-            .map_err(status::from_store)?;
-        Ok(registered(issued))
-    }
-
-    /// Registration needs no credential, so its cost is bounded per address.
-    fn admit_registration(&self, peer: Option<IpAddr>) -> Result<(), Status> {
-        match peer {
-            Some(peer) => self
-                .inner
-                .registrations
-                .take(peer)
-                .map_err(status::too_many_registrations),
-            None => Ok(()),
-        }
-    }
-
-    pub(super) async fn authenticate<T>(
-        &self,
-        request: &Request<T>,
-    ) -> Result<AuthenticatedDevice, Status> {
-        let presented = Presented {
-            authorization: authorization(request),
-            device_id: request
-                .metadata()
-                .get("push-device")
-                .and_then(|value| value.to_str().ok()),
-        };
-        self.inner
-            .authenticator
-            .authenticate(&presented)
-            .await
-            .map_err(|error| {
-                // The caller's doing only: not our store's or the provider's failures.
-                if !matches!(
-                    error,
-                    DeviceAuthError::Store(_) | DeviceAuthError::ProviderUnavailable
-                ) {
-                    failed_authentication(request.remote_addr(), &error);
-                }
-                status::from_device_auth(error)
-            })
-    }
-}
-
-/// Per call, so at debug: registrations are counted by the metric.
-fn registered(issued: IssuedCredential) -> IssuedCredential {
-    metrics::counter!("pushd_devices_registered_total").increment(1);
-    tracing::debug!(device_id = %issued.device_id, "device registered");
-    issued
-}
-
-/// Counted, and logged at most every 10 s: someone guessing secrets shows
-/// up without filling the log.
-fn failed_authentication(peer: Option<std::net::SocketAddr>, error: &DeviceAuthError) {
-    static GATE: LogGate = LogGate::new(std::time::Duration::from_secs(10));
-    metrics::counter!("pushd_auth_failures_total", "kind" => "device").increment(1);
-    if GATE.open() {
-        let peer = peer.map_or("unknown".to_string(), |peer| peer.ip().to_string());
-        tracing::warn!(%peer, %error, "device authentication failed (logged at most every 10 s; pushd_auth_failures_total counts all)");
-    }
-}
+type Reply<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
-impl device_server::Device for PushApi {
-    async fn register(
-        &self,
-        request: Request<pb::RegisterRequest>,
-    ) -> Result<Response<pb::RegisterResponse>, Status> {
+impl device_server::Device for DeviceApi {
+    async fn register(&self, request: Request<pb::RegisterRequest>) -> Reply<pb::RegisterResponse> {
         let peer = request.remote_addr().map(|peer| peer.ip());
-        let issued = match &self.inner.oidc {
-            // The identity provider vouches for the user; the device gets no
-            // credential of ours and keeps presenting the user's token.
-            Some(oidc) => {
-                self.admit_registration(peer)?;
-                let device_id = oidc
-                    .register(authorization(&request))
-                    .await
-                    .map_err(status::from_device_auth)?;
-                registered(IssuedCredential {
-                    device_id,
-                    credential: String::new(),
-                })
-            }
-            None => self.register_device(peer).await?,
-        };
+        let issued = self.devices.register(peer, authorization(&request)).await?;
         Ok(Response::new(pb::RegisterResponse {
             device_id: issued.device_id,
             credential: issued.credential,
@@ -115,120 +25,246 @@ impl device_server::Device for PushApi {
     async fn subscribe(
         &self,
         request: Request<pb::SubscribeRequest>,
-    ) -> Result<Response<pb::SubscribeResponse>, Status> {
-        self.subscribe_for(request).await
+    ) -> Reply<pb::SubscribeResponse> {
+        let device_id = self.device_id(&request).await?;
+        let wanted = request.into_inner();
+        let subscribed = self
+            .subscriptions
+            .subscribe(NewSubscription {
+                device_id,
+                for_account: wanted.for_account,
+                p256dh: wanted.p256dh,
+                auth: wanted.auth,
+                app_server_key: Some(wanted.app_server_key).filter(|key| !key.is_empty()),
+            })
+            .await?;
+        Ok(Response::new(pb::SubscribeResponse {
+            subscription: Some(convert::subscription(
+                &self.subscriptions,
+                subscribed.record,
+            )),
+            subscription_json: subscribed.subscription_json,
+        }))
     }
 
     async fn unsubscribe(
         &self,
         request: Request<pb::UnsubscribeRequest>,
-    ) -> Result<Response<pb::UnsubscribeResponse>, Status> {
-        self.unsubscribe_for(request).await
+    ) -> Reply<pb::UnsubscribeResponse> {
+        let device_id = self.device_id(&request).await?;
+        let id = request.into_inner().subscription_id;
+        self.subscriptions.unsubscribe(&device_id, &id).await?;
+        Ok(Response::new(pb::UnsubscribeResponse {}))
     }
 
     async fn list_subscriptions(
         &self,
         request: Request<pb::ListSubscriptionsRequest>,
-    ) -> Result<Response<pb::ListSubscriptionsResponse>, Status> {
-        self.list_subscriptions_for(request).await
+    ) -> Reply<pb::ListSubscriptionsResponse> {
+        let device_id = self.device_id(&request).await?;
+        let subscriptions = self
+            .subscriptions
+            .list(&device_id)
+            .await?
+            .into_iter()
+            .map(|record| convert::subscription(&self.subscriptions, record))
+            .collect();
+        Ok(Response::new(pb::ListSubscriptionsResponse {
+            subscriptions,
+        }))
     }
 
     async fn set_bridge(
         &self,
         request: Request<pb::SetBridgeRequest>,
-    ) -> Result<Response<pb::SetBridgeResponse>, Status> {
-        self.set_bridge_for(request).await
+    ) -> Reply<pb::SetBridgeResponse> {
+        let device_id = self.device_id(&request).await?;
+        let bridge = match request.into_inner().bridge {
+            Some(pb::set_bridge_request::Bridge::Apns(apns)) => Bridge::Apns {
+                device_token: apns.device_token.to_ascii_lowercase(),
+                topic: apns.topic,
+                sandbox: apns.sandbox,
+            },
+            Some(pb::set_bridge_request::Bridge::Fcm(fcm)) => Bridge::Fcm {
+                registration_token: fcm.registration_token,
+                project_id: fcm.project_id,
+            },
+            None => {
+                return Err(ApiError::Invalid(
+                    "set one of apns or fcm (RemoveBridge removes it)".into(),
+                )
+                .into());
+            }
+        };
+        self.devices.set_bridge(&device_id, bridge).await?;
+        Ok(Response::new(pb::SetBridgeResponse {}))
     }
 
     async fn remove_bridge(
         &self,
         request: Request<pb::RemoveBridgeRequest>,
-    ) -> Result<Response<pb::RemoveBridgeResponse>, Status> {
-        self.remove_bridge_for(request).await
+    ) -> Reply<pb::RemoveBridgeResponse> {
+        let device_id = self.device_id(&request).await?;
+        self.devices.remove_bridge(&device_id).await?;
+        Ok(Response::new(pb::RemoveBridgeResponse {}))
     }
 
     async fn fetch_messages(
         &self,
         request: Request<pb::FetchMessagesRequest>,
-    ) -> Result<Response<pb::FetchMessagesResponse>, Status> {
-        self.fetch_for(request).await
+    ) -> Reply<pb::FetchMessagesResponse> {
+        let device_id = self.device_id(&request).await?;
+        let wanted = request.into_inner();
+        let limit = usize::try_from(wanted.limit).unwrap_or(usize::MAX);
+        let fetched = self
+            .devices
+            .fetch(device_id, wanted.message_ids, wanted.after, limit)
+            .await?;
+        Ok(Response::new(pb::FetchMessagesResponse {
+            messages: fetched.messages.iter().map(push_message).collect(),
+            more: fetched.more,
+        }))
     }
 
     async fn ack_messages(
         &self,
         request: Request<pb::AckMessagesRequest>,
-    ) -> Result<Response<pb::AckMessagesResponse>, Status> {
-        self.ack_for(request).await
+    ) -> Reply<pb::AckMessagesResponse> {
+        let device_id = self.device_id(&request).await?;
+        let ids = request.into_inner().message_ids;
+        let removed = self.devices.ack(&device_id, &ids).await?;
+        Ok(Response::new(pb::AckMessagesResponse { removed }))
     }
 
     async fn create_account(
         &self,
         request: Request<pb::CreateAccountRequest>,
-    ) -> Result<Response<pb::CreateAccountResponse>, Status> {
-        self.create_account_for(request).await
+    ) -> Reply<pb::CreateAccountResponse> {
+        let device_id = self.device_id(&request).await?;
+        let wanted = request.into_inner();
+        let key = convert::device_key(wanted.device_key);
+        let account_id = self
+            .accounts
+            .create(device_id, key, wanted.device_name)
+            .await?;
+        Ok(Response::new(pb::CreateAccountResponse { account_id }))
     }
 
     async fn join_account(
         &self,
         request: Request<pb::JoinAccountRequest>,
-    ) -> Result<Response<pb::JoinAccountResponse>, Status> {
-        self.join_account_for(request).await
+    ) -> Reply<pb::JoinAccountResponse> {
+        let device_id = self.device_id(&request).await?;
+        let wanted = request.into_inner();
+        let key = convert::device_key(wanted.device_key);
+        self.accounts
+            .join(device_id, wanted.account_id, key, wanted.device_name)
+            .await?;
+        Ok(Response::new(pb::JoinAccountResponse {}))
     }
 
     async fn list_account_devices(
         &self,
         request: Request<pb::ListAccountDevicesRequest>,
-    ) -> Result<Response<pb::ListAccountDevicesResponse>, Status> {
-        self.list_account_devices_for(request).await
+    ) -> Reply<pb::ListAccountDevicesResponse> {
+        let device_id = self.device_id(&request).await?;
+        let (caller, members) = self.accounts.list(&device_id).await?;
+        let devices = members
+            .into_iter()
+            .map(|member| convert::account_device(member, &caller.device_id))
+            .collect();
+        Ok(Response::new(pb::ListAccountDevicesResponse {
+            account_id: caller.account_id,
+            devices,
+        }))
     }
 
     async fn approve_device(
         &self,
         request: Request<pb::ApproveDeviceRequest>,
-    ) -> Result<Response<pb::ApproveDeviceResponse>, Status> {
-        self.approve_device_for(request).await
+    ) -> Reply<pb::ApproveDeviceResponse> {
+        let device_id = self.device_id(&request).await?;
+        let target = request.into_inner().device_id;
+        let (caller, member) = self.accounts.approve(&device_id, &target).await?;
+        Ok(Response::new(pb::ApproveDeviceResponse {
+            device: Some(convert::account_device(member, &caller.device_id)),
+        }))
     }
 
     async fn remove_device(
         &self,
         request: Request<pb::RemoveDeviceRequest>,
-    ) -> Result<Response<pb::RemoveDeviceResponse>, Status> {
-        self.remove_device_for(request).await
+    ) -> Reply<pb::RemoveDeviceResponse> {
+        let device_id = self.device_id(&request).await?;
+        let target = request.into_inner().device_id;
+        self.accounts.remove(&device_id, &target).await?;
+        Ok(Response::new(pb::RemoveDeviceResponse {}))
     }
 
     async fn put_sealed_keys(
         &self,
         request: Request<pb::PutSealedKeysRequest>,
-    ) -> Result<Response<pb::PutSealedKeysResponse>, Status> {
-        self.put_sealed_keys_for(request).await
+    ) -> Reply<pb::PutSealedKeysResponse> {
+        let device_id = self.device_id(&request).await?;
+        let bundles = request.into_inner().keys;
+        let bundles = bundles.into_iter().map(convert::sealed_bundle).collect();
+        self.accounts.put_sealed_keys(&device_id, bundles).await?;
+        Ok(Response::new(pb::PutSealedKeysResponse {}))
     }
 
     async fn fetch_sealed_keys(
         &self,
         request: Request<pb::FetchSealedKeysRequest>,
-    ) -> Result<Response<pb::FetchSealedKeysResponse>, Status> {
-        self.fetch_sealed_keys_for(request).await
+    ) -> Reply<pb::FetchSealedKeysResponse> {
+        let device_id = self.device_id(&request).await?;
+        let (approved, keys) = self.accounts.fetch_sealed_keys(&device_id).await?;
+        Ok(Response::new(pb::FetchSealedKeysResponse {
+            approved,
+            keys: keys.into_iter().map(convert::sealed_keys).collect(),
+        }))
     }
 
     async fn list_senders(
         &self,
         request: Request<pb::ListSendersRequest>,
-    ) -> Result<Response<pb::ListSendersResponse>, Status> {
-        self.list_senders_for(request).await
+    ) -> Reply<pb::ListSendersResponse> {
+        let device_id = self.device_id(&request).await?;
+        let senders = self.senders.list(&device_id).await?;
+        let approved = senders.approved.into_iter();
+        Ok(Response::new(pb::ListSendersResponse {
+            approved: approved
+                .map(|(app_server_key, subscription_ids)| pb::ApprovedSender {
+                    app_server_key,
+                    subscription_ids,
+                })
+                .collect(),
+            blocked: senders.blocked,
+        }))
     }
 
     async fn revoke_sender(
         &self,
         request: Request<pb::RevokeSenderRequest>,
-    ) -> Result<Response<pb::RevokeSenderResponse>, Status> {
-        self.revoke_sender_for(request).await
+    ) -> Reply<pb::RevokeSenderResponse> {
+        let device_id = self.device_id(&request).await?;
+        let wanted = request.into_inner();
+        let removed_subscriptions = self
+            .senders
+            .revoke(&device_id, &wanted.app_server_key, wanted.block)
+            .await?;
+        Ok(Response::new(pb::RevokeSenderResponse {
+            removed_subscriptions,
+        }))
     }
 
     async fn unblock_sender(
         &self,
         request: Request<pb::UnblockSenderRequest>,
-    ) -> Result<Response<pb::UnblockSenderResponse>, Status> {
-        self.unblock_sender_for(request).await
+    ) -> Reply<pb::UnblockSenderResponse> {
+        let device_id = self.device_id(&request).await?;
+        let key = request.into_inner().app_server_key;
+        self.senders.unblock(&device_id, &key).await?;
+        Ok(Response::new(pb::UnblockSenderResponse {}))
     }
 
     type ListenStream = OutboundStream;
@@ -236,12 +272,13 @@ impl device_server::Device for PushApi {
     async fn listen(
         &self,
         request: Request<Streaming<pb::ClientFrame>>,
-    ) -> Result<Response<Self::ListenStream>, Status> {
-        let device = self.authenticate(&request).await?;
-        if self.inner.hub.is_draining() {
-            return Err(Status::unavailable("server is shutting down; reconnect"));
+    ) -> Reply<Self::ListenStream> {
+        let device_id = self.device_id(&request).await?;
+        // A gRPC client is refused outright: it retries on UNAVAILABLE.
+        if self.devices.draining() {
+            return Err(ApiError::Draining.into());
         }
         let inbound = Box::pin(request.into_inner());
-        Ok(Response::new(self.open_session(device.device_id, inbound)))
+        Ok(Response::new(self.devices.open_session(device_id, inbound)))
     }
 }

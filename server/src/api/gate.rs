@@ -5,10 +5,10 @@
 
 use std::task::{Context, Poll};
 
+use tonic::Status;
 use tonic::server::NamedService;
 use tower::{Layer, Service};
 
-use super::status;
 use crate::submit::Submitter;
 
 #[derive(Clone)]
@@ -69,7 +69,7 @@ where
                 futures_util::future::Either::Right(self.inner.call(request))
             }
             Err(refusal) => futures_util::future::Either::Left(std::future::ready(Ok(
-                status::from_submit(refusal).into_http(),
+                Status::from(refusal).into_http(),
             ))),
         }
     }

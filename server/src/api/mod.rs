@@ -1,160 +1,87 @@
-//! The public gRPC API: `push.v1.Sender` for site backends (a thin front
-//! over [`crate::submit`]) and `push.v1.Device` for devices. Handlers
-//! validate input, call the domain services, and map every error to a gRPC
-//! status in one place ([`status`]).
+//! The public gRPC front: `push.v1.Sender` for site backends and
+//! `push.v1.Device` for devices, thin adapters over the transport-free
+//! services ([`crate::services`]). A handler reads the request, calls one
+//! service, and writes the reply; every service error becomes a status in
+//! one place ([`status`]).
 
-mod account;
 mod admin;
+mod convert;
 mod device;
-mod endpoint;
 mod gate;
-mod offline;
-mod receipts;
-mod removal;
-mod sealed;
 mod sender;
-mod senders;
 mod status;
-mod subscriptions;
-mod websocket;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use crate::auth::{
-    CredentialAuthenticator, DeviceAuthenticator, EndpointTokens, MessageHandles,
-    OidcAuthenticator, ServiceBlocks, VapidVerifier,
-};
-use crate::bridges::Bridges;
-use crate::cluster::Cluster;
-use crate::delivery::{Hub, Unacked};
-use crate::limits::{AddressRate, RateLimits, RateSettings};
-use crate::receipts::Receipts;
-use crate::store::{RetentionLimits, Store, SubscriptionCache};
-use crate::submit::{Router, Submitter, SubmitterParts};
+use tonic::Request;
 
 pub use admin::{GuardedAdmin, admin_service};
-pub use endpoint::{endpoint_url, origin_of};
 pub use gate::{SenderGate, SenderGateLayer};
 
-/// Limits the API enforces on what callers send.
-#[derive(Debug, Clone)]
-pub struct ApiLimits {
-    pub max_ttl_seconds: u32,
-    pub retention: RetentionLimits,
-    pub handshake_timeout: Duration,
-    /// Members (approved or pending) one account may have.
-    pub max_account_devices: usize,
-    pub max_subscriptions_per_device: usize,
-    pub rates: RateSettings,
-    pub receipt_retention: Duration,
-    pub max_receipt_watchers: usize,
-    /// Unacked bytes `Listen` streams may hold, each and all together.
-    pub unacked: Unacked,
-    /// Bytes of verified VAPID tokens kept.
-    pub vapid_cache_bytes: usize,
-}
+use crate::account::Accounts;
+use crate::auth::Presented;
+use crate::device::{Devices, Subscriptions};
+use crate::senders::SenderBlocks;
+use crate::services::Services;
+use crate::submit::Submitter;
 
-/// Shared by every handler; cheap to clone.
+/// `push.v1.Device`: the services a device calls.
 #[derive(Clone)]
-pub struct PushApi {
-    inner: Arc<Inner>,
+pub struct DeviceApi {
+    devices: Devices,
+    subscriptions: Subscriptions,
+    senders: SenderBlocks,
+    accounts: Accounts,
 }
 
-struct Inner {
-    store: Arc<dyn Store>,
-    subscriptions: Arc<SubscriptionCache>,
-    submitter: Submitter,
-    registrar: Arc<CredentialAuthenticator>,
-    /// Set when devices authenticate with an identity provider's tokens.
-    oidc: Option<Arc<OidcAuthenticator>>,
-    authenticator: Arc<dyn DeviceAuthenticator>,
-    hub: Arc<Hub>,
-    cluster: Option<Arc<Cluster>>,
-    bridges: Arc<Bridges>,
-    limits: ApiLimits,
-    public_url: String,
-    service_blocks: Arc<ServiceBlocks>,
-    endpoint_tokens: Arc<EndpointTokens>,
-    registrations: Arc<AddressRate>,
-}
-
-impl PushApi {
-    /// `token_master` is the stored secret endpoint tokens and message
-    /// handles are derived from.
-    pub fn new(
-        store: Arc<dyn Store>,
-        router: Arc<Router>,
-        public_url: String,
-        limits: ApiLimits,
-        service_blocks: Arc<ServiceBlocks>,
-        oidc: Option<Arc<OidcAuthenticator>>,
-        token_master: &[u8],
-    ) -> Self {
-        let registrar = Arc::new(CredentialAuthenticator::new(store.clone()));
-        let authenticator: Arc<dyn DeviceAuthenticator> = match &oidc {
-            Some(oidc) => oidc.clone(),
-            None => registrar.clone(),
-        };
-        let subscriptions = Arc::new(SubscriptionCache::new(Duration::from_secs(30)));
-        let endpoint_tokens = Arc::new(EndpointTokens::new(token_master));
-        let submitter = Submitter::new(SubmitterParts {
-            store: store.clone(),
-            subscriptions: subscriptions.clone(),
-            vapid: Arc::new(VapidVerifier::new(
-                origin_of(&public_url),
-                limits.vapid_cache_bytes,
-            )),
-            rates: RateLimits::new(limits.rates),
-            service_blocks: service_blocks.clone(),
-            endpoint_tokens: endpoint_tokens.clone(),
-            handles: Arc::new(MessageHandles::new(token_master)),
-            router: router.clone(),
-            receipts: Receipts::start(
-                store.clone(),
-                limits.receipt_retention,
-                limits.max_receipt_watchers,
-            ),
-            max_ttl_seconds: limits.max_ttl_seconds,
-            public_url: public_url.clone(),
-        });
-        let registrations = AddressRate::new(limits.rates.register);
+impl DeviceApi {
+    pub fn new(services: &Services) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                subscriptions,
-                submitter,
-                authenticator,
-                registrar,
-                oidc,
-                store,
-                hub: router.hub.clone(),
-                cluster: router.cluster.clone(),
-                bridges: router.bridges.clone(),
-                limits,
-                public_url,
-                service_blocks,
-                endpoint_tokens,
-                registrations,
-            }),
+            devices: services.devices.clone(),
+            subscriptions: services.subscriptions.clone(),
+            senders: services.senders.clone(),
+            accounts: services.accounts.clone(),
         }
+    }
+
+    /// The calling device, from its `authorization` (and, with an identity
+    /// provider, `push-device`) metadata.
+    async fn device_id<T>(&self, request: &Request<T>) -> Result<String, tonic::Status> {
+        let presented = Presented {
+            authorization: authorization(request),
+            device_id: request
+                .metadata()
+                .get("push-device")
+                .and_then(|value| value.to_str().ok()),
+        };
+        let device = self
+            .devices
+            .authenticate(&presented, request.remote_addr())
+            .await?;
+        Ok(device.device_id)
     }
 }
 
-impl PushApi {
+/// `push.v1.Sender`: the sender service.
+#[derive(Clone)]
+pub struct SenderApi {
+    submitter: Submitter,
+}
+
+impl SenderApi {
+    pub fn new(services: &Services) -> Self {
+        Self {
+            submitter: services.sender.clone(),
+        }
+    }
+
     /// The layer to put in front of the `Sender` service.
-    pub fn sender_gate(&self) -> SenderGateLayer {
+    pub fn gate(&self) -> SenderGateLayer {
         SenderGateLayer {
-            submitter: self.inner.submitter.clone(),
+            submitter: self.submitter.clone(),
         }
-    }
-
-    /// The submit service, shared with the other fronts.
-    pub fn submitter(&self) -> &Submitter {
-        &self.inner.submitter
     }
 }
 
-fn authorization<T>(request: &tonic::Request<T>) -> Option<&str> {
+fn authorization<T>(request: &Request<T>) -> Option<&str> {
     request
         .metadata()
         .get("authorization")

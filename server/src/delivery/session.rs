@@ -34,6 +34,7 @@ async fn next_frame(inbound: &mut Inbound) -> Result<Option<pb::ClientFrame>, St
     inbound.next().await.transpose()
 }
 
+#[derive(Clone)]
 pub struct Session {
     pub hub: Arc<Hub>,
     pub store: Arc<dyn Store>,

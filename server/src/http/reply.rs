@@ -1,4 +1,5 @@
-//! The one place refusals become HTTP answers: the status code a web-push
+//! The one place refusals become HTTP answers (the status code from
+//! [`ErrorCode::http`]): the status code a web-push
 //! library acts on (404/410 delete the subscription, 429 and 503 retry,
 //! 413 shrink) and a JSON body saying what to change:
 //! `{"code": 410, "error": "Gone", "message": "…"}`.
@@ -8,15 +9,8 @@ use http_body_util::Full;
 use tonic::body::Body;
 
 use super::headers::HeaderProblem;
-use crate::domain::HeaderError;
-use crate::store::StoreError;
+use crate::error::{ErrorCode, ServiceError, UNAVAILABLE_RETRY};
 use crate::submit::{SubmitError, retry_after_seconds};
-
-/// How long a sender should wait when a device's queue is full: long enough
-/// for the device to come back and ack, short enough not to lose the message.
-const QUEUE_FULL_RETRY_SECONDS: u64 = 60;
-/// How long to wait while the store or this node is unavailable.
-const UNAVAILABLE_RETRY_SECONDS: u64 = 5;
 
 pub type HttpResponse = Response<Body>;
 
@@ -84,44 +78,15 @@ impl From<HeaderProblem> for Refusal {
 
 impl From<SubmitError> for Refusal {
     fn from(error: SubmitError) -> Self {
-        let message = error.to_string();
-        let status = match &error {
-            SubmitError::Vapid(_) => StatusCode::UNAUTHORIZED,
-            SubmitError::SenderBlocked | SubmitError::WrongKey | SubmitError::NotYourMessage => {
-                StatusCode::FORBIDDEN
-            }
-            SubmitError::Payload(HeaderError::TooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
-            SubmitError::Payload(_) | SubmitError::Topic(_) => StatusCode::BAD_REQUEST,
-            SubmitError::MissingEndpoint
-            | SubmitError::NotAnEndpoint
-            | SubmitError::UnknownSubscription
-            | SubmitError::UnknownMessage
-            | SubmitError::NoReceipt => StatusCode::NOT_FOUND,
-            SubmitError::Gone(_) => StatusCode::GONE,
-            SubmitError::TooFast { wait, .. } => {
-                return Refusal::new(StatusCode::TOO_MANY_REQUESTS, message)
-                    .retry_after(retry_after_seconds(*wait));
-            }
-            SubmitError::Store(StoreError::QueueFull { .. }) => {
-                return Refusal::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("{message}; the device must connect and ack before more can be queued"),
-                )
-                .retry_after(QUEUE_FULL_RETRY_SECONDS);
-            }
-            SubmitError::Store(StoreError::Unavailable(_)) => {
-                return Refusal::new(StatusCode::SERVICE_UNAVAILABLE, format!("{message}; retry"))
-                    .retry_after(UNAVAILABLE_RETRY_SECONDS);
-            }
-            SubmitError::Store(_) => {
-                tracing::error!(%error, "storage failure");
-                return Refusal::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "storage failure; the message was not accepted",
-                );
-            }
-        };
-        Refusal::new(status, message)
+        let code = error.code();
+        if code == ErrorCode::Internal {
+            tracing::error!(%error, "internal failure");
+        }
+        let refusal = Refusal::new(code.http(), error.public_message());
+        match error.retry_after() {
+            Some(wait) => refusal.retry_after(retry_after_seconds(wait)),
+            None => refusal,
+        }
     }
 }
 
@@ -132,7 +97,7 @@ pub fn draining() -> Refusal {
         StatusCode::SERVICE_UNAVAILABLE,
         "this push service node is shutting down; retry",
     )
-    .retry_after(UNAVAILABLE_RETRY_SECONDS)
+    .retry_after(retry_after_seconds(UNAVAILABLE_RETRY))
 }
 
 pub fn json(status: StatusCode, body: &serde_json::Value) -> HttpResponse {

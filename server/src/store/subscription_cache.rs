@@ -1,10 +1,11 @@
-//! A short-lived cache of subscriptions by token. Every `SubmitMessage`
+//! Subscriptions by id, through a short-lived cache. Every submission
 //! resolves one, and most senders send to the same subscriptions again and
-//! again. Removal on this node invalidates at once; the TTL bounds how long
-//! another node's removal can go unseen.
+//! again. The cache wraps the store so that removing a subscription through
+//! it also forgets it here: removal on this node is seen at once, and the
+//! TTL bounds how long another node's removal can go unseen.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{Store, StoreResult};
@@ -13,28 +14,28 @@ use crate::domain::SubscriptionRecord;
 const MAX_ENTRIES: usize = 100_000;
 
 pub struct SubscriptionCache {
+    store: Arc<dyn Store>,
     ttl: Duration,
     entries: Mutex<HashMap<String, (SubscriptionRecord, Instant)>>,
 }
 
 impl SubscriptionCache {
-    pub fn new(ttl: Duration) -> Self {
+    pub fn new(store: Arc<dyn Store>, ttl: Duration) -> Self {
         Self {
+            store,
             ttl,
             entries: Mutex::new(HashMap::new()),
         }
     }
 
-    pub async fn get(
-        &self,
-        store: &dyn Store,
-        id: &str,
-    ) -> StoreResult<Option<SubscriptionRecord>> {
+    /// The subscription `id`, from the cache while fresh.
+    pub async fn get(&self, id: &str) -> StoreResult<Option<SubscriptionRecord>> {
         if let Some(hit) = self.lookup(id) {
             return Ok(Some(hit));
         }
-        let loaded = store.subscription(id).await?;
-        if let (Some(record), Ok(mut entries)) = (&loaded, self.entries.lock()) {
+        let loaded = self.store.subscription(id).await?;
+        if let Some(record) = &loaded {
+            let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
@@ -43,14 +44,20 @@ impl SubscriptionCache {
         Ok(loaded)
     }
 
-    pub fn invalidate(&self, id: &str) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(id);
-        }
+    /// Removes the subscription `id` stored under `device_id` (its creator);
+    /// false if it had none.
+    pub async fn delete(&self, device_id: &str, id: &str) -> StoreResult<bool> {
+        let removed = self.store.delete_subscription(device_id, id).await;
+        // Forgotten even on failure: the store may have applied it.
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+        removed
     }
 
     fn lookup(&self, id: &str) -> Option<SubscriptionRecord> {
-        let entries = self.entries.lock().ok()?;
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let (record, loaded_at) = entries.get(id)?;
         (loaded_at.elapsed() < self.ttl).then(|| record.clone())
     }

@@ -61,7 +61,8 @@ pub struct Accepted {
 }
 
 /// What the service is built from; every field is shared with the parts of
-/// the server that also use it (the device API invalidates the cache).
+/// the server that also use it (the device services remove subscriptions
+/// through the same cache).
 pub struct SubmitterParts {
     pub store: Arc<dyn Store>,
     pub subscriptions: Arc<SubscriptionCache>,
@@ -226,7 +227,7 @@ impl Submitter {
                 .ok_or(SubmitError::UnknownSubscription)?;
             (id, true)
         };
-        match parts.subscriptions.get(parts.store.as_ref(), &id).await? {
+        match parts.subscriptions.get(&id).await? {
             Some(subscription) => Ok(subscription),
             None if sealed => Err(SubmitError::Gone(
                 "no such subscription: it was removed; stop sending to it",

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tonic::body::Body;
 
-use crate::api::PushApi;
+use crate::device::{Devices, Subscriptions};
 
 pub mod channel;
 pub mod frames;
@@ -27,14 +27,20 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct WebSocketFront {
-    api: PushApi,
+    devices: Devices,
+    subscriptions: Subscriptions,
     handshake_timeout: Duration,
 }
 
 impl WebSocketFront {
-    pub fn new(api: PushApi, handshake_timeout: Duration) -> Self {
+    pub fn new(
+        devices: Devices,
+        subscriptions: Subscriptions,
+        handshake_timeout: Duration,
+    ) -> Self {
         Self {
-            api,
+            devices,
+            subscriptions,
             handshake_timeout,
         }
     }
@@ -82,7 +88,7 @@ impl WebSocketFront {
                         Some(config),
                     )
                     .await;
-                    session::run(socket, front.api, front.handshake_timeout, peer).await;
+                    session::run(socket, &front, peer).await;
                 }
                 Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
             }

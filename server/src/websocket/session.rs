@@ -5,7 +5,6 @@
 //! beside it. A mistake closes this connection with a reason, nobody else's.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,12 +16,13 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tonic::{Code, Status};
+use tonic::Status;
 
+use super::WebSocketFront;
 use super::channel;
 use super::frames::{self, ClientMessage};
-use crate::api::PushApi;
 use crate::domain::{MAX_MESSAGE_IDS, is_message_id, now_millis};
+use crate::error::{ApiError, ErrorCode, ServiceError};
 
 /// Close codes (RFC 6455): never 4774, which stops Firefox reconnecting.
 const NORMAL: u16 = 1000;
@@ -37,20 +37,20 @@ type Frames = mpsc::Sender<Result<pb::ClientFrame, Status>>;
 
 pub async fn run<S>(
     mut socket: WebSocketStream<S>,
-    api: PushApi,
-    handshake_timeout: Duration,
+    front: &WebSocketFront,
     peer: Option<SocketAddr>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let uaid = match tokio::time::timeout(handshake_timeout, next_message(&mut socket)).await {
+    let uaid = match tokio::time::timeout(front.handshake_timeout, next_message(&mut socket)).await
+    {
         Ok(Some(Ok(ClientMessage::Hello { uaid }))) => uaid,
         Ok(Some(Ok(_))) => return close(&mut socket, PROTOCOL_ERROR, "send hello first").await,
         Ok(Some(Err(problem))) => return close(&mut socket, INVALID_DATA, &problem).await,
         Ok(None) => return,
         Err(_) => return close(&mut socket, PROTOCOL_ERROR, "no hello in time").await,
     };
-    let (device_id, uaid) = match device(&api, uaid, peer).await {
+    let (device_id, uaid) = match device(front, uaid, peer).await {
         Ok(device) => device,
         Err((code, why)) => return close(&mut socket, code, &why).await,
     };
@@ -64,7 +64,8 @@ pub async fn run<S>(
     tracing::debug!(%device_id, "WebSocket client said hello");
     let (frames, inbound) = mpsc::channel(16);
     let _ = frames.send(Ok(hello())).await;
-    let mut outbound = api.open_session(device_id.clone(), Box::pin(ReceiverStream::new(inbound)));
+    let inbound = Box::pin(ReceiverStream::new(inbound));
+    let mut outbound = front.devices.open_session(device_id.clone(), inbound);
     loop {
         tokio::select! {
             incoming = socket.next() => {
@@ -77,7 +78,7 @@ pub async fn run<S>(
                     Some(Ok(_)) => continue,
                 };
                 let reply = match frames::parse(text.as_str()) {
-                    Ok(message) => answer(&api, &device_id, &frames, message).await,
+                    Ok(message) => answer(front, &device_id, &frames, message).await,
                     Err(problem) => return close(&mut socket, INVALID_DATA, &problem).await,
                 };
                 match reply {
@@ -122,20 +123,21 @@ pub async fn run<S>(
 /// The device a `uaid` resumes, or a new one when there is none (or one
 /// this server does not know: the client then starts afresh, as it should).
 async fn device(
-    api: &PushApi,
+    front: &WebSocketFront,
     uaid: Option<String>,
     peer: Option<SocketAddr>,
 ) -> Result<(String, String), (u16, String)> {
     if let Some(uaid) = uaid {
-        match api.device_of(&uaid).await {
+        match front.devices.device_of(&uaid).await {
             Ok(device_id) => return Ok((device_id, uaid)),
-            Err(status) if status.code() == Code::Unauthenticated => {}
-            Err(status) => return Err((TRY_AGAIN_LATER, status.message().to_owned())),
+            Err(error) if error.code() == ErrorCode::Unauthenticated => {}
+            Err(error) => return Err((TRY_AGAIN_LATER, error.public_message())),
         }
     }
-    match api.register_device(peer.map(|peer| peer.ip())).await {
+    let peer = peer.map(|peer| peer.ip());
+    match front.devices.register_with_credential(peer).await {
         Ok(issued) => Ok((issued.device_id, issued.credential)),
-        Err(status) => Err((TRY_AGAIN_LATER, status.message().to_owned())),
+        Err(error) => Err((TRY_AGAIN_LATER, error.public_message())),
     }
 }
 
@@ -147,7 +149,7 @@ fn hello() -> pb::ClientFrame {
 
 /// The reply to one client message, if it has one.
 async fn answer(
-    api: &PushApi,
+    front: &WebSocketFront,
     device_id: &str,
     frames: &Frames,
     message: ClientMessage,
@@ -158,7 +160,7 @@ async fn answer(
         ClientMessage::Nack | ClientMessage::BroadcastSubscribe => Ok(None),
         ClientMessage::Register { channel_id, key } => {
             tracing::debug!(%device_id, %channel_id, "WebSocket register");
-            let status = match register(api, device_id, &channel_id, key).await {
+            let status = match register(front, device_id, &channel_id, key).await {
                 Ok(endpoint) => {
                     return Ok(Some(frames::registered(&channel_id, 200, Some(&endpoint))));
                 }
@@ -170,9 +172,13 @@ async fn answer(
             tracing::debug!(%device_id, %channel_id, "WebSocket unregister");
             let status = match channel::subscription_id(&channel_id) {
                 None => 400,
-                Some(id) => match api.unsubscribe_as(device_id, &id).await {
+                Some(id) => match front
+                    .subscriptions
+                    .unsubscribe_channel(device_id, &id)
+                    .await
+                {
                     Ok(_) => 200,
-                    Err(status) => http_status(&status),
+                    Err(error) => http_status(&error),
                 },
             };
             Ok(Some(frames::unregistered(&channel_id, status)))
@@ -195,7 +201,7 @@ async fn answer(
 
 /// The endpoint of the channel's subscription, or the status to answer.
 async fn register(
-    api: &PushApi,
+    front: &WebSocketFront,
     device_id: &str,
     channel_id: &str,
     key: Option<String>,
@@ -210,22 +216,16 @@ async fn register(
         ),
         None => None,
     };
-    api.subscribe_as(device_id, &id, key)
+    front
+        .subscriptions
+        .subscribe_channel(device_id, &id, key)
         .await
-        .map_err(|status| http_status(&status))
+        .map_err(|error| http_status(&error))
 }
 
-fn http_status(status: &Status) -> u16 {
-    match status.code() {
-        Code::InvalidArgument => 400,
-        Code::Unauthenticated => 401,
-        Code::PermissionDenied => 403,
-        Code::NotFound => 404,
-        Code::AlreadyExists => 409,
-        Code::ResourceExhausted => 429,
-        Code::Unavailable => 503,
-        _ => 500,
-    }
+/// The status number a `register`/`unregister` reply carries.
+fn http_status(error: &ApiError) -> u16 {
+    error.code().http().as_u16()
 }
 
 fn notification(message: &pb::PushMessage) -> String {

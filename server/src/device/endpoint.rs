@@ -4,6 +4,27 @@
 //! Senders may hand back the whole URL or just the token
 //! ([`crate::submit`] reads it).
 
+use std::sync::Arc;
+
+use crate::auth::EndpointTokens;
+
+/// Makes the endpoint URL senders get for a subscription.
+#[derive(Clone)]
+pub struct Endpoints {
+    pub tokens: Arc<EndpointTokens>,
+    pub public_url: String,
+}
+
+impl Endpoints {
+    pub fn of(&self, subscription_id: &str) -> String {
+        let token = self.tokens.seal(subscription_id);
+        endpoint_url(
+            &self.public_url,
+            token.as_deref().unwrap_or(subscription_id),
+        )
+    }
+}
+
 pub fn endpoint_url(public_url: &str, token: &str) -> String {
     format!("{}/push/{token}", public_url.trim_end_matches('/'))
 }

@@ -1,0 +1,96 @@
+//! One error model for every front. Each service has its own error enum
+//! (thiserror): [`crate::submit::SubmitError`] for senders, [`ApiError`] for
+//! the device, account and sender-block services, and the store's and
+//! authenticators' own. Each says, through [`ServiceError`], which kind of
+//! refusal it is (an [`ErrorCode`]), what the caller should read, and how long
+//! to wait. The code is mapped to the wire once per wire: gRPC in
+//! [`ErrorCode::grpc`], HTTP (RFC 8030 and the WebSocket protocol's status
+//! numbers) in [`ErrorCode::http`].
+
+mod api;
+mod sources;
+
+pub use sources::UNAVAILABLE_RETRY;
+
+use std::time::Duration;
+
+use http::StatusCode;
+
+pub use api::ApiError;
+
+/// The kinds of refusal a caller acts on differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The request is malformed or breaks a rule: change it.
+    InvalidArgument,
+    /// A payload over the size limit (HTTP has its own status for it).
+    TooLarge,
+    /// A URL that is not an endpoint of this service: HTTP's 404 for a
+    /// path, gRPC's `INVALID_ARGUMENT` for a field.
+    NotAnEndpoint,
+    NotFound,
+    /// Was there, is no more: a web-push library deletes the subscription.
+    Gone,
+    AlreadyExists,
+    /// Who the caller is, is known; what it asks is not allowed.
+    PermissionDenied,
+    /// The caller's identity is missing or wrong.
+    Unauthenticated,
+    /// The caller must do something else first.
+    FailedPrecondition,
+    /// A limit: retry later (see [`ServiceError::retry_after`]) or free something.
+    Exhausted,
+    /// This node or its store cannot serve now: retry.
+    Unavailable,
+    /// Our fault; logged where it happened.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn grpc(self) -> tonic::Code {
+        use tonic::Code;
+        match self {
+            Self::InvalidArgument | Self::TooLarge | Self::NotAnEndpoint => Code::InvalidArgument,
+            Self::NotFound | Self::Gone => Code::NotFound,
+            Self::AlreadyExists => Code::AlreadyExists,
+            Self::PermissionDenied => Code::PermissionDenied,
+            Self::Unauthenticated => Code::Unauthenticated,
+            Self::FailedPrecondition => Code::FailedPrecondition,
+            Self::Exhausted => Code::ResourceExhausted,
+            Self::Unavailable => Code::Unavailable,
+            Self::Internal => Code::Internal,
+        }
+    }
+
+    pub fn http(self) -> StatusCode {
+        match self {
+            Self::InvalidArgument => StatusCode::BAD_REQUEST,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotAnEndpoint | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Gone => StatusCode::GONE,
+            Self::AlreadyExists => StatusCode::CONFLICT,
+            Self::PermissionDenied => StatusCode::FORBIDDEN,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::FailedPrecondition => StatusCode::PRECONDITION_FAILED,
+            Self::Exhausted => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// What every service error tells a front.
+pub trait ServiceError: std::error::Error {
+    fn code(&self) -> ErrorCode;
+
+    /// What the caller reads: by default the error itself; our own failures
+    /// say only that the request was not applied.
+    fn public_message(&self) -> String {
+        self.to_string()
+    }
+
+    /// How long to wait before retrying, where waiting helps.
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
