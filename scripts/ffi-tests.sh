@@ -10,6 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # uniffi-bindgen reads the crate's uniffi.toml through cargo metadata.
 cd "$root"
+# uniffi-bindgen is built by `cargo build -p push-ffi --features bindgen`.
 bin=${1:?target directory with pushd, pushctl, uniffi-bindgen and libpush_ffi.so}
 python=${2:?python interpreter}
 library="$bin/libpush_ffi.so"

@@ -31,8 +31,9 @@ export PUSH_TEST_WEBPUSH=${PUSH_TEST_WEBPUSH:-$target/webpush}
 scripts/interop/webpush/install.sh "$PUSH_TEST_WEBPUSH"
 
 echo "== build"
-# Libraries too: the mobile SDK tests load the cdylib (libpush_ffi.so).
-cargo build --workspace --locked
+# Libraries too: the mobile SDK tests load the cdylib (libpush_ffi.so) and generate
+# its bindings with uniffi-bindgen, which push-ffi builds only with its bindgen feature.
+cargo build --workspace --locked --features push-ffi/bindgen
 
 echo "== cassandra (a real CQL node for the distributed store's tests)"
 log=$(mktemp)
@@ -42,7 +43,7 @@ export PUSHD_TEST_CQL=127.0.0.1:9042
 export PUSHD_TEST_CQL_CA="${PUSHD_CASSANDRA_DIR:-/tmp/pushd-cassandra}/tls/ca.pem"
 
 echo "== cargo test"
-cargo test --workspace --locked 2>&1 | tee "$log"
+cargo test --workspace --locked --features push-ffi/bindgen 2>&1 | tee "$log"
 
 echo "== walkthrough"
 scripts/walkthrough.sh "$target/debug" "$venv/bin/python"

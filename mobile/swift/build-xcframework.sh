@@ -10,7 +10,7 @@ targets=(aarch64-apple-ios aarch64-apple-ios-sim aarch64-apple-darwin)
 for target in "${targets[@]}"; do
   cargo build --release -p push-ffi --target "$target"
 done
-cargo build --release -p push-ffi --bin uniffi-bindgen
+cargo build --release -p push-ffi --features bindgen --bin uniffi-bindgen
 generated=$(mktemp -d)
 target/release/uniffi-bindgen generate --library "target/aarch64-apple-darwin/release/libpush_ffi.dylib" \
   --language swift --out-dir "$generated"

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use push_sdk::{DeviceClient, ListenEnd, ListenHandle, ListenOptions, Notification};
 use tokio::sync::oneshot;
 
-use crate::manager::message_of;
 use crate::types::{DecryptedMessage, Presence};
 
 /// Implemented by the app.
@@ -39,7 +38,7 @@ impl ListenerHandle {
             let on_message = listener.clone();
             let for_scopes = client.clone();
             let handler = move |notification: Notification| {
-                on_message.on_message(message_of(&for_scopes, notification));
+                on_message.on_message(DecryptedMessage::with_scope(&for_scopes, notification));
                 async {}
             };
             let shutdown = async {

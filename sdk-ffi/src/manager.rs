@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use push_sdk::store::StoredSubscription;
 use push_sdk::subscription::SubscriptionInfo as W3cSubscription;
-use push_sdk::{DeviceClient, MobileBridge, Notification, TokenSource};
+use push_sdk::{DeviceClient, IdentityTokenError, MobileBridge, Notification, TokenSource};
 
 use crate::error::PushError;
 use crate::listener::{ListenerHandle, PushListener};
@@ -51,21 +51,7 @@ impl PushManager {
     }
 
     fn message(&self, notification: Notification) -> DecryptedMessage {
-        message_of(&self.client, notification)
-    }
-}
-
-pub(crate) fn message_of(client: &DeviceClient, notification: Notification) -> DecryptedMessage {
-    let scope = client
-        .store()
-        .scope_of(&notification.subscription_id)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    DecryptedMessage {
-        message_id: notification.message_id,
-        scope,
-        payload: notification.payload,
+        DecryptedMessage::with_scope(&self.client, notification)
     }
 }
 
@@ -127,8 +113,11 @@ impl PushManager {
         identity: Arc<dyn IdentityProvider>,
     ) -> Result<Arc<Self>, PushError> {
         let runtime = sdk_runtime()?;
-        let token: TokenSource =
-            Arc::new(move || identity.id_token().map_err(|error| error.to_string()));
+        let token: TokenSource = Arc::new(move || {
+            identity
+                .id_token()
+                .map_err(|error| IdentityTokenError::new(error.to_string()))
+        });
         let client = runtime.block_on(DeviceClient::open_with_identity(
             &server_url,
             &database_path,

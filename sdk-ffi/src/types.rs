@@ -1,5 +1,7 @@
 //! Records and enums crossing the FFI boundary.
 
+use push_sdk::{DeviceClient, Notification};
+
 /// Which mobile push service wakes this app when it has no stream.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum BridgeKind {
@@ -35,6 +37,25 @@ pub struct DecryptedMessage {
     /// outside this SDK.
     pub scope: String,
     pub payload: Vec<u8>,
+}
+
+impl DecryptedMessage {
+    /// `notification` tagged with the scope the app gave its subscription (looked up in the
+    /// device's keystore): how the manager's calls and the listener's callback both hand
+    /// messages out.
+    pub(crate) fn with_scope(client: &DeviceClient, notification: Notification) -> Self {
+        let scope = client
+            .store()
+            .scope_of(&notification.subscription_id)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        Self {
+            message_id: notification.message_id,
+            scope,
+            payload: notification.payload,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]

@@ -1,4 +1,5 @@
-//! [`SdkError`]: every way a [`crate::Sender`] or [`crate::DeviceClient`] call can fail.
+//! [`SdkError`]: every way a [`crate::Sender`] or [`crate::DeviceClient`] call can fail, and
+//! [`IdentityTokenError`], the one way an app's [`crate::TokenSource`] can.
 //!
 //! Server refusals keep the whole `tonic::Status` so callers can branch on the code (for
 //! example, drop a subscription on `NOT_FOUND`); everything else names the local cause.
@@ -49,8 +50,41 @@ pub enum SdkError {
     #[error("device database has no registered device; run register first")]
     NotRegistered,
     /// The app's token source had no identity-provider token to give.
-    #[error("no identity token: {0}")]
-    IdentityToken(String),
+    #[error(transparent)]
+    IdentityToken(#[from] IdentityTokenError),
+}
+
+/// Why a [`crate::TokenSource`] had no token to give (nobody signed in, a refresh failed), in the
+/// app's own words.
+#[derive(Debug, thiserror::Error)]
+#[error("no identity token ({reason}); sign in to the app's identity provider and try again")]
+pub struct IdentityTokenError {
+    reason: String,
+}
+
+impl IdentityTokenError {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+
+    /// The app's reason, as it gave it.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl From<String> for IdentityTokenError {
+    fn from(reason: String) -> Self {
+        Self::new(reason)
+    }
+}
+
+impl From<&str> for IdentityTokenError {
+    fn from(reason: &str) -> Self {
+        Self::new(reason)
+    }
 }
 
 impl SdkError {

@@ -8,9 +8,11 @@
 //! - [`DeviceClient`]: what a device uses to register, subscribe and listen, with its keys in a
 //!   local [`store::KeyStore`].
 //!
-//! The `pushctl` binary is a thin shell over [`cli`].
+//! The `pushctl` binary is a thin shell over `cli`, which only the `cli` feature (on by
+//! default) builds: the library alone links no argument parser or log subscriber.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod crypto;
 pub mod http_sender;
@@ -23,14 +25,16 @@ mod b64;
 mod channel;
 mod device;
 mod error;
+mod notification;
 mod sender;
 mod token_cache;
 
 pub use device::{
     AccountMember, AccountSync, ApprovedSender, DeviceClient, ListenEnd, ListenHandle,
-    ListenOptions, MobileBridge, Notification, Senders, TokenSource,
+    ListenOptions, MobileBridge, Senders, TokenSource,
 };
-pub use error::SdkError;
+pub use error::{IdentityTokenError, SdkError};
+pub use notification::Notification;
 /// The generated `push.v1` types callers need for options and receipts.
 pub use push_proto::v1::{Outcome, Presence, Urgency};
 pub use sender::{SendOptions, SendReceipt, Sender};

@@ -15,8 +15,7 @@ use tracing::warn;
 
 use super::DeviceClient;
 use super::listen::unix_now_ms;
-use super::options::Notification;
-use crate::{SdkError, b64};
+use crate::{Notification, SdkError, b64};
 
 /// Where the server should wake this device while it holds no stream.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,13 +8,13 @@ use push_proto::v1::RegisterRequest;
 use tonic::metadata::MetadataValue;
 
 use super::{DeviceClient, connect, same_server};
-use crate::SdkError;
 use crate::channel::{self, UNARY_TIMEOUT};
 use crate::store::{DeviceRecord, KeyStore};
+use crate::{IdentityTokenError, SdkError};
 
 /// Returns a current ID token from the app's identity provider (refreshing it as the app
-/// does); an `Err` is the reason none is available.
-pub type TokenSource = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
+/// does); an `Err` says why none is available.
+pub type TokenSource = Arc<dyn Fn() -> Result<String, IdentityTokenError> + Send + Sync>;
 
 #[derive(Clone)]
 pub(crate) enum Identity {
@@ -32,7 +32,7 @@ impl Identity {
         match self {
             Identity::Credential(authorization) => channel::authorized(message, authorization),
             Identity::Provider { token, device_id } => {
-                let token = token().map_err(SdkError::IdentityToken)?;
+                let token = token()?;
                 let mut request = channel::authorized(message, &format!("Bearer {token}"))?;
                 if !device_id.is_empty() {
                     let value: MetadataValue<_> = device_id.parse().map_err(|_| {

@@ -17,8 +17,8 @@ use tracing::{debug, info, warn};
 
 use super::DeviceClient;
 use super::backoff::Backoff;
-use super::options::{ListenEnd, ListenOptions, Notification, StreamSettings};
-use crate::SdkError;
+use super::options::{ListenEnd, ListenOptions, StreamSettings};
+use crate::{Notification, SdkError};
 
 mod frames;
 

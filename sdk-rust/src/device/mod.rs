@@ -29,7 +29,7 @@ pub use account::{AccountMember, AccountSync};
 pub use bridged::MobileBridge;
 use identity::Identity;
 pub use identity::TokenSource;
-pub use options::{ListenEnd, ListenHandle, ListenOptions, Notification};
+pub use options::{ListenEnd, ListenHandle, ListenOptions};
 pub use senders::{ApprovedSender, Senders};
 
 /// A registered device. Cheap to clone; clones share the connection and keystore.

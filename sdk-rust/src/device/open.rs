@@ -5,9 +5,8 @@ use push_proto::v1::{PushMessage, Urgency};
 use tracing::{debug, warn};
 
 use super::DeviceClient;
-use super::options::Notification;
 use crate::store::StoreError;
-use crate::{SdkError, crypto};
+use crate::{Notification, SdkError, crypto};
 
 impl DeviceClient {
     /// The decrypted notification, or None when it was seen before or cannot be opened

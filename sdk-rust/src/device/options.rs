@@ -1,23 +1,11 @@
 //! The types a `listen` caller touches: what it configures ([`ListenOptions`]), how it changes
-//! presence and urgency on the live stream ([`ListenHandle`]), what it receives
-//! ([`Notification`]) and why listening ended ([`ListenEnd`]).
+//! presence and urgency on the live stream ([`ListenHandle`]), and why listening ended
+//! ([`ListenEnd`]); what it receives is a [`crate::Notification`].
 use std::sync::Arc;
 use std::time::Duration;
 
 use push_proto::v1::{Presence, Urgency};
 use tokio::sync::watch;
-
-/// One decrypted message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    pub message_id: String,
-    pub subscription_id: String,
-    pub payload: Vec<u8>,
-    pub urgency: Urgency,
-    pub topic: Option<String>,
-    /// When the server accepted the message from the sender.
-    pub received_at_unix_ms: i64,
-}
 
 /// Why [`crate::DeviceClient::listen`] returned without an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use push_proto::v1::Urgency;
 use rusqlite::params;
 
 use super::{KeyStore, StoreError};
-use crate::Notification;
+use crate::notification::Notification;
 
 /// How many messages the inbox keeps; older ones are dropped as new ones arrive, so the file
 /// does not grow with every message a device ever got.
