@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod abuse;
+pub mod cql;
 pub mod google;
 pub mod idp;
 pub mod process;
