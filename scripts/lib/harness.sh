@@ -29,11 +29,13 @@ wait_for() {
 }
 
 # start_pushd: pushd on a free loopback port with its data in the work folder;
-# sets `address` and points pushctl at it.
+# sets `address` (from pushd's ready file, written once it serves) and points
+# pushctl at it.
 start_pushd() {
-    "$bin_dir/pushd" --listen 127.0.0.1:0 --metrics-listen off --data-dir "$work/data" 2>"$work/pushd.log" &
+    "$bin_dir/pushd" --listen 127.0.0.1:0 --metrics-listen off --data-dir "$work/data" \
+        --ready-file "$work/ready.json" 2>"$work/pushd.log" &
     pids+=($!)
-    wait_for "$work/pushd.log" "grpc_addr=" 1 || fail "pushd did not start"
-    address=$(grep -o 'grpc_addr=[0-9.:]*' "$work/pushd.log" | head -1 | cut -d= -f2)
+    wait_for "$work/ready.json" '"listen"' 1 || fail "pushd did not start"
+    address=$(grep -o '"listen":"[^"]*"' "$work/ready.json" | cut -d'"' -f4)
     export PUSHCTL_SERVER="http://$address"
 }

@@ -197,10 +197,12 @@ async fn sigterm_sends_devices_elsewhere_and_deregisters_the_node() {
     let (mut device, subscription) = device_at(&nodes[0]).await;
     let mut on_b = stream_at(&mut device, &nodes[1]).await;
     let leaving = nodes[1].cluster.clone().expect("cluster node");
-    let directory =
-        ScyllaStore::connect(&ScyllaOptions::from_url(&store_url().expect("nodes started")).expect("url"), false)
-            .await
-            .expect("connect");
+    let directory = ScyllaStore::connect(
+        &ScyllaOptions::from_url(&store_url().expect("nodes started")).expect("url"),
+        false,
+    )
+    .await
+    .expect("connect");
     let listed = directory.live_nodes().await.expect("nodes");
     assert!(listed.iter().any(|node| node.node_id == leaving.node_id));
 
