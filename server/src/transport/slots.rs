@@ -128,8 +128,7 @@ mod tests {
     async fn a_full_node_waits_for_a_slot() {
         let slots = Slots::new(1, 0, 0);
         let held = slots.free().await;
-        let waiting =
-            tokio::time::timeout(std::time::Duration::from_millis(50), slots.free()).await;
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), slots.free()).await;
         assert!(waiting.is_err(), "no second slot");
         drop(held);
         let _ = slots.free().await;
