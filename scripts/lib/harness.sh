@@ -22,7 +22,8 @@ fail() {
 # wait_for FILE PATTERN COUNT: until FILE holds COUNT lines matching PATTERN (at most 10 s).
 wait_for() {
     for _ in $(seq 100); do
-        [ "$(grep -c -- "$2" "$1" 2>/dev/null || true)" -ge "$3" ] && return 0
+        count=$(grep -c -- "$2" "$1" 2>/dev/null || true)
+        [ "${count:-0}" -ge "$3" ] && return 0
         sleep 0.1
     done
     return 1
