@@ -41,6 +41,9 @@ trap 'deploy/cassandra/stop.sh --wipe >/dev/null 2>&1 || true; rm -f "$log"' EXI
 deploy/cassandra/start.sh --nodes 1 --tls
 export PUSHD_TEST_CQL=127.0.0.1:9042
 export PUSHD_TEST_CQL_CA="${PUSHD_CASSANDRA_DIR:-/tmp/pushd-cassandra}/tls/ca.pem"
+# Without a database the CQL tests skip (plain `cargo test`); here a missing
+# database must fail them instead.
+export PUSHD_TEST_REQUIRE_CQL=1
 
 echo "== cargo test"
 cargo test --workspace --locked --features push-ffi/bindgen 2>&1 | tee "$log"

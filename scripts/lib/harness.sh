@@ -22,18 +22,21 @@ fail() {
 # wait_for FILE PATTERN COUNT: until FILE holds COUNT lines matching PATTERN (at most 10 s).
 wait_for() {
     for _ in $(seq 100); do
-        [ "$(grep -c -- "$2" "$1" 2>/dev/null || true)" -ge "$3" ] && return 0
+        count=$(grep -c -- "$2" "$1" 2>/dev/null || true)
+        [ "${count:-0}" -ge "$3" ] && return 0
         sleep 0.1
     done
     return 1
 }
 
 # start_pushd: pushd on a free loopback port with its data in the work folder;
-# sets `address` and points pushctl at it.
+# sets `address` (from pushd's ready file, written once it serves) and points
+# pushctl at it.
 start_pushd() {
-    "$bin_dir/pushd" --listen 127.0.0.1:0 --metrics-listen off --data-dir "$work/data" 2>"$work/pushd.log" &
+    "$bin_dir/pushd" --listen 127.0.0.1:0 --metrics-listen off --data-dir "$work/data" \
+        --ready-file "$work/ready.json" 2>"$work/pushd.log" &
     pids+=($!)
-    wait_for "$work/pushd.log" "grpc_addr=" 1 || fail "pushd did not start"
-    address=$(grep -o 'grpc_addr=[0-9.:]*' "$work/pushd.log" | head -1 | cut -d= -f2)
+    wait_for "$work/ready.json" '"listen"' 1 || fail "pushd did not start"
+    address=$(grep -o '"listen":"[^"]*"' "$work/ready.json" | cut -d'"' -f4)
     export PUSHCTL_SERVER="http://$address"
 }

@@ -50,4 +50,4 @@ pub mod transport;
 pub mod websocket;
 
 pub use config::{Cli, Settings};
-pub use server::run;
+pub use server::{Listeners, StartError, run, serve};

@@ -16,7 +16,7 @@ async fn main() -> std::process::ExitCode {
     match pushd::run(settings, shutdown_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("pushd failed: {error:#}");
+            tracing::error!("pushd failed: {}", error.report());
             std::process::ExitCode::FAILURE
         }
     }

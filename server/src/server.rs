@@ -1,10 +1,13 @@
-//! Wiring: open the store, bind the listeners, serve until shutdown, drain.
+//! Wiring: bind the listeners, open the store, serve until shutdown, drain.
+//!
+//! [`run`] binds what the settings name and calls [`serve`], which takes
+//! listeners already bound (tests bind `127.0.0.1:0` and run pushd in
+//! process) and a shutdown future, in the way of mini-redis's `server::run`.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use push_proto::admin as admin_pb;
 use push_proto::v1::{
     FILE_DESCRIPTOR_SET, device_server::DeviceServer, sender_server::SenderServer,
@@ -29,6 +32,11 @@ use crate::websocket::WebSocketFront;
 use crate::{telemetry, transport};
 use tower::Layer as _;
 
+mod ready;
+mod start_error;
+
+pub use start_error::{Cause, StartError};
+
 /// Largest frame a client may send; a Hello or an ack batch is far smaller,
 /// and a 4096-byte payload plus framing fits with room to spare.
 const MAX_DECODING_BYTES: usize = 64 * 1024;
@@ -41,13 +49,16 @@ const MAX_SEND_BUFFER: usize = 64 * 1024;
 
 /// The endpoint token key (message handles derive theirs from it too): made
 /// by the first node to start, shared by all.
-async fn token_master(store: &dyn Store) -> anyhow::Result<Vec<u8>> {
+async fn token_master(store: &dyn Store) -> Result<Vec<u8>, StartError> {
     let mut candidate = [0u8; 32];
-    openssl::rand::rand_bytes(&mut candidate).context("the OS random number generator failed")?;
+    openssl::rand::rand_bytes(&mut candidate).map_err(StartError::Random)?;
     store
         .service_secret(ENDPOINT_TOKEN_SECRET, &candidate)
         .await
-        .context("reading the endpoint token key")
+        .map_err(|source| StartError::Store {
+            what: "endpoint token key",
+            source,
+        })
 }
 
 /// The configured store, with the views of it the server needs besides
@@ -60,15 +71,16 @@ struct Opened {
     directory: Option<Arc<dyn Directory>>,
 }
 
-async fn open_store(settings: &Settings) -> anyhow::Result<Opened> {
+async fn open_store(settings: &Settings) -> Result<Opened, StartError> {
     match &settings.store {
         StoreChoice::Scylla(options) => {
-            let store = ScyllaStore::connect(options, true).await.with_context(|| {
-                format!(
-                    "connecting to {:?} (keyspace {})",
-                    options.nodes, options.keyspace
-                )
-            })?;
+            let store = ScyllaStore::connect(options, true)
+                .await
+                .map_err(|source| StartError::Scylla {
+                    nodes: options.nodes.clone(),
+                    keyspace: options.keyspace.clone(),
+                    source,
+                })?;
             let store = Arc::new(store);
             Ok(Opened {
                 store: store.clone(),
@@ -77,18 +89,22 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Opened> {
             })
         }
         StoreChoice::Sqlite => {
-            std::fs::create_dir_all(&settings.data_dir)
-                .with_context(|| format!("creating data folder {}", settings.data_dir.display()))?;
+            std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::DataDir {
+                path: settings.data_dir.clone(),
+                source,
+            })?;
             let database = settings.data_dir.join("pushd.sqlite3");
             let options = SqliteOptions {
                 synchronous_full: settings.sqlite_synchronous_full,
                 live_ack_wait: settings.live_ack_wait,
                 ..SqliteOptions::default()
             };
-            let sqlite = Arc::new(
-                SqliteStore::open(&database, options)
-                    .with_context(|| format!("opening {}", database.display()))?,
-            );
+            let sqlite = Arc::new(SqliteStore::open(&database, options).map_err(|source| {
+                StartError::Sqlite {
+                    path: database.clone(),
+                    source,
+                }
+            })?);
             Ok(Opened {
                 store: sqlite.clone(),
                 sqlite: Some(sqlite),
@@ -98,11 +114,70 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Opened> {
     }
 }
 
-/// Runs `pushd` until `shutdown` resolves, then drains and returns.
+/// The sockets pushd serves on, bound before [`serve`] is called.
+pub struct Listeners {
+    /// gRPC, RFC 8030 HTTP and WebSocket, on one port.
+    pub public: TcpListener,
+    /// Prometheus `/metrics`; None serves none.
+    pub metrics: Option<TcpListener>,
+    /// The internal node-to-node service; needed when the settings name a cluster.
+    pub cluster: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds the addresses the settings name (`listen`, `metrics_listen`,
+    /// `cluster_listen`).
+    pub async fn bind(settings: &Settings) -> Result<Self, StartError> {
+        let failed = |what, address| {
+            move |source| StartError::Bind {
+                what,
+                address,
+                source,
+            }
+        };
+        let public = transport::bind(settings.listen)
+            .map_err(failed("the public listener (listen)", settings.listen))?;
+        let metrics = match settings.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .map_err(failed("metrics (metrics_listen)", address))?,
+            ),
+            None => None,
+        };
+        let cluster = match &settings.cluster {
+            Some(cluster) => Some(TcpListener::bind(cluster.listen).await.map_err(failed(
+                "the cluster listener (cluster_listen)",
+                cluster.listen,
+            ))?),
+            None => None,
+        };
+        Ok(Self {
+            public,
+            metrics,
+            cluster,
+        })
+    }
+}
+
+/// Runs `pushd` on the addresses in `settings` until `shutdown` resolves,
+/// then drains and returns.
 pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> Result<(), StartError> {
+    let listeners = Listeners::bind(&settings).await?;
+    serve(settings, listeners, shutdown).await
+}
+
+/// Runs `pushd` on `listeners` until `shutdown` resolves, then drains and
+/// returns. The listen addresses in `settings` are not used; the bound
+/// ones are logged and written to the ready file.
+pub async fn serve(
+    settings: Settings,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
     let Opened {
         store,
         sqlite,
@@ -117,15 +192,16 @@ pub async fn run(
         settings.connections.max_connections,
         transport::descriptors::raise_open_files_limit(),
     );
-    let listener =
-        transport::bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
-    let grpc_addr = listener.local_addr()?;
-    let metrics_addr = match settings.metrics_listen {
-        Some(address) => {
-            let metrics_listener = TcpListener::bind(address)
-                .await
-                .with_context(|| format!("binding metrics on {address}"))?;
-            let bound = metrics_listener.local_addr()?;
+    let local_addr = |listener: &TcpListener, what| {
+        listener
+            .local_addr()
+            .map_err(|source| StartError::LocalAddr { what, source })
+    };
+    let listener = listeners.public;
+    let grpc_addr = local_addr(&listener, "the public listener (listen)")?;
+    let metrics_addr = match listeners.metrics {
+        Some(metrics_listener) => {
+            let bound = local_addr(&metrics_listener, "metrics (metrics_listen)")?;
             tokio::spawn(telemetry::serve_metrics(
                 metrics_listener,
                 telemetry::metrics_handle(),
@@ -142,17 +218,22 @@ pub async fn run(
     let hub = Arc::new(Hub::default());
     let (drain_started, mut draining) = tokio::sync::watch::channel(false);
     // Leaving starts with the drain, so other nodes stop forwarding here at once.
-    let cluster_node = match (&settings.cluster, directory) {
-        (Some(cluster), Some(directory)) => Some(
-            ClusterNode::start(
+    let (cluster_node, cluster_addr) = match (&settings.cluster, directory) {
+        (Some(cluster), Some(directory)) => {
+            let listener = listeners.cluster.ok_or(StartError::NoClusterListener)?;
+            let bound = local_addr(&listener, "the cluster listener (cluster_listen)")?;
+            let node = ClusterNode::start(
                 cluster,
+                listener,
                 directory,
                 (hub.clone(), settings.bridges.policy),
                 draining.clone(),
             )
-            .await?,
-        ),
-        _ => None,
+            .await
+            .map_err(|error| StartError::Cluster(error.into()))?;
+            (Some(node), Some(bound))
+        }
+        _ => (None, None),
     };
     let router = Arc::new(Router::new(
         store.clone(),
@@ -160,7 +241,7 @@ pub async fn run(
         cluster_node.as_ref().map(|node| node.cluster.clone()),
         bridges::start(&settings.bridges, store.clone(), hub.clone())
             .await
-            .map_err(anyhow::Error::msg)?,
+            .map_err(|error| StartError::Bridges(error.into()))?,
         settings.retention,
     ));
     let limits = ServiceLimits {
@@ -182,7 +263,10 @@ pub async fn run(
     service_blocks
         .reload(store.as_ref())
         .await
-        .context("reading the sender block list")?;
+        .map_err(|source| StartError::Store {
+            what: "sender block list",
+            source,
+        })?;
     service_blocks.keep_reloading(store.clone());
     let admin = settings
         .security
@@ -193,7 +277,7 @@ pub async fn run(
         Some(oidc) => Some(Arc::new(
             OidcAuthenticator::start(oidc.clone(), store.clone())
                 .await
-                .map_err(|error| anyhow::anyhow!("identity provider: {error}"))?,
+                .map_err(|error| StartError::IdentityProvider(error.into()))?,
         )),
         None => None,
     };
@@ -220,7 +304,7 @@ pub async fn run(
     if admin.is_some() {
         reflection = reflection.register_encoded_file_descriptor_set(admin_pb::FILE_DESCRIPTOR_SET);
     }
-    let reflection = reflection.build_v1()?;
+    let reflection = reflection.build_v1().map_err(StartError::Reflection)?;
 
     let (stop_expiry, expiry_stopped) = tokio::sync::watch::channel(false);
     spawn_unused_device_reaper(
@@ -256,6 +340,18 @@ pub async fn run(
         max_connections,
         "pushd listening"
     );
+    if let Some(path) = &settings.ready_file {
+        let announced = ready::Announced {
+            listen: grpc_addr,
+            metrics: metrics_addr,
+            cluster: cluster_addr.zip(
+                cluster_node
+                    .as_ref()
+                    .map(|node| node.cluster.node().node_id.as_str()),
+            ),
+        };
+        ready::write(path, &announced).await?;
+    }
     let connections = &settings.connections;
     let incoming = transport::connections(
         listener,
@@ -335,6 +431,9 @@ pub async fn run(
     // Every write already acknowledged is durable; this finishes the rest.
     if let Some(sqlite) = sqlite {
         sqlite.close().await;
+    }
+    if let Some(path) = &settings.ready_file {
+        ready::remove(path).await;
     }
     tracing::info!("pushd stopped");
     Ok(())

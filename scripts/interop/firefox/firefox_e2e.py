@@ -280,6 +280,7 @@ class Firefox:
 
 def start_pushd(bin_dir, work):
     log_path = os.path.join(work, "pushd.log")
+    ready_path = os.path.join(work, "ready.json")
     log = open(log_path, "wb")
     process = subprocess.Popen(
         [
@@ -288,6 +289,7 @@ def start_pushd(bin_dir, work):
             "--metrics-listen", "off",
             "--data-dir", os.path.join(work, "data"),
             "--log", "info,pushd::websocket=debug",
+            "--ready-file", ready_path,
         ],
         stdout=subprocess.DEVNULL,
         stderr=log,
@@ -295,12 +297,10 @@ def start_pushd(bin_dir, work):
     log.close()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        with open(log_path, errors="replace") as f:
-            text = f.read()
-        marker = text.find("grpc_addr=")
-        if marker >= 0:
-            address = text[marker + len("grpc_addr="):].split()[0].strip("\"',")
-            return process, address
+        # Written (renamed into place whole) once pushd serves.
+        if os.path.exists(ready_path):
+            with open(ready_path) as f:
+                return process, json.load(f)["listen"]
         if process.poll() is not None:
             break
         time.sleep(0.05)

@@ -1,4 +1,4 @@
-//! Starting this node's part of a cluster: bind the internal listener, join
+//! Starting this node's part of a cluster: on the internal listener, join
 //! the directory, serve `push.internal.v1.Node`, heartbeat; and leaving.
 
 use std::sync::Arc;
@@ -22,15 +22,15 @@ pub struct ClusterNode {
 }
 
 impl ClusterNode {
+    /// Serves the internal service on `listener` (bound by the caller to
+    /// `settings.listen`).
     pub async fn start(
         settings: &ClusterSettings,
+        listener: TcpListener,
         directory: Arc<dyn Directory>,
         (hub, policy): (Arc<Hub>, RoutingPolicy),
         leaving: watch::Receiver<bool>,
     ) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .with_context(|| format!("binding the cluster listener {}", settings.listen))?;
         let bound = listener.local_addr()?;
         let node = NodeRecord {
             node_id: uuid::Uuid::now_v7().simple().to_string(),

@@ -231,6 +231,10 @@ pub struct Overrides {
     /// Log filter, tracing-subscriber syntax [default: info]
     #[arg(long, env = "PUSHD_LOG")]
     pub log: Option<String>,
+    /// Once every listener is bound and serving, pushd writes its bound
+    /// addresses here as one JSON object (for scripts and tests) [default: off]
+    #[arg(long, env = "PUSHD_READY_FILE")]
+    pub ready_file: Option<PathBuf>,
 }
 
 /// Which [`crate::store::Store`] backend to run on.
@@ -265,6 +269,8 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub connections: ConnectionSettings,
     pub log: String,
+    /// Where to announce the bound addresses once serving; see [`crate::server`].
+    pub ready_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -391,6 +397,7 @@ impl Settings {
                     .unwrap_or(7 * 86_400),
             ),
             log: flags.log.or(file.log).unwrap_or_else(|| "info".into()),
+            ready_file: flags.ready_file.or(file.ready_file),
             security,
             connections,
         })

@@ -20,7 +20,7 @@ mod tls;
 
 pub use serve::{ConnectionLimits, serve};
 pub use stream::{Lifetime, PublicStream};
-pub use tls::acceptor as tls;
+pub use tls::{TlsError, acceptor as tls};
 
 use crate::config::ConnectionSettings;
 

@@ -9,10 +9,9 @@
 //! ALPN, which fails the handshake of a client that offers only `http/1.1`.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::{self, pki_types};
@@ -26,33 +25,66 @@ use super::stream::{Io, Lifetime, PublicStream};
 /// slot) until one finishes or times out.
 const MAX_HANDSHAKES: usize = 1024;
 
+/// Why the TLS settings cannot serve; each names the file to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read tls_{what}_file {}: check it names a file pushd may read", .path.display())]
+    Read {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{} is not valid PEM: give tls_cert_file the certificate chain in PEM form", .path.display())]
+    Pem {
+        path: PathBuf,
+        #[source]
+        source: pki_types::pem::Error,
+    },
+    #[error("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)", .path.display())]
+    NoCertificate { path: PathBuf },
+    #[error("{} holds no PEM private key", .path.display())]
+    NoKey { path: PathBuf },
+    #[error(
+        "the TLS certificate and key do not make a usable pair: check tls_key_file is the key of tls_cert_file's first certificate"
+    )]
+    Unusable(#[source] rustls::Error),
+}
+
 /// TLS for the public listener from PEM files: the certificate chain and
 /// its key. ALPN offers `h2` first (gRPC and HTTP/2 senders), then `http/1.1`.
-pub fn acceptor(cert_file: &Path, key_file: &Path) -> anyhow::Result<TlsAcceptor> {
+pub fn acceptor(cert_file: &Path, key_file: &Path) -> Result<TlsAcceptor, TlsError> {
     use pki_types::pem::PemObject as _;
-    let read = |path: &Path, what: &str| {
-        std::fs::read(path).with_context(|| format!("reading the TLS {what} {}", path.display()))
+    let read = |path: &Path, what: &'static str| {
+        std::fs::read(path).map_err(|source| TlsError::Read {
+            what,
+            path: path.to_path_buf(),
+            source,
+        })
     };
-    let (cert, key) = (read(cert_file, "certificate")?, read(key_file, "key")?);
+    let (cert, key) = (read(cert_file, "cert")?, read(key_file, "key")?);
     let chain: Vec<pki_types::CertificateDer<'static>> =
         pki_types::CertificateDer::pem_slice_iter(&cert)
             .collect::<Result<_, _>>()
-            .with_context(|| format!("reading the PEM certificates in {}", cert_file.display()))?;
+            .map_err(|source| TlsError::Pem {
+                path: cert_file.to_path_buf(),
+                source,
+            })?;
     if chain.is_empty() {
-        anyhow::bail!(
-            "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-            cert_file.display()
-        );
+        return Err(TlsError::NoCertificate {
+            path: cert_file.to_path_buf(),
+        });
     }
-    let key = pki_types::PrivateKeyDer::from_pem_slice(&key)
-        .map_err(|_| anyhow::anyhow!("{} holds no PEM private key", key_file.display()))?;
+    let key = pki_types::PrivateKeyDer::from_pem_slice(&key).map_err(|_| TlsError::NoKey {
+        path: key_file.to_path_buf(),
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .context("TLS protocol versions")?
+        .map_err(TlsError::Unusable)?
         .with_no_client_auth()
         .with_single_cert(chain, key)
-        .context("the TLS certificate and key do not make a usable pair")?;
+        .map_err(TlsError::Unusable)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

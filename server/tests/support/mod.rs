@@ -1,10 +1,13 @@
-//! Test harness: the real `pushd` binary on port 0 with a temp data folder,
+//! Test harness: the real `pushd` binary on port 0 with a temp data folder
+//! (or pushd in process, through `pushd::serve`),
 //! raw gRPC clients for protocol-level checks, and the SDK for crypto.
 #![allow(dead_code)]
 
 pub mod abuse;
+pub mod cql;
 pub mod google;
 pub mod idp;
+pub mod in_process;
 pub mod process;
 pub mod raw;
 pub mod sdk;

@@ -1,12 +1,16 @@
-//! Starting, killing and restarting the real `pushd` process.
+//! Starting, killing and restarting the real `pushd` process. pushd tells
+//! where it listens through its ready file (`--ready-file`), not its log.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// What a cluster node logs about itself when it joins.
+/// How long pushd may take to open its store and bind (a CQL keyspace
+/// migration is the slow case).
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// This node's part of a cluster, from the ready file.
 #[derive(Debug, Clone)]
 pub struct ClusterNode {
     pub node_id: String,
@@ -47,6 +51,9 @@ impl Pushd {
 
     fn launch(mut command: Command, data_dir: &Path, extra_args: &[&str]) -> Self {
         let extra_args: Vec<String> = extra_args.iter().map(|arg| arg.to_string()).collect();
+        // Leaked like the data folder: a restart writes a new file in it.
+        let ready_folder = Box::leak(Box::new(tempfile::tempdir().expect("temp dir")));
+        let ready_file = ready_folder.path().join("ready.json");
         let mut child = command
             .args([
                 "--listen",
@@ -58,6 +65,8 @@ impl Pushd {
             ])
             .arg("--data-dir")
             .arg(data_dir)
+            .arg("--ready-file")
+            .arg(&ready_file)
             .args(&extra_args)
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
@@ -65,27 +74,20 @@ impl Pushd {
             .spawn()
             .expect("spawn pushd");
         let stderr = child.stderr.take().expect("stderr");
-        let (ready, addresses) = mpsc::channel();
-        // Keeps draining stderr after startup so pushd never blocks on a full pipe.
+        // Keeps draining stderr so pushd never blocks on a full pipe.
         std::thread::spawn(move || {
-            let mut cluster = None;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[pushd] {line}");
-                if let (Some(node_id), Some(address)) =
-                    (field(&line, "node_id="), field(&line, "cluster_addr="))
-                {
-                    cluster = Some(ClusterNode { node_id, address });
-                }
-                if let (Some(grpc), Some(metrics)) =
-                    (field(&line, "grpc_addr="), field(&line, "metrics_addr="))
-                {
-                    let _ = ready.send((grpc, metrics, cluster.take()));
-                }
             }
         });
-        let (grpc, metrics_addr, cluster) = addresses
-            .recv_timeout(Duration::from_secs(30))
-            .expect("pushd did not report its address");
+        let ready = wait_for_ready_file(&mut child, &ready_file);
+        let address = |key: &str| ready[key].as_str().map(str::to_string);
+        let grpc = address("listen").expect("listen in the ready file");
+        let metrics_addr = address("metrics").unwrap_or_default();
+        let cluster = ready["cluster"].as_object().map(|cluster| ClusterNode {
+            node_id: cluster["node_id"].as_str().expect("node_id").to_string(),
+            address: cluster["listen"].as_str().expect("listen").to_string(),
+        });
         Self {
             child,
             url: format!("http://{grpc}"),
@@ -159,7 +161,23 @@ fn binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_pushd")))
 }
 
-fn field(line: &str, key: &str) -> Option<String> {
-    let start = line.find(key)? + key.len();
-    Some(line[start..].split_whitespace().next()?.to_string())
+/// The ready file's JSON once pushd has written it; panics if pushd exits
+/// first or takes longer than [`START_TIMEOUT`].
+fn wait_for_ready_file(child: &mut Child, path: &Path) -> serde_json::Value {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        // Renamed into place whole, so a file that exists is complete.
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return serde_json::from_str(&text).expect("the ready file is JSON");
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            panic!("pushd exited ({status}) before it was ready; its log is above");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pushd did not write {} within {START_TIMEOUT:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
