@@ -107,7 +107,10 @@ impl Services {
             session: Session {
                 hub: router.hub.clone(),
                 store: store.clone(),
-                cluster: router.cluster.clone(),
+                routes: router
+                    .cluster
+                    .as_ref()
+                    .map(|cluster| cluster.stream_routes()),
                 handshake_timeout: limits.handshake_timeout,
                 max_in_flight: usize::try_from(limits.retention.max_messages).unwrap_or(usize::MAX),
                 unacked: limits.unacked,

@@ -10,7 +10,7 @@ use push_proto::internal as node_pb;
 
 use super::peers::Peers;
 use super::{Directory, NodeRecord, Route};
-use crate::delivery::Hub;
+use crate::delivery::{Hub, RouteGuard, StreamRoutes};
 use crate::domain::QueuedMessage;
 use crate::store::StoreResult;
 
@@ -244,6 +244,23 @@ fn forwarded(message: &QueuedMessage) -> node_pb::ForwardedMessage {
         payload: message.payload.clone(),
         received_at: message.received_at,
         expires_at: message.expires_at,
+    }
+}
+
+/// The cluster as live delivery sees it: where streams claim their routes.
+struct ClusterRoutes(Arc<Cluster>);
+
+#[async_trait::async_trait]
+impl StreamRoutes for ClusterRoutes {
+    async fn claim(&self, device_id: &str, opened_at_micros: i64) -> StoreResult<RouteGuard> {
+        Ok(Box::new(self.0.claim(device_id, opened_at_micros).await?))
+    }
+}
+
+impl Cluster {
+    /// This cluster as the route keeper of this node's streams.
+    pub fn stream_routes(self: &Arc<Self>) -> Arc<dyn StreamRoutes> {
+        Arc::new(ClusterRoutes(self.clone()))
     }
 }
 

@@ -10,10 +10,12 @@ mod connection;
 mod hub;
 mod in_flight;
 mod outbound;
+mod routes;
 mod session;
 
 pub use connection::{CloseReason, LiveConnection, Offer, push_message};
 pub use hub::Hub;
 pub use in_flight::Unacked;
 pub use outbound::{Outbound, OutboundStream};
+pub use routes::{RouteGuard, StreamRoutes};
 pub use session::{Inbound, OUTBOUND_CAPACITY, Session};

@@ -13,7 +13,7 @@ use super::connection::{CloseReason, LiveConnection, Replayed};
 use super::hub::Hub;
 use super::in_flight::Unacked;
 use super::outbound::Outbound;
-use crate::cluster::{Cluster, RouteClaim};
+use super::routes::{RouteGuard, StreamRoutes};
 use crate::domain::{Presence, Urgency, check_message_ids, now_millis};
 use crate::store::{PendingQuery, Store, StoreResult};
 
@@ -39,7 +39,7 @@ pub struct Session {
     pub hub: Arc<Hub>,
     pub store: Arc<dyn Store>,
     /// Set when nodes share a distributed store: streams claim their route.
-    pub cluster: Option<Arc<Cluster>>,
+    pub routes: Option<Arc<dyn StreamRoutes>>,
     pub handshake_timeout: Duration,
     /// Unacked messages a stream may hold before live offers wait for acks.
     pub max_in_flight: usize,
@@ -116,9 +116,9 @@ impl Session {
         tracing::debug!(device_id = %connection.device_id, connection = connection.id, "stream closed");
     }
 
-    async fn claim_route(&self, connection: &LiveConnection) -> StoreResult<Option<RouteClaim>> {
-        match &self.cluster {
-            Some(cluster) => cluster
+    async fn claim_route(&self, connection: &LiveConnection) -> StoreResult<Option<RouteGuard>> {
+        match &self.routes {
+            Some(routes) => routes
                 .claim(&connection.device_id, connection.opened_at_micros)
                 .await
                 .map(Some),
