@@ -9,7 +9,6 @@
 //! [`FETCH_TIMEOUT`] from connecting to the last byte of a body of at most
 //! [`MAX_JWKS_BYTES`].
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt as _, Empty, LengthLimitError};
@@ -18,6 +17,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
+use parking_lot::{Mutex, MutexGuard};
 
 const REFRESH_EVERY: Duration = Duration::from_secs(600);
 /// The provider is asked at most this often, whether the last ask worked or
@@ -137,8 +137,7 @@ impl JwksCache {
     }
 
     fn held(&self) -> MutexGuard<'_, Held> {
-        // Every write leaves `Held` whole, so a panic elsewhere does not spoil it.
-        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+        self.held.lock()
     }
 }
 

@@ -2,9 +2,9 @@
 //! peer, made on first use and kept.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use push_proto::internal::node_client::NodeClient;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
@@ -31,10 +31,7 @@ impl Peers {
 
     /// A client for the node listening at `address` (`host:port`).
     pub fn client(&self, address: &str) -> Result<NodeClient<Channel>, String> {
-        let mut clients = self
-            .clients
-            .lock()
-            .map_err(|_| "peer table poisoned".to_string())?;
+        let mut clients = self.clients.lock();
         if let Some(client) = clients.get(address) {
             return Ok(client.clone());
         }
@@ -59,8 +56,8 @@ impl Peers {
 
     /// Drops the clients of nodes no longer alive.
     pub fn retain(&self, live_addresses: &[String]) {
-        if let Ok(mut clients) = self.clients.lock() {
-            clients.retain(|address, _| live_addresses.contains(address));
-        }
+        self.clients
+            .lock()
+            .retain(|address, _| live_addresses.contains(address));
     }
 }

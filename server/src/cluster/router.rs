@@ -3,9 +3,10 @@
 //! device replaced elsewhere.
 
 use std::collections::HashSet;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::RwLock;
 use push_proto::internal as node_pb;
 
 use super::peers::Peers;
@@ -58,15 +59,13 @@ impl Cluster {
         let nodes = self.directory.live_nodes().await?;
         let addresses: Vec<String> = nodes.iter().map(|node| node.address.clone()).collect();
         self.peers.retain(&addresses);
-        if let Ok(mut live) = self.live.write() {
-            *live = nodes.into_iter().map(|node| node.node_id).collect();
-        }
+        *self.live.write() = nodes.into_iter().map(|node| node.node_id).collect();
         metrics::gauge!("pushd_cluster_nodes").set(addresses.len() as f64);
         Ok(())
     }
 
     fn knows_live(&self, node_id: &str) -> bool {
-        self.live.read().is_ok_and(|live| live.contains(node_id))
+        self.live.read().contains(node_id)
     }
 
     async fn is_live(&self, node_id: &str) -> bool {

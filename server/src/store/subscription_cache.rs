@@ -4,8 +4,9 @@
 //! another node's removal can go unseen.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use super::{Store, StoreResult};
 use crate::domain::SubscriptionRecord;
@@ -34,7 +35,8 @@ impl SubscriptionCache {
             return Ok(Some(hit));
         }
         let loaded = store.subscription(id).await?;
-        if let (Some(record), Ok(mut entries)) = (&loaded, self.entries.lock()) {
+        if let Some(record) = &loaded {
+            let mut entries = self.entries.lock();
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
@@ -44,13 +46,11 @@ impl SubscriptionCache {
     }
 
     pub fn invalidate(&self, id: &str) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(id);
-        }
+        self.entries.lock().remove(id);
     }
 
     fn lookup(&self, id: &str) -> Option<SubscriptionRecord> {
-        let entries = self.entries.lock().ok()?;
+        let entries = self.entries.lock();
         let (record, loaded_at) = entries.get(id)?;
         (loaded_at.elapsed() < self.ttl).then(|| record.clone())
     }

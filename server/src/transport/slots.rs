@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use parking_lot::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::limits::{AddressRate, Rate};
@@ -72,10 +73,7 @@ impl Slots {
                 open: None,
             });
         }
-        let mut open = self
-            .open
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut open = self.open.lock();
         let count = open.entry(ip).or_insert(0);
         if *count >= self.per_ip {
             return Err(Refusal::PerIp);
@@ -92,7 +90,7 @@ impl Slots {
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         let Some(open) = &self.open else { return };
-        let mut open = open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut open = open.lock();
         if let Some(count) = open.get_mut(&self.ip) {
             *count -= 1;
             if *count == 0 {
@@ -128,7 +126,8 @@ mod tests {
     async fn a_full_node_waits_for_a_slot() {
         let slots = Slots::new(1, 0, 0);
         let held = slots.free().await;
-        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), slots.free()).await;
+        let waiting =
+            tokio::time::timeout(std::time::Duration::from_millis(50), slots.free()).await;
         assert!(waiting.is_err(), "no second slot");
         drop(held);
         let _ = slots.free().await;

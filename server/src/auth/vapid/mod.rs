@@ -12,7 +12,7 @@ mod header;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use parking_lot::{Mutex, MutexGuard};
 
 pub use cache::CacheUsage;
 use cache::{TokenCache, TokenKey};
@@ -94,9 +94,7 @@ impl VapidVerifier {
     }
 
     fn cache(&self) -> MutexGuard<'_, TokenCache> {
-        // Every cache method leaves it consistent, so a panic elsewhere
-        // while it was held does not spoil it.
-        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+        self.cache.lock()
     }
 
     fn remember(&self, key: TokenKey, signature: Signature, sender: VerifiedSender) {
