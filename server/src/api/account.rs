@@ -59,7 +59,8 @@ impl PushApi {
         let device = self.authenticate(&request).await?;
         let wanted = request.into_inner();
         let (public_key, auth_secret) = device_key(wanted.device_key)?;
-        check_device_name(&wanted.device_name).map_err(Status::invalid_argument)?;
+        check_device_name(&wanted.device_name)
+            .map_err(|error| Status::invalid_argument(error.to_string()))?;
         let member = AccountDevice {
             account_id: new_account_id(),
             device_id: device.device_id,
@@ -88,7 +89,8 @@ impl PushApi {
             ));
         }
         let (public_key, auth_secret) = device_key(wanted.device_key)?;
-        check_device_name(&wanted.device_name).map_err(Status::invalid_argument)?;
+        check_device_name(&wanted.device_name)
+            .map_err(|error| Status::invalid_argument(error.to_string()))?;
         let members = self.members(&wanted.account_id).await?;
         if !members.iter().any(|member| member.approved) {
             return Err(Status::not_found("no such account"));

@@ -34,7 +34,9 @@ impl PushApi {
                 ));
             }
         };
-        bridge.check().map_err(Status::invalid_argument)?;
+        bridge
+            .check()
+            .map_err(|error| Status::invalid_argument(error.to_string()))?;
         if !self.inner.bridges.can_serve(&bridge) {
             return Err(Status::failed_precondition(format!(
                 "this server has no {} credentials configured, so it cannot use this bridge",
@@ -122,6 +124,6 @@ impl PushApi {
 }
 
 fn checked_ids(ids: Vec<String>) -> Result<Vec<String>, Status> {
-    check_message_ids(&ids).map_err(Status::invalid_argument)?;
+    check_message_ids(&ids).map_err(|error| Status::invalid_argument(error.to_string()))?;
     Ok(ids)
 }

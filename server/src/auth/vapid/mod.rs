@@ -110,7 +110,8 @@ impl VapidVerifier {
     ) -> Result<VerifiedSender, VapidError> {
         let ec_key = jwt::p256_public_key(&presented.public_key)
             .map_err(|error| VapidError::Malformed(format!("k= {error}")))?;
-        let claims = jwt::verify_es256(presented.token, &ec_key).map_err(VapidError::Invalid)?;
+        let claims = jwt::verify_es256(presented.token, &ec_key)
+            .map_err(|error| VapidError::Invalid(error.to_string()))?;
         match claims.aud.as_deref() {
             Some(aud) if aud.trim_end_matches('/') == self.audience => {}
             Some(aud) => {
