@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use parking_lot::RwLock;
 use push_proto::internal as node_pb;
 
-use super::peers::Peers;
+use super::peers::{ClusterError, Peers};
 use super::{Directory, NodeRecord, Route};
 use crate::delivery::Hub;
 use crate::domain::QueuedMessage;
@@ -35,7 +35,7 @@ impl Cluster {
         hub: Arc<Hub>,
         directory: Arc<dyn Directory>,
         secret: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ClusterError> {
         Ok(Self {
             node,
             hub,
@@ -122,7 +122,7 @@ impl Cluster {
                 .await
                 .map(|response| response.into_inner())
                 .map_err(|status| status.message().to_string()),
-            Err(error) => Err(error),
+            Err(error) => Err(error.to_string()),
         };
         match result {
             Ok(evicted) if evicted.unacked > 0 => {
