@@ -106,22 +106,20 @@ fn respond(
 /// the metric's job.
 pub struct LogGate {
     period: std::time::Duration,
-    last: std::sync::Mutex<Option<std::time::Instant>>,
+    last: parking_lot::Mutex<Option<std::time::Instant>>,
 }
 
 impl LogGate {
     pub const fn new(period: std::time::Duration) -> Self {
         Self {
             period,
-            last: std::sync::Mutex::new(None),
+            last: parking_lot::Mutex::new(None),
         }
     }
 
     /// True when the caller may log now.
     pub fn open(&self) -> bool {
-        let Ok(mut last) = self.last.lock() else {
-            return false;
-        };
+        let mut last = self.last.lock();
         if last.is_some_and(|at| at.elapsed() < self.period) {
             return false;
         }

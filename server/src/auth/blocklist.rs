@@ -3,7 +3,9 @@
 //! so every node of a cluster follows blocks made on any of them.
 
 use std::collections::HashSet;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 use std::time::Duration;
 
 use crate::domain::BlockOwner;
@@ -26,18 +28,13 @@ pub fn normalize_contact(contact: &str) -> String {
 
 impl ServiceBlocks {
     pub fn key_blocked(&self, key: &[u8]) -> bool {
-        self.keys
-            .read()
-            .map(|keys| keys.contains(key))
-            .unwrap_or(false)
+        self.keys.read().contains(key)
     }
 
     pub fn contact_blocked(&self, contact: &str) -> bool {
-        self.contacts
-            .read()
-            // Checked on every message: no normalising while the list is empty.
-            .map(|contacts| !contacts.is_empty() && contacts.contains(&normalize_contact(contact)))
-            .unwrap_or(false)
+        let contacts = self.contacts.read();
+        // Checked on every message: no normalising while the list is empty.
+        !contacts.is_empty() && contacts.contains(&normalize_contact(contact))
     }
 
     /// Reads both lists from the store and replaces the ones held here.
@@ -48,15 +45,11 @@ impl ServiceBlocks {
         let contacts = store
             .blocked_senders(&BlockOwner::ServiceContacts.key())
             .await?;
-        if let Ok(mut held) = self.keys.write() {
-            *held = keys.into_iter().collect();
-        }
-        if let Ok(mut held) = self.contacts.write() {
-            *held = contacts
-                .into_iter()
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                .collect();
-        }
+        *self.keys.write() = keys.into_iter().collect();
+        *self.contacts.write() = contacts
+            .into_iter()
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .collect();
         Ok(())
     }
 

@@ -9,7 +9,6 @@
 //! [`FETCH_TIMEOUT`] from connecting to the last byte of a body of at most
 //! [`MAX_JWKS_BYTES`].
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt as _, Empty, LengthLimitError};
@@ -18,6 +17,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
+use parking_lot::{Mutex, MutexGuard};
 
 const REFRESH_EVERY: Duration = Duration::from_secs(600);
 /// The provider is asked at most this often, whether the last ask worked or
@@ -33,6 +33,43 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_JWKS_BYTES: usize = 1 << 20;
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// Why the provider's keys could not be fetched. A failed refresh keeps
+/// the keys held; at startup it stops pushd.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    #[error("loading the system's TLS roots: {0}")]
+    TlsRoots(#[source] std::io::Error),
+    #[error("oidc_jwks_url {url:?}: {source}")]
+    BadUrl {
+        url: String,
+        source: hyper::http::uri::InvalidUri,
+    },
+    #[error("fetching {url} took over {} s (connecting, headers and body)", FETCH_TIMEOUT.as_secs())]
+    TimedOut { url: String },
+    #[error("fetching {url}: {source}")]
+    Request {
+        url: String,
+        source: hyper_util::client::legacy::Error,
+    },
+    #[error("fetching {url}: HTTP {status}")]
+    Status {
+        url: String,
+        status: hyper::StatusCode,
+    },
+    #[error("{url} answered over {} MiB; a JWKS document is a few kilobytes", MAX_JWKS_BYTES >> 20)]
+    TooLarge { url: String },
+    #[error("reading {url}: {source}")]
+    Body {
+        url: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("{url} is not a JWKS document: {source}")]
+    NotJwks {
+        url: String,
+        source: serde_json::Error,
+    },
+}
 
 /// Why there is no key to check a token with.
 #[derive(Debug, PartialEq, Eq)]
@@ -73,10 +110,10 @@ impl Held {
 
 impl JwksCache {
     /// Fetches the document once, so a wrong URL stops pushd at startup.
-    pub async fn load(url: &str) -> Result<Self, String> {
+    pub async fn load(url: &str) -> Result<Self, JwksError> {
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
-            .map_err(|error| format!("loading the system's TLS roots: {error}"))?
+            .map_err(JwksError::TlsRoots)?
             .https_or_http()
             .enable_http1()
             .build();
@@ -137,49 +174,53 @@ impl JwksCache {
     }
 
     fn held(&self) -> MutexGuard<'_, Held> {
-        // Every write leaves `Held` whole, so a panic elsewhere does not spoil it.
-        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+        self.held.lock()
     }
 }
 
-async fn fetch(client: &Client<Https, Empty<Bytes>>, url: &str) -> Result<JwkSet, String> {
+async fn fetch(client: &Client<Https, Empty<Bytes>>, url: &str) -> Result<JwkSet, JwksError> {
     tokio::time::timeout(FETCH_TIMEOUT, fetch_unbounded(client, url))
         .await
-        .map_err(|_| {
-            format!(
-                "fetching {url} took over {} s (connecting, headers and body)",
-                FETCH_TIMEOUT.as_secs()
-            )
+        .map_err(|_| JwksError::TimedOut {
+            url: url.to_owned(),
         })?
 }
 
 async fn fetch_unbounded(
     client: &Client<Https, Empty<Bytes>>,
     url: &str,
-) -> Result<JwkSet, String> {
-    let uri: hyper::Uri = url
-        .parse()
-        .map_err(|error| format!("oidc_jwks_url {url:?}: {error}"))?;
-    let response = client
-        .get(uri)
-        .await
-        .map_err(|error| format!("fetching {url}: {error}"))?;
+) -> Result<JwkSet, JwksError> {
+    let url_owned = || url.to_owned();
+    let uri: hyper::Uri = url.parse().map_err(|source| JwksError::BadUrl {
+        url: url_owned(),
+        source,
+    })?;
+    let response = client.get(uri).await.map_err(|source| JwksError::Request {
+        url: url_owned(),
+        source,
+    })?;
     if !response.status().is_success() {
-        return Err(format!("fetching {url}: HTTP {}", response.status()));
+        return Err(JwksError::Status {
+            url: url_owned(),
+            status: response.status(),
+        });
     }
     let body = http_body_util::Limited::new(response.into_body(), MAX_JWKS_BYTES)
         .collect()
         .await
-        .map_err(|error| {
-            if error.is::<LengthLimitError>() {
-                format!(
-                    "{url} answered over {} MiB; a JWKS document is a few kilobytes",
-                    MAX_JWKS_BYTES >> 20
-                )
+        .map_err(|source| {
+            if source.is::<LengthLimitError>() {
+                JwksError::TooLarge { url: url_owned() }
             } else {
-                format!("reading {url}: {error}")
+                JwksError::Body {
+                    url: url_owned(),
+                    source,
+                }
             }
         })?
         .to_bytes();
-    serde_json::from_slice(&body).map_err(|error| format!("{url} is not a JWKS document: {error}"))
+    serde_json::from_slice(&body).map_err(|source| JwksError::NotJwks {
+        url: url_owned(),
+        source,
+    })
 }

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openssl::bn::BigNum;
 use openssl::ec::{EcGroup, EcKey, EcPoint};
 use openssl::ecdsa::EcdsaSig;
+use openssl::error::ErrorStack;
 use openssl::nid::Nid;
 use openssl::pkey::Public;
 use serde::Deserialize;
@@ -21,27 +22,59 @@ pub struct Claims {
     pub sub: Option<String>,
 }
 
+/// Why bytes are not an application-server (P-256) public key.
+#[derive(Debug, thiserror::Error)]
+pub enum P256KeyError {
+    #[error("expected a 65-byte uncompressed P-256 point, got {0} bytes")]
+    NotUncompressed(usize),
+    #[error("not a point on P-256")]
+    NotOnCurve,
+    #[error("not a valid P-256 public key")]
+    Invalid,
+    #[error(transparent)]
+    Crypto(#[from] ErrorStack),
+}
+
+/// Why a VAPID token's JWS was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum JwsError {
+    #[error("a JWT has three dot-separated parts")]
+    NotThreeParts,
+    #[error("JWT alg is {0:?}; VAPID requires ES256")]
+    Algorithm(String),
+    #[error("JWT signature is not base64url")]
+    SignatureNotBase64,
+    #[error("ES256 signature must be 64 bytes (r||s), got {0}")]
+    SignatureLength(usize),
+    #[error("JWT signature does not match the key in k=")]
+    SignatureMismatch,
+    #[error("JWT {0} is not base64url")]
+    SegmentNotBase64(&'static str),
+    #[error("JWT {what} is not the expected JSON: {source}")]
+    SegmentNotJson {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Crypto(#[from] ErrorStack),
+}
+
 /// Parses a raw uncompressed P-256 public key (65 bytes), checking it is on the curve.
-pub fn p256_public_key(raw: &[u8]) -> Result<EcKey<Public>, String> {
+pub fn p256_public_key(raw: &[u8]) -> Result<EcKey<Public>, P256KeyError> {
     if raw.len() != 65 || raw[0] != 0x04 {
-        return Err(format!(
-            "expected a 65-byte uncompressed P-256 point, got {} bytes",
-            raw.len()
-        ));
+        return Err(P256KeyError::NotUncompressed(raw.len()));
     }
-    let group =
-        EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(|error| error.to_string())?;
-    let mut context = openssl::bn::BigNumContext::new().map_err(|error| error.to_string())?;
-    let point = EcPoint::from_bytes(&group, raw, &mut context)
-        .map_err(|_| "not a point on P-256".to_string())?;
-    let key = EcKey::from_public_key(&group, &point).map_err(|error| error.to_string())?;
-    key.check_key()
-        .map_err(|_| "not a valid P-256 public key".to_string())?;
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;
+    let mut context = openssl::bn::BigNumContext::new()?;
+    let point =
+        EcPoint::from_bytes(&group, raw, &mut context).map_err(|_| P256KeyError::NotOnCurve)?;
+    let key = EcKey::from_public_key(&group, &point)?;
+    key.check_key().map_err(|_| P256KeyError::Invalid)?;
     Ok(key)
 }
 
 /// Verifies an ES256 compact JWS with `key` and returns its claims.
-pub fn verify_es256(token: &str, key: &EcKey<Public>) -> Result<Claims, String> {
+pub fn verify_es256(token: &str, key: &EcKey<Public>) -> Result<Claims, JwsError> {
     let mut segments = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) = (
         segments.next(),
@@ -49,31 +82,25 @@ pub fn verify_es256(token: &str, key: &EcKey<Public>) -> Result<Claims, String> 
         segments.next(),
         segments.next(),
     ) else {
-        return Err("a JWT has three dot-separated parts".into());
+        return Err(JwsError::NotThreeParts);
     };
     let header: Header = decode_json(header, "header")?;
     if header.alg != "ES256" {
-        return Err(format!("JWT alg is {:?}; VAPID requires ES256", header.alg));
+        return Err(JwsError::Algorithm(header.alg));
     }
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
-        .map_err(|_| "JWT signature is not base64url".to_string())?;
+        .map_err(|_| JwsError::SignatureNotBase64)?;
     if signature.len() != 64 {
-        return Err(format!(
-            "ES256 signature must be 64 bytes (r||s), got {}",
-            signature.len()
-        ));
+        return Err(JwsError::SignatureLength(signature.len()));
     }
-    let r = BigNum::from_slice(&signature[..32]).map_err(|error| error.to_string())?;
-    let s = BigNum::from_slice(&signature[32..]).map_err(|error| error.to_string())?;
-    let signature = EcdsaSig::from_private_components(r, s).map_err(|error| error.to_string())?;
+    let r = BigNum::from_slice(&signature[..32])?;
+    let s = BigNum::from_slice(&signature[32..])?;
+    let signature = EcdsaSig::from_private_components(r, s)?;
     let signed = &token[..header_and_payload_len(token)];
     let digest = openssl::sha::sha256(signed.as_bytes());
-    if !signature
-        .verify(&digest, key)
-        .map_err(|error| error.to_string())?
-    {
-        return Err("JWT signature does not match the key in k=".into());
+    if !signature.verify(&digest, key)? {
+        return Err(JwsError::SignatureMismatch);
     }
     decode_json(payload, "claims")
 }
@@ -82,10 +109,12 @@ fn header_and_payload_len(token: &str) -> usize {
     token.rfind('.').unwrap_or(token.len())
 }
 
-fn decode_json<T: for<'de> Deserialize<'de>>(segment: &str, what: &str) -> Result<T, String> {
+fn decode_json<T: for<'de> Deserialize<'de>>(
+    segment: &str,
+    what: &'static str,
+) -> Result<T, JwsError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(segment)
-        .map_err(|_| format!("JWT {what} is not base64url"))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|error| format!("JWT {what} is not the expected JSON: {error}"))
+        .map_err(|_| JwsError::SegmentNotBase64(what))?;
+    serde_json::from_slice(&bytes).map_err(|source| JwsError::SegmentNotJson { what, source })
 }

@@ -19,12 +19,14 @@ pub use credential::{
     IssuedCredential, Presented,
 };
 pub use endpoint_token::{EndpointTokens, SECRET_NAME as ENDPOINT_TOKEN_SECRET, TOKEN_CHARS};
+pub use jwks::JwksError;
+pub use jwt::P256KeyError;
 pub use message_handle::{MessageCopy, MessageHandles, OpenedHandle};
 pub use oidc::{OidcAuthenticator, OidcSettings};
 pub use secret::BearerSecret;
 pub use vapid::{CacheUsage, MAX_HEADER_BYTES, VapidError, VapidVerifier, VerifiedSender};
 
 /// Checks that `raw` is an uncompressed P-256 public key (an application-server key).
-pub fn check_p256_key(raw: &[u8]) -> Result<(), String> {
+pub fn check_p256_key(raw: &[u8]) -> Result<(), P256KeyError> {
     jwt::p256_public_key(raw).map(|_| ())
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use super::credential::{AuthenticatedDevice, DeviceAuthError, Presented};
-use super::jwks::{JwksCache, KeyError};
+use super::jwks::{JwksCache, JwksError, KeyError};
 use crate::domain::{DeviceRecord, is_token, new_device_id, now_millis};
 use crate::store::Store;
 
@@ -41,7 +41,7 @@ pub struct OidcAuthenticator {
 }
 
 impl OidcAuthenticator {
-    pub async fn start(settings: OidcSettings, store: Arc<dyn Store>) -> Result<Self, String> {
+    pub async fn start(settings: OidcSettings, store: Arc<dyn Store>) -> Result<Self, JwksError> {
         let keys = JwksCache::load(&settings.jwks_url).await?;
         Ok(Self {
             settings,

@@ -21,6 +21,20 @@ use crate::domain::{Bridge, now_millis};
 
 type Hub = FirebaseCloudMessaging<HttpsConnector<HttpConnector>>;
 
+/// Why the FCM client could not be made from the service account.
+#[derive(Debug, thiserror::Error)]
+pub enum FcmSetupError {
+    #[error("reading FCM service account {}: {source}", path.display())]
+    ServiceAccount {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("FCM service account: {0}")]
+    Authenticator(#[source] std::io::Error),
+    #[error("loading the system's TLS roots: {0}")]
+    TlsRoots(#[source] std::io::Error),
+}
+
 pub struct FcmProvider {
     hub: Hub,
 }
@@ -33,22 +47,20 @@ impl FcmProvider {
         service_account: &Path,
         base_url: Option<&str>,
         call_timeout: Duration,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, FcmSetupError> {
         let key = yup_oauth2::read_service_account_key(service_account)
             .await
-            .map_err(|error| {
-                format!(
-                    "reading FCM service account {}: {error}",
-                    service_account.display()
-                )
+            .map_err(|source| FcmSetupError::ServiceAccount {
+                path: service_account.to_owned(),
+                source,
             })?;
         let auth = yup_oauth2::ServiceAccountAuthenticator::builder(key)
             .build()
             .await
-            .map_err(|error| format!("FCM service account: {error}"))?;
+            .map_err(FcmSetupError::Authenticator)?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
-            .map_err(|error| format!("loading the system's TLS roots: {error}"))?
+            .map_err(FcmSetupError::TlsRoots)?
             .https_or_http()
             .enable_http1()
             .enable_http2()

@@ -14,6 +14,15 @@ use yup_oauth2::authenticator::DefaultAuthenticator;
 
 use super::token::SharedToken;
 
+/// Why signing in with the service account gave no token.
+#[derive(Debug, thiserror::Error)]
+enum SignInError {
+    #[error(transparent)]
+    Refused(#[from] yup_oauth2::Error),
+    #[error("the token endpoint sent no access token")]
+    NoAccessToken,
+}
+
 /// Stop using a token this long before Google says it expires (as
 /// yup-oauth2 does), so no send carries one that lapses in flight.
 const EARLY: i64 = 60;
@@ -45,20 +54,13 @@ impl GetToken for FcmToken {
     fn get_token<'a>(&'a self, scopes: &'a [&str]) -> TokenFuture<'a> {
         Box::pin(async move {
             let refresh = || async move {
-                let token = self
-                    .authenticator
-                    .token(scopes)
-                    .await
-                    .map_err(|error| error.to_string())?;
-                let value = token
-                    .token()
-                    .ok_or("the token endpoint sent no access token")?
-                    .to_string();
+                let token = self.authenticator.token(scopes).await?;
+                let value = token.token().ok_or(SignInError::NoAccessToken)?.to_string();
                 let seconds_left = token.expiration_time().map_or(0, |expires| {
                     expires.unix_timestamp() - time_now_unix() - EARLY
                 });
                 let usable = Duration::from_secs(u64::try_from(seconds_left).unwrap_or(0));
-                Ok((value, Instant::now() + usable))
+                Ok::<_, SignInError>((value, Instant::now() + usable))
             };
             let token = self.shared.get(refresh).await?;
             Ok(Some(token))

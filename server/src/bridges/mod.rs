@@ -34,7 +34,7 @@ use crate::domain::Bridge;
 pub use dispatch::Bridges;
 pub use notice::{Notice, NoticeBody, PROVIDER_PAYLOAD_LIMIT};
 pub use schedule::WorkerPool;
-pub use setup::start;
+pub use setup::{BridgeSettings, BridgeSetupError, FcmSettings, start};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {

@@ -88,7 +88,7 @@ impl<P: Provider> Provider for Retrying<P> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
+    use parking_lot::Mutex;
 
     use super::*;
     use crate::domain::Urgency;
@@ -102,7 +102,7 @@ mod tests {
             "fcm"
         }
         async fn send(&self, _: &Bridge, _: &Notice) -> Result<(), ProviderError> {
-            let mut script = self.0.lock().expect("script");
+            let mut script = self.0.lock();
             if script.is_empty() {
                 Ok(())
             } else {

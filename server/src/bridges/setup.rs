@@ -1,16 +1,46 @@
 //! Building the configured push services at startup.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::apns::ApnsProvider;
-use super::apns::client::ApnsH2;
-use super::fcm::FcmProvider;
+use super::apns::client::{ApnsClientError, ApnsCredentials, ApnsH2};
+use super::fcm::{FcmProvider, FcmSetupError};
+use super::policy::RoutingPolicy;
 use super::retry::{RetryPolicy, Retrying};
 use super::timeout::TimedOut;
 use super::{Bridges, Provider, WorkerPool};
-use crate::config::BridgeSettings;
 use crate::delivery::Hub;
 use crate::store::Store;
+
+/// What the bridges run with; `config` resolves it from the settings.
+#[derive(Debug, Clone)]
+pub struct BridgeSettings {
+    pub apns: Option<ApnsCredentials>,
+    pub apns_alert_title: String,
+    pub fcm: Option<FcmSettings>,
+    pub policy: RoutingPolicy,
+    /// Provider calls in flight at most; more wait in the store.
+    pub workers: usize,
+    /// The deadline of each provider call and token fetch.
+    pub call_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct FcmSettings {
+    pub service_account: PathBuf,
+    pub base_url: Option<String>,
+}
+
+/// Why a configured bridge could not start; pushd does not start without it.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeSetupError {
+    #[error(transparent)]
+    Apns(#[from] ApnsClientError),
+    #[error(transparent)]
+    Fcm(#[from] FcmSetupError),
+}
 
 /// The bridges `settings` configure (none is fine: devices then get
 /// messages on their streams only).
@@ -18,7 +48,7 @@ pub async fn start(
     settings: &BridgeSettings,
     store: Arc<dyn Store>,
     hub: Arc<Hub>,
-) -> Result<Arc<Bridges>, String> {
+) -> Result<Arc<Bridges>, BridgeSetupError> {
     let pool = WorkerPool {
         workers: settings.workers,
         call_timeout: settings.call_timeout,

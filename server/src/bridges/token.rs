@@ -54,11 +54,13 @@ impl SharedToken {
     }
 
     /// The current token, or one `refresh` fetched: `refresh` answers the
-    /// token and until when it may be used.
-    pub async fn get<F, Fut>(&self, refresh: F) -> Result<String, TokenError>
+    /// token and until when it may be used. Its error is kept as text, for
+    /// every caller that waited for it.
+    pub async fn get<F, Fut, E>(&self, refresh: F) -> Result<String, TokenError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<(String, Instant), String>>,
+        Fut: Future<Output = Result<(String, Instant), E>>,
+        E: std::fmt::Display,
     {
         let seen = self.refreshes.load(Ordering::Acquire);
         let mut slot = self.slot.lock().await;
@@ -77,9 +79,9 @@ impl SharedToken {
         }
         let outcome = match tokio::time::timeout(self.limit, refresh()).await {
             Ok(Ok(fresh)) => Ok(fresh),
-            Ok(Err(detail)) => Err(TokenError::Failed {
+            Ok(Err(error)) => Err(TokenError::Failed {
                 provider: self.provider,
-                detail,
+                detail: error.to_string(),
             }),
             Err(_) => {
                 metrics::counter!("pushd_bridge_timeouts_total", "provider" => self.provider, "call" => "token")
@@ -124,13 +126,13 @@ mod tests {
     async fn race(
         callers: usize,
         takes: Duration,
-        answer: Result<(), String>,
+        answer: Result<(), &'static str>,
     ) -> (usize, Vec<Result<String, TokenError>>) {
         let shared = Arc::new(SharedToken::new("fcm", LIMIT));
         let refreshes = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..callers {
-            let (shared, refreshes, answer) = (shared.clone(), refreshes.clone(), answer.clone());
+            let (shared, refreshes, answer) = (shared.clone(), refreshes.clone(), answer);
             tasks.push(tokio::spawn(async move {
                 shared
                     .get(|| async move {
@@ -162,8 +164,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_refresh_is_shared_by_those_who_waited_for_it() {
-        let (refreshes, results) =
-            race(20, Duration::from_secs(1), Err("invalid_grant".into())).await;
+        let (refreshes, results) = race(20, Duration::from_secs(1), Err("invalid_grant")).await;
         assert_eq!(refreshes, 1, "one refusal, not one per caller");
         assert!(
             results
@@ -187,12 +188,14 @@ mod tests {
     async fn a_stale_token_is_refreshed_and_a_failure_is_not_kept() {
         let shared = SharedToken::new("fcm", LIMIT);
         let short = |token: &'static str| async move {
-            Ok((token.to_string(), Instant::now() + Duration::from_secs(60)))
+            Ok::<_, &str>((token.to_string(), Instant::now() + Duration::from_secs(60)))
         };
         assert_eq!(shared.get(|| short("first")).await.as_deref(), Ok("first"));
         assert_eq!(shared.get(|| short("unused")).await.as_deref(), Ok("first"));
         tokio::time::advance(Duration::from_secs(61)).await;
-        let refused = shared.get(|| async { Err("503".to_string()) }).await;
+        let refused = shared
+            .get(|| async { Err::<(String, Instant), _>("503") })
+            .await;
         assert!(refused.is_err());
         assert_eq!(
             shared.get(|| short("second")).await.as_deref(),

@@ -30,7 +30,8 @@ use async_trait::async_trait;
 use crate::store::StoreResult;
 
 pub use membership::spawn_membership;
-pub use node::ClusterNode;
+pub use node::{ClusterNode, ClusterSettings};
+pub use peers::ClusterError;
 pub use router::{Cluster, Forwarded, RouteClaim};
 
 /// A node heartbeats this often; the directory forgets it after [`NODE_TTL`].

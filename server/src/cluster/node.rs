@@ -1,6 +1,7 @@
 //! Starting this node's part of a cluster: on the internal listener, join
 //! the directory, serve `push.internal.v1.Node`, heartbeat; and leaving.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -11,8 +12,29 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 use super::{Cluster, Directory, NodeRecord, service, spawn_membership};
 use crate::bridges::policy::RoutingPolicy;
-use crate::config::ClusterSettings;
 use crate::delivery::Hub;
+
+/// Routing between nodes: the internal listener, the address other nodes
+/// dial, and the secret every node presents; `config` resolves it.
+#[derive(Clone)]
+pub struct ClusterSettings {
+    pub listen: SocketAddr,
+    /// None: advertise the bound listen address.
+    pub advertise: Option<String>,
+    pub secret: String,
+}
+
+// Hand-written so the secret never lands in logs.
+impl std::fmt::Debug for ClusterSettings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ClusterSettings")
+            .field("listen", &self.listen)
+            .field("advertise", &self.advertise)
+            .field("secret", &"<hidden>")
+            .finish()
+    }
+}
 
 /// This node, joined and serving until `leaving` turns true.
 pub struct ClusterNode {
@@ -39,10 +61,12 @@ impl ClusterNode {
                 .clone()
                 .unwrap_or_else(|| bound.to_string()),
         };
-        let cluster = Arc::new(
-            Cluster::new(node, hub.clone(), directory, &settings.secret)
-                .map_err(anyhow::Error::msg)?,
-        );
+        let cluster = Arc::new(Cluster::new(
+            node,
+            hub.clone(),
+            directory,
+            &settings.secret,
+        )?);
         cluster
             .join()
             .await

@@ -2,9 +2,9 @@
 //! peer, made on first use and kept.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use push_proto::internal::node_client::NodeClient;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
@@ -14,15 +14,27 @@ use tonic::transport::{Channel, Endpoint};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Why a peer cannot be called.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("the cluster secret must be printable ASCII")]
+    SecretNotAscii,
+    #[error("peer address {address:?}: {source}")]
+    PeerAddress {
+        address: String,
+        source: tonic::transport::Error,
+    },
+}
+
 pub struct Peers {
     clients: Mutex<HashMap<String, NodeClient<Channel>>>,
     authorization: MetadataValue<tonic::metadata::Ascii>,
 }
 
 impl Peers {
-    pub fn new(secret: &str) -> Result<Self, String> {
+    pub fn new(secret: &str) -> Result<Self, ClusterError> {
         let authorization = MetadataValue::try_from(format!("Bearer {secret}"))
-            .map_err(|_| "the cluster secret must be printable ASCII".to_string())?;
+            .map_err(|_| ClusterError::SecretNotAscii)?;
         Ok(Self {
             clients: Mutex::new(HashMap::new()),
             authorization,
@@ -30,16 +42,16 @@ impl Peers {
     }
 
     /// A client for the node listening at `address` (`host:port`).
-    pub fn client(&self, address: &str) -> Result<NodeClient<Channel>, String> {
-        let mut clients = self
-            .clients
-            .lock()
-            .map_err(|_| "peer table poisoned".to_string())?;
+    pub fn client(&self, address: &str) -> Result<NodeClient<Channel>, ClusterError> {
+        let mut clients = self.clients.lock();
         if let Some(client) = clients.get(address) {
             return Ok(client.clone());
         }
         let endpoint = Endpoint::from_shared(format!("http://{address}"))
-            .map_err(|error| format!("peer address {address:?}: {error}"))?
+            .map_err(|source| ClusterError::PeerAddress {
+                address: address.to_owned(),
+                source,
+            })?
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .tcp_nodelay(true);
@@ -59,8 +71,8 @@ impl Peers {
 
     /// Drops the clients of nodes no longer alive.
     pub fn retain(&self, live_addresses: &[String]) {
-        if let Ok(mut clients) = self.clients.lock() {
-            clients.retain(|address, _| live_addresses.contains(address));
-        }
+        self.clients
+            .lock()
+            .retain(|address, _| live_addresses.contains(address));
     }
 }

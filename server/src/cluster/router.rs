@@ -3,12 +3,13 @@
 //! device replaced elsewhere.
 
 use std::collections::HashSet;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::RwLock;
 use push_proto::internal as node_pb;
 
-use super::peers::Peers;
+use super::peers::{ClusterError, Peers};
 use super::{Directory, NodeRecord, Route};
 use crate::delivery::{Hub, RouteGuard, StreamRoutes};
 use crate::domain::QueuedMessage;
@@ -34,7 +35,7 @@ impl Cluster {
         hub: Arc<Hub>,
         directory: Arc<dyn Directory>,
         secret: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ClusterError> {
         Ok(Self {
             node,
             hub,
@@ -58,15 +59,13 @@ impl Cluster {
         let nodes = self.directory.live_nodes().await?;
         let addresses: Vec<String> = nodes.iter().map(|node| node.address.clone()).collect();
         self.peers.retain(&addresses);
-        if let Ok(mut live) = self.live.write() {
-            *live = nodes.into_iter().map(|node| node.node_id).collect();
-        }
+        *self.live.write() = nodes.into_iter().map(|node| node.node_id).collect();
         metrics::gauge!("pushd_cluster_nodes").set(addresses.len() as f64);
         Ok(())
     }
 
     fn knows_live(&self, node_id: &str) -> bool {
-        self.live.read().is_ok_and(|live| live.contains(node_id))
+        self.live.read().contains(node_id)
     }
 
     async fn is_live(&self, node_id: &str) -> bool {
@@ -123,7 +122,7 @@ impl Cluster {
                 .await
                 .map(|response| response.into_inner())
                 .map_err(|status| status.message().to_string()),
-            Err(error) => Err(error),
+            Err(error) => Err(error.to_string()),
         };
         match result {
             Ok(evicted) if evicted.unacked > 0 => {

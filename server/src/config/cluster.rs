@@ -3,45 +3,23 @@
 
 use std::net::SocketAddr;
 
-use super::StoreChoice;
-
-/// Routing between nodes; see [`crate::cluster`].
-#[derive(Clone)]
-pub struct ClusterSettings {
-    pub listen: SocketAddr,
-    /// None: advertise the bound listen address.
-    pub advertise: Option<String>,
-    pub secret: String,
-}
-
-impl std::fmt::Debug for ClusterSettings {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("ClusterSettings")
-            .field("listen", &self.listen)
-            .field("advertise", &self.advertise)
-            .field("secret", &"<hidden>")
-            .finish()
-    }
-}
+use super::{ConfigError, StoreChoice};
+use crate::cluster::ClusterSettings;
 
 pub(super) fn cluster_settings(
     store: &StoreChoice,
     listen: Option<SocketAddr>,
     advertise: Option<String>,
     secret: Option<String>,
-) -> Result<Option<ClusterSettings>, String> {
+) -> Result<Option<ClusterSettings>, ConfigError> {
     let Some(listen) = listen else {
         return match (advertise, secret) {
             (None, None) => Ok(None),
-            _ => Err("cluster_advertise and cluster_secret need cluster_listen too".into()),
+            _ => Err(ConfigError::ClusterListenMissing),
         };
     };
     if matches!(store, StoreChoice::Sqlite) {
-        return Err(
-            "cluster_listen needs a store the nodes share: set store to scylla://hosts/keyspace"
-                .into(),
-        );
+        return Err(ConfigError::ClusterNeedsSharedStore);
     }
     // Refused rather than warned about: below a quorum a sender's node can
     // miss the route a stream just wrote (and the stream miss the message),
@@ -52,19 +30,14 @@ pub(super) fn cluster_settings(
     if let StoreChoice::Scylla(options) = store
         && !options.reads_see_writes()
     {
-        return Err(format!(
-            "cluster_listen routes devices through the store, which needs reads that see the latest write: consistency {:?} is below a quorum, so a node can miss where a device is connected and leave its messages waiting; set consistency=quorum (or local_quorum, the default) in the scylla:// URL (with rf=1 a quorum is the single replica and costs nothing more)",
-            options.consistency
-        ));
+        return Err(ConfigError::ClusterConsistency(options.consistency));
     }
     let secret = secret.unwrap_or_default();
     if secret.len() < 16 || !secret.chars().all(|c| c.is_ascii_graphic()) {
-        return Err("cluster_secret must be at least 16 printable ASCII characters, the same on every node (e.g. from `openssl rand -hex 32`)".into());
+        return Err(ConfigError::ClusterSecret);
     }
     if advertise.is_none() && listen.ip().is_unspecified() {
-        return Err(format!(
-            "cluster_listen {listen} is a wildcard address: set cluster_advertise to the host:port other nodes can dial"
-        ));
+        return Err(ConfigError::ClusterWildcard(listen));
     }
     Ok(Some(ClusterSettings {
         listen,
@@ -78,7 +51,7 @@ mod tests {
     use super::*;
     use crate::store::scylla::ScyllaOptions;
 
-    fn cluster_on(url: &str) -> Result<Option<ClusterSettings>, String> {
+    fn cluster_on(url: &str) -> Result<Option<ClusterSettings>, ConfigError> {
         let store = StoreChoice::Scylla(ScyllaOptions::from_url(url).expect("url"));
         cluster_settings(
             &store,
@@ -92,7 +65,8 @@ mod tests {
     fn cluster_routing_refuses_a_consistency_below_quorum() {
         for weak in ["one", "local_one"] {
             let error = cluster_on(&format!("scylla://h/ks?consistency={weak}"))
-                .expect_err("a weak consistency is refused");
+                .expect_err("a weak consistency is refused")
+                .to_string();
             assert!(error.contains("consistency=quorum"), "{error}");
             assert!(error.contains("cluster_listen"), "{error}");
         }

@@ -15,13 +15,19 @@ use crate::store::RetentionLimits;
 mod bridges;
 mod cluster;
 mod connections;
+pub mod defaults;
+mod error;
 mod security;
 
-pub use bridges::BridgeSettings;
-pub use cluster::ClusterSettings;
+use bridges::bridge_settings;
 use cluster::cluster_settings;
-pub use connections::ConnectionSettings;
+use connections::connection_settings;
+pub use error::ConfigError;
 pub use security::{Secret, SecuritySettings, TlsFiles};
+// Built here, defined by the layer that uses them.
+pub use crate::bridges::{BridgeSettings, FcmSettings};
+pub use crate::cluster::ClusterSettings;
+pub use crate::transport::ConnectionSettings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -275,7 +281,7 @@ pub struct Settings {
 
 impl Settings {
     /// Reads the TOML file named by `--config` (if any) and applies the flags over it.
-    pub fn load(cli: Cli) -> Result<Self, String> {
+    pub fn load(cli: Cli) -> Result<Self, ConfigError> {
         let file = match &cli.config {
             Some(path) => read_file(path)?,
             None => Overrides::default(),
@@ -283,36 +289,36 @@ impl Settings {
         Self::resolve(cli.overrides, file)
     }
 
-    pub fn resolve(flags: Overrides, file: Overrides) -> Result<Self, String> {
-        let bridges = BridgeSettings::resolve(&flags, &file)?;
+    pub fn resolve(flags: Overrides, file: Overrides) -> Result<Self, ConfigError> {
+        let bridges = bridge_settings(&flags, &file)?;
         let security = SecuritySettings::resolve(&flags, &file)?;
-        let connections = ConnectionSettings::resolve(&flags, &file)?;
-        let metrics_listen =
-            match flags.metrics_listen.or(file.metrics_listen).as_deref() {
-                None => Some(SocketAddr::from(([127, 0, 0, 1], 9070))),
-                Some("off") => None,
-                Some(address) => Some(address.parse().map_err(|_| {
-                    format!("metrics_listen {address:?} is not an address or \"off\"")
-                })?),
-            };
-        let sqlite_synchronous_full = match flags.sqlite_sync.or(file.sqlite_sync).as_deref() {
-            None | Some("full") => true,
-            Some("normal") => false,
-            Some(other) => {
-                return Err(format!(
-                    "sqlite_sync is {other:?}; use \"full\" or \"normal\""
-                ));
-            }
+        let connections = connection_settings(&flags, &file)?;
+        let metrics_listen = match flags.metrics_listen.or(file.metrics_listen).as_deref() {
+            None => Some(defaults::METRICS_LISTEN),
+            Some("off") => None,
+            Some(address) => Some(
+                address
+                    .parse()
+                    .map_err(|_| ConfigError::MetricsListen(address.to_owned()))?,
+            ),
+        };
+        let sqlite_sync = flags.sqlite_sync.or(file.sqlite_sync);
+        let sqlite_synchronous_full = match sqlite_sync.as_deref().unwrap_or(defaults::SQLITE_SYNC)
+        {
+            "full" => true,
+            "normal" => false,
+            other => return Err(ConfigError::SqliteSync(other.to_owned())),
         };
         let max_queued_messages = flags
             .max_queued_messages
             .or(file.max_queued_messages)
-            .unwrap_or(10_000);
+            .unwrap_or(defaults::MAX_QUEUED_MESSAGES);
         if max_queued_messages == 0 {
-            return Err("max_queued_messages must be at least 1".into());
+            return Err(ConfigError::Zero("max_queued_messages"));
         }
         let store = match flags.store.or(file.store).as_deref() {
-            None | Some("sqlite") => StoreChoice::Sqlite,
+            None => StoreChoice::Sqlite,
+            Some(name) if name == defaults::STORE => StoreChoice::Sqlite,
             Some(url) => StoreChoice::Scylla(crate::store::scylla::ScyllaOptions::from_url(url)?),
         };
         let cluster = cluster_settings(
@@ -328,75 +334,78 @@ impl Settings {
             cluster,
             bridges,
             store,
-            listen: flags
-                .listen
-                .or(file.listen)
-                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8070))),
+            listen: flags.listen.or(file.listen).unwrap_or(defaults::LISTEN),
             metrics_listen,
             data_dir: flags
                 .data_dir
                 .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from("pushd-data")),
+                .unwrap_or_else(|| PathBuf::from(defaults::DATA_DIR)),
             public_url: flags.public_url.or(file.public_url),
             max_ttl_seconds: flags
                 .max_ttl_seconds
                 .or(file.max_ttl_seconds)
-                .unwrap_or(28 * 24 * 3600),
+                .unwrap_or(defaults::MAX_TTL_SECONDS),
             retention: RetentionLimits {
                 max_messages: max_queued_messages,
                 max_bytes: flags
                     .max_queued_bytes
                     .or(file.max_queued_bytes)
-                    .unwrap_or(32 << 20),
+                    .unwrap_or(defaults::MAX_QUEUED_BYTES),
             },
             sqlite_synchronous_full,
             live_ack_wait: Duration::from_millis(
                 flags
                     .live_ack_wait_ms
                     .or(file.live_ack_wait_ms)
-                    .unwrap_or(20)
+                    .unwrap_or(defaults::LIVE_ACK_WAIT_MS)
                     .min(1_000),
             ),
             handshake_timeout: Duration::from_secs(
                 flags
                     .handshake_timeout_seconds
                     .or(file.handshake_timeout_seconds)
-                    .unwrap_or(10),
+                    .unwrap_or(defaults::HANDSHAKE_TIMEOUT_SECONDS),
             ),
             max_account_devices: flags
                 .max_account_devices
                 .or(file.max_account_devices)
-                .unwrap_or(16)
+                .unwrap_or(defaults::MAX_ACCOUNT_DEVICES)
                 .max(1) as usize,
             expiry_interval: Duration::from_secs(
                 flags
                     .expiry_interval_seconds
                     .or(file.expiry_interval_seconds)
-                    .unwrap_or(60)
+                    .unwrap_or(defaults::EXPIRY_INTERVAL_SECONDS)
                     .max(1),
             ),
             drain_timeout: Duration::from_secs(
-                flags.drain_seconds.or(file.drain_seconds).unwrap_or(10),
+                flags
+                    .drain_seconds
+                    .or(file.drain_seconds)
+                    .unwrap_or(defaults::DRAIN_SECONDS),
             ),
             receipt_retention: Duration::from_secs(
                 flags
                     .receipt_retention_seconds
                     .or(file.receipt_retention_seconds)
-                    .unwrap_or(86_400)
+                    .unwrap_or(defaults::RECEIPT_RETENTION_SECONDS)
                     .max(1),
             ),
             max_receipt_watchers: flags
                 .max_receipt_watchers
                 .or(file.max_receipt_watchers)
-                .unwrap_or(1024)
+                .unwrap_or(defaults::MAX_RECEIPT_WATCHERS)
                 .max(1),
             unused_device_after: Duration::from_secs(
                 flags
                     .unused_device_seconds
                     .or(file.unused_device_seconds)
-                    .unwrap_or(7 * 86_400),
+                    .unwrap_or(defaults::UNUSED_DEVICE_SECONDS),
             ),
-            log: flags.log.or(file.log).unwrap_or_else(|| "info".into()),
+            log: flags
+                .log
+                .or(file.log)
+                .unwrap_or_else(|| defaults::LOG.into()),
             ready_file: flags.ready_file.or(file.ready_file),
             security,
             connections,
@@ -404,109 +413,29 @@ impl Settings {
     }
 }
 
-fn read_file(path: &Path) -> Result<Overrides, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| format!("reading {}: {error}", path.display()))?;
+fn read_file(path: &Path) -> Result<Overrides, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+        path: path.display().to_string(),
+        source,
+    })?;
     toml::from_str(&text).map_err(|error| file_error(path, &text, &error))
 }
 
 /// Where and what, without the offending line itself: toml quotes it, and
 /// the line may hold a secret (`admin_token`, `cluster_secret`).
-fn file_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
+fn file_error(path: &Path, text: &str, error: &toml::de::Error) -> ConfigError {
     let line = error
         .span()
         .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
-    match line {
-        Some(line) => format!("{} line {line}: {}", path.display(), error.message()),
-        None => format!("{}: {}", path.display(), error.message()),
+    let location = match line {
+        Some(line) => format!("{} line {line}", path.display()),
+        None => path.display().to_string(),
+    };
+    ConfigError::FileSyntax {
+        location,
+        message: error.message().to_owned(),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flags_beat_the_file_and_defaults_fill_the_rest() {
-        let file: Overrides = toml::from_str(
-            "max_ttl_seconds = 60\nlisten = \"127.0.0.1:1\"\nmetrics_listen = \"off\"",
-        )
-        .expect("toml");
-        let flags = Overrides {
-            listen: Some("127.0.0.1:2".parse().expect("addr")),
-            ..Overrides::default()
-        };
-        let settings = Settings::resolve(flags, file).expect("resolve");
-        assert_eq!(settings.listen.port(), 2);
-        assert_eq!(settings.max_ttl_seconds, 60);
-        assert_eq!(settings.metrics_listen, None);
-        assert_eq!(settings.retention.max_messages, 10_000);
-    }
-
-    #[test]
-    fn unknown_keys_and_bad_values_are_reported() {
-        assert!(toml::from_str::<Overrides>("max_ttl = 5").is_err());
-        let bad = Overrides {
-            sqlite_sync: Some("sometimes".into()),
-            ..Overrides::default()
-        };
-        assert!(
-            Settings::resolve(bad, Overrides::default())
-                .unwrap_err()
-                .contains("sqlite_sync")
-        );
-    }
-
-    #[test]
-    fn secrets_never_show_in_debug_output_or_file_errors() {
-        let flags = Overrides {
-            admin_token: Some("admin-token-0123456789".parse().expect("secret")),
-            cluster_secret: Some("cluster-secret-0123456789".parse().expect("secret")),
-            apns_cert_password: Some("p12-password-0123456789".parse().expect("secret")),
-            ..Overrides::default()
-        };
-        let shown = format!("{flags:?}");
-        for secret in ["admin-token", "cluster-secret", "p12-password"] {
-            assert!(!shown.contains(secret), "{secret} in {shown}");
-        }
-        let folder = tempfile::tempdir().expect("temp dir");
-        let path = folder.path().join("pushd.toml");
-        std::fs::write(
-            &path,
-            "log = \"info\"\ncluster_secret = \"very-secret-0123456789\n",
-        )
-        .expect("write");
-        let error = read_file(&path).expect_err("an unterminated string");
-        assert!(!error.contains("very-secret"), "{error}");
-        assert!(error.contains("line 2"), "{error}");
-    }
-
-    #[test]
-    fn cluster_mode_needs_a_shared_store_a_secret_and_a_dialable_address() {
-        let cluster = |store: &str, listen: &str, secret: &str| Overrides {
-            store: Some(store.into()),
-            cluster_listen: Some(listen.parse().expect("addr")),
-            cluster_secret: Some(secret.parse().expect("secret")),
-            ..Overrides::default()
-        };
-        let good = "0123456789abcdef";
-        let refused =
-            |flags: Overrides| Settings::resolve(flags, Overrides::default()).unwrap_err();
-        assert!(refused(cluster("sqlite", "127.0.0.1:8071", good)).contains("scylla://"));
-        assert!(refused(cluster("scylla://h/ks", "127.0.0.1:8071", "short")).contains("16"));
-        assert!(
-            refused(cluster("scylla://h/ks", "0.0.0.0:8071", good)).contains("cluster_advertise")
-        );
-        let settings = Settings::resolve(
-            cluster("scylla://h/ks", "127.0.0.1:8071", good),
-            Overrides::default(),
-        )
-        .expect("resolve");
-        let resolved = settings.cluster.expect("cluster on");
-        assert_eq!(resolved.listen.port(), 8071);
-        assert!(
-            !format!("{resolved:?}").contains(good),
-            "the secret stays out of logs"
-        );
-    }
-}
+mod tests;

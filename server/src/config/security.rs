@@ -3,13 +3,9 @@
 
 use std::path::PathBuf;
 
-use super::Overrides;
+use super::{ConfigError, Overrides, defaults};
 use crate::auth::OidcSettings;
 use crate::limits::{Rate, RateSettings};
-
-/// Room for ~30,000 senders' tokens (~250 bytes each); past that, tokens
-/// are checked by ECDSA again (~0.1 ms each), not refused.
-const DEFAULT_VAPID_CACHE_BYTES: u64 = 8 << 20;
 
 #[derive(Clone)]
 pub struct SecuritySettings {
@@ -47,7 +43,7 @@ impl std::fmt::Debug for SecuritySettings {
 }
 
 impl SecuritySettings {
-    pub(super) fn resolve(flags: &Overrides, file: &Overrides) -> Result<Self, String> {
+    pub(super) fn resolve(flags: &Overrides, file: &Overrides) -> Result<Self, ConfigError> {
         let cert_file = flags.tls_cert_file.clone().or(file.tls_cert_file.clone());
         let key_file = flags.tls_key_file.clone().or(file.tls_key_file.clone());
         let tls = match (cert_file, key_file) {
@@ -56,14 +52,14 @@ impl SecuritySettings {
                 key_file,
             }),
             (None, None) => None,
-            _ => return Err("set both tls_cert_file and tls_key_file, or neither".into()),
+            _ => return Err(ConfigError::TlsPair),
         };
         let max_subscriptions = flags
             .max_subscriptions_per_device
             .or(file.max_subscriptions_per_device)
-            .unwrap_or(200);
+            .unwrap_or(defaults::MAX_SUBSCRIPTIONS_PER_DEVICE);
         if max_subscriptions == 0 {
-            return Err("max_subscriptions_per_device must be at least 1".into());
+            return Err(ConfigError::Zero("max_subscriptions_per_device"));
         }
         let admin_token = flags
             .admin_token
@@ -71,9 +67,7 @@ impl SecuritySettings {
             .or(file.admin_token.clone())
             .map(|token| token.expose().to_owned());
         if admin_token.as_ref().is_some_and(|token| token.len() < 16) {
-            return Err(
-                "admin_token must be at least 16 characters (e.g. openssl rand -hex 32)".into(),
-            );
+            return Err(ConfigError::AdminTokenTooShort);
         }
         let rate = |flag: Option<u32>, value: Option<u32>, default: u32| {
             let per_second = flag.or(value).unwrap_or(default);
@@ -83,18 +77,25 @@ impl SecuritySettings {
             }
         };
         let rates = RateSettings {
-            sender: rate(flags.sender_rate, file.sender_rate, 1000),
-            subscription: rate(flags.subscription_rate, file.subscription_rate, 100),
-            device: rate(flags.device_rate, file.device_rate, 200),
-            register: rate(flags.register_rate_per_ip, file.register_rate_per_ip, 10),
+            sender: rate(flags.sender_rate, file.sender_rate, defaults::SENDER_RATE),
+            subscription: rate(
+                flags.subscription_rate,
+                file.subscription_rate,
+                defaults::SUBSCRIPTION_RATE,
+            ),
+            device: rate(flags.device_rate, file.device_rate, defaults::DEVICE_RATE),
+            register: rate(
+                flags.register_rate_per_ip,
+                file.register_rate_per_ip,
+                defaults::REGISTER_RATE_PER_IP,
+            ),
         };
         let pick = |flag: &Option<String>, value: &Option<String>| flag.clone().or(value.clone());
         let oidc = match pick(&flags.oidc_issuer, &file.oidc_issuer) {
             None => None,
             Some(issuer) => {
-                let audience = pick(&flags.oidc_audience, &file.oidc_audience).ok_or(
-                    "oidc_issuer needs oidc_audience: the client id the provider issues tokens for",
-                )?;
+                let audience = pick(&flags.oidc_audience, &file.oidc_audience)
+                    .ok_or(ConfigError::OidcAudienceMissing)?;
                 let jwks_url =
                     pick(&flags.oidc_jwks_url, &file.oidc_jwks_url).unwrap_or_else(|| {
                         format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'))
@@ -111,7 +112,7 @@ impl SecuritySettings {
         let vapid_cache_bytes = flags
             .vapid_cache_bytes
             .or(file.vapid_cache_bytes)
-            .unwrap_or(DEFAULT_VAPID_CACHE_BYTES);
+            .unwrap_or(defaults::VAPID_CACHE_BYTES);
         Ok(Self {
             vapid_cache_bytes: usize::try_from(vapid_cache_bytes).unwrap_or(usize::MAX),
             oidc,
@@ -126,22 +127,24 @@ impl SecuritySettings {
 /// The provider's keys decide who is authenticated: fetched over plaintext,
 /// anyone on the path could serve their own and sign in as any user.
 /// Loopback is spared, for a provider on the same host (and tests).
-fn check_provider_url(setting: &str, url: &str) -> Result<(), String> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|error| format!("{setting} {url:?} is not a URL: {error}"))?;
+fn check_provider_url(setting: &'static str, url: &str) -> Result<(), ConfigError> {
+    let uri: http::Uri = url.parse().map_err(|source| ConfigError::ProviderUrl {
+        setting,
+        url: url.to_owned(),
+        source,
+    })?;
     let host = uri.host().unwrap_or_default();
     match uri.scheme_str() {
         Some("https") if !host.is_empty() => Ok(()),
         Some("http") if is_loopback(host) => Ok(()),
-        Some("http") => Err(format!(
-            "{setting} {url:?} is plaintext http: anyone on the path to the provider could \
-             substitute its signing keys; use its https:// URL (http:// is accepted only for \
-             loopback hosts: 127.0.0.0/8, ::1, localhost)"
-        )),
-        _ => Err(format!(
-            "{setting} {url:?} must be an https:// URL with a host, e.g. https://accounts.example.com"
-        )),
+        Some("http") => Err(ConfigError::ProviderUrlPlaintext {
+            setting,
+            url: url.to_owned(),
+        }),
+        _ => Err(ConfigError::ProviderUrlNotHttps {
+            setting,
+            url: url.to_owned(),
+        }),
     }
 }
 
@@ -180,9 +183,9 @@ impl std::str::FromStr for Secret {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{Overrides, Settings};
+    use crate::config::{ConfigError, Overrides, Settings};
 
-    fn resolved(issuer: &str, jwks_url: Option<&str>) -> Result<Settings, String> {
+    fn resolved(issuer: &str, jwks_url: Option<&str>) -> Result<Settings, ConfigError> {
         let flags = Overrides {
             oidc_issuer: Some(issuer.into()),
             oidc_audience: Some("pushd".into()),
@@ -208,7 +211,8 @@ mod tests {
         ] {
             let error = resolved(issuer, jwks_url)
                 .err()
-                .unwrap_or_else(|| panic!("{issuer} {jwks_url:?} accepted"));
+                .unwrap_or_else(|| panic!("{issuer} {jwks_url:?} accepted"))
+                .to_string();
             assert!(error.contains(refused), "{error}");
             assert!(error.contains("https://"), "{error}");
         }

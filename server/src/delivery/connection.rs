@@ -1,8 +1,8 @@
 //! One device's live stream, as the rest of the server sees it.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use parking_lot::Mutex;
 use push_proto::v1::{self as pb, server_frame::Frame};
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -89,7 +89,7 @@ impl LiveConnection {
 
     /// Messages sent on this stream and not acked yet.
     pub fn unacked(&self) -> usize {
-        self.in_flight.lock().map_or(0, |in_flight| in_flight.len())
+        self.in_flight.lock().len()
     }
 
     pub fn min_urgency(&self) -> Urgency {
@@ -175,9 +175,7 @@ impl LiveConnection {
     /// Of the ids in an ack frame, those this stream sent: only these are
     /// removed from the store; call [`LiveConnection::ack_written`] after.
     pub fn take_acked(&self, message_ids: &[String]) -> Vec<String> {
-        let Ok(mut in_flight) = self.in_flight.lock() else {
-            return Vec::new();
-        };
+        let mut in_flight = self.in_flight.lock();
         let taken = in_flight.take_acked(message_ids);
         let restart = !taken.is_empty() && in_flight.room_freed();
         drop(in_flight);
@@ -189,33 +187,23 @@ impl LiveConnection {
     }
 
     pub fn ack_written(&self, message_ids: &[String]) {
-        if let Ok(mut in_flight) = self.in_flight.lock() {
-            in_flight.ack_written(message_ids);
-        }
+        self.in_flight.lock().ack_written(message_ids);
     }
 
     /// Brackets a replay, so a message acked while it runs is not sent again.
     pub fn replay_started(&self) {
-        if let Ok(mut in_flight) = self.in_flight.lock() {
-            in_flight.replay_started();
-        }
+        self.in_flight.lock().replay_started();
     }
 
     pub fn replay_finished(&self) {
-        if let Ok(mut in_flight) = self.in_flight.lock() {
-            in_flight.replay_finished();
-        }
+        self.in_flight.lock().replay_finished();
     }
 
     /// Asks the session to replay stored messages (after a full buffer or a lowered threshold).
     pub fn request_resync(&self) {
         // A device that stopped reading must not make every message sent to
         // it cost a read of its queue.
-        if self
-            .in_flight
-            .lock()
-            .is_ok_and(|in_flight| in_flight.waiting_for_acks())
-        {
+        if self.in_flight.lock().waiting_for_acks() {
             return;
         }
         self.resync.notify_one();
@@ -249,10 +237,7 @@ impl LiveConnection {
     }
 
     fn has_room(&self) -> bool {
-        self.in_flight
-            .lock()
-            .map(|in_flight| in_flight.len() < self.max_in_flight)
-            .unwrap_or(false)
+        self.in_flight.lock().len() < self.max_in_flight
     }
 
     fn mark_in_flight(&self, message: &QueuedMessage) -> Mark {
@@ -260,16 +245,11 @@ impl LiveConnection {
         let bytes = message.payload.len() + message.id.len() + 64;
         self.in_flight
             .lock()
-            .map(|mut in_flight| {
-                in_flight.mark_sent(&message.id, u32::try_from(bytes).unwrap_or(u32::MAX))
-            })
-            .unwrap_or(Mark::Already)
+            .mark_sent(&message.id, u32::try_from(bytes).unwrap_or(u32::MAX))
     }
 
     fn unmark_in_flight(&self, message_id: &str) {
-        if let Ok(mut in_flight) = self.in_flight.lock() {
-            in_flight.unmark(message_id);
-        }
+        self.in_flight.lock().unmark(message_id);
     }
 }
 

@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 
 use super::connection::{CloseReason, LiveConnection};
 use crate::domain::now_micros;
@@ -52,15 +54,15 @@ impl Hub {
     }
 
     pub fn get(&self, device_id: &str) -> Option<Arc<LiveConnection>> {
-        self.shard(device_id).lock().ok()?.get(device_id).cloned()
+        self.shard(device_id).lock().get(device_id).cloned()
     }
 
     /// Makes `connection` the device's stream; an older one is told to close.
     pub fn register(&self, connection: Arc<LiveConnection>) {
-        let previous = match self.shard(&connection.device_id).lock() {
-            Ok(mut shard) => shard.insert(connection.device_id.clone(), connection.clone()),
-            Err(_) => None,
-        };
+        let previous = self
+            .shard(&connection.device_id)
+            .lock()
+            .insert(connection.device_id.clone(), connection.clone());
         match previous {
             Some(previous) => previous.close(CloseReason::Replaced),
             None => metrics::gauge!("pushd_live_streams").increment(1.0),
@@ -69,9 +71,7 @@ impl Hub {
 
     /// Removes the device's entry if it is still this connection.
     pub fn unregister(&self, connection: &LiveConnection) {
-        let Ok(mut shard) = self.shard(&connection.device_id).lock() else {
-            return;
-        };
+        let mut shard = self.shard(&connection.device_id).lock();
         if shard
             .get(&connection.device_id)
             .is_some_and(|current| current.id == connection.id)
@@ -112,11 +112,9 @@ impl Hub {
         self.draining.store(true, Ordering::Release);
         let mut told = 0;
         for shard in &self.shards {
-            if let Ok(shard) = shard.lock() {
-                for connection in shard.values() {
-                    connection.close(CloseReason::Draining);
-                    told += 1;
-                }
+            for connection in shard.lock().values() {
+                connection.close(CloseReason::Draining);
+                told += 1;
             }
         }
         told

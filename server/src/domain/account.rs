@@ -39,19 +39,28 @@ pub struct SealedKeys {
     pub created_at: UnixMillis,
 }
 
+/// Why a device name was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DeviceNameError {
+    #[error("device_name is required, e.g. \"Pixel 9\" or \"Work laptop\"")]
+    Missing,
+    #[error("device_name is {0} characters; at most {MAX_DEVICE_NAME_CHARS}")]
+    TooLong(usize),
+    #[error("device_name must not contain control characters")]
+    ControlCharacter,
+}
+
 /// Checks a device name: printable, non-empty, not too long.
-pub fn check_device_name(name: &str) -> Result<(), String> {
+pub fn check_device_name(name: &str) -> Result<(), DeviceNameError> {
     let chars = name.chars().count();
     if name.trim().is_empty() {
-        return Err("device_name is required, e.g. \"Pixel 9\" or \"Work laptop\"".into());
+        return Err(DeviceNameError::Missing);
     }
     if chars > MAX_DEVICE_NAME_CHARS {
-        return Err(format!(
-            "device_name is {chars} characters; at most {MAX_DEVICE_NAME_CHARS}"
-        ));
+        return Err(DeviceNameError::TooLong(chars));
     }
     if name.chars().any(char::is_control) {
-        return Err("device_name must not contain control characters".into());
+        return Err(DeviceNameError::ControlCharacter);
     }
     Ok(())
 }

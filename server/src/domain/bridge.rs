@@ -27,6 +27,19 @@ pub enum Bridge {
 const MAX_TOKEN: usize = 4096;
 const MAX_NAME: usize = 255;
 
+/// What is wrong with the bridge a device sent, and where to find the right value.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BridgeError {
+    #[error("APNs device_token must be the hex string the app got from APNs")]
+    ApnsDeviceToken,
+    #[error("APNs topic must be the app's bundle id, e.g. com.example.app")]
+    ApnsTopic,
+    #[error("FCM registration_token must be the token the app got from Firebase")]
+    FcmRegistrationToken,
+    #[error("FCM project_id must be the Firebase project id, e.g. my-app-1234")]
+    FcmProjectId,
+}
+
 impl Bridge {
     pub fn kind(&self) -> &'static str {
         self.parts().0
@@ -75,7 +88,7 @@ impl Bridge {
     }
 
     /// Checks what a device sent; the error says what to fix.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), BridgeError> {
         let printable = |text: &str| text.chars().all(|c| c.is_ascii_graphic());
         match self {
             Self::Apns {
@@ -87,14 +100,10 @@ impl Bridge {
                     || device_token.len() > MAX_TOKEN
                     || !device_token.chars().all(|c| c.is_ascii_hexdigit())
                 {
-                    return Err(
-                        "APNs device_token must be the hex string the app got from APNs".into(),
-                    );
+                    return Err(BridgeError::ApnsDeviceToken);
                 }
                 if topic.is_empty() || topic.len() > MAX_NAME || !printable(topic) {
-                    return Err(
-                        "APNs topic must be the app's bundle id, e.g. com.example.app".into(),
-                    );
+                    return Err(BridgeError::ApnsTopic);
                 }
             }
             Self::Fcm {
@@ -105,9 +114,7 @@ impl Bridge {
                     || registration_token.len() > MAX_TOKEN
                     || !printable(registration_token)
                 {
-                    return Err(
-                        "FCM registration_token must be the token the app got from Firebase".into(),
-                    );
+                    return Err(BridgeError::FcmRegistrationToken);
                 }
                 if project_id.is_empty()
                     || project_id.len() > MAX_NAME
@@ -115,9 +122,7 @@ impl Bridge {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '-')
                 {
-                    return Err(
-                        "FCM project_id must be the Firebase project id, e.g. my-app-1234".into(),
-                    );
+                    return Err(BridgeError::FcmProjectId);
                 }
             }
         }

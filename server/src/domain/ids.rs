@@ -56,15 +56,12 @@ pub const MAX_MESSAGE_IDS: usize = 1024;
 
 /// Checks message ids a device sent: at least one, at most
 /// [`MAX_MESSAGE_IDS`], every one shaped like a message id.
-pub fn check_message_ids(ids: &[String]) -> Result<(), String> {
+pub fn check_message_ids(ids: &[String]) -> Result<(), MessageIdsError> {
     if ids.is_empty() {
-        return Err("no message ids given".into());
+        return Err(MessageIdsError::Empty);
     }
     if ids.len() > MAX_MESSAGE_IDS {
-        return Err(format!(
-            "{} message ids; send at most {MAX_MESSAGE_IDS} at once",
-            ids.len()
-        ));
+        return Err(MessageIdsError::TooMany(ids.len()));
     }
     match ids.iter().find(|id| !is_message_id(id)) {
         Some(bad) => {
@@ -72,8 +69,20 @@ pub fn check_message_ids(ids: &[String]) -> Result<(), String> {
                 .char_indices()
                 .nth(40)
                 .map_or(bad.as_str(), |(end, _)| &bad[..end]);
-            Err(format!("{shown:?} is not a message id; nothing was done"))
+            Err(MessageIdsError::NotAMessageId(shown.to_owned()))
         }
         None => Ok(()),
     }
+}
+
+/// Why a list of message ids was refused; nothing in it was acted on.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MessageIdsError {
+    #[error("no message ids given")]
+    Empty,
+    #[error("{0} message ids; send at most {MAX_MESSAGE_IDS} at once")]
+    TooMany(usize),
+    /// Holds the id's first 40 characters at most.
+    #[error("{0:?} is not a message id; nothing was done")]
+    NotAMessageId(String),
 }

@@ -12,14 +12,15 @@ mod topic;
 mod urgency;
 
 pub use account::{
-    AccountDevice, MAX_DEVICE_NAME_CHARS, MAX_SEALED_BYTES, SealedKeys, check_device_name,
+    AccountDevice, DeviceNameError, MAX_DEVICE_NAME_CHARS, MAX_SEALED_BYTES, SealedKeys,
+    check_device_name,
 };
 pub use aes128gcm::{HeaderError, MAX_PAYLOAD_BYTES, check_aes128gcm};
 pub use blocks::BlockOwner;
-pub use bridge::{Bridge, WakeUp};
+pub use bridge::{Bridge, BridgeError, WakeUp};
 pub use ids::{
-    MAX_MESSAGE_IDS, check_message_ids, is_message_id, is_token, new_account_id, new_device_id,
-    new_message_id, new_secret, new_subscription_id,
+    MAX_MESSAGE_IDS, MessageIdsError, check_message_ids, is_message_id, is_token, new_account_id,
+    new_device_id, new_message_id, new_secret, new_subscription_id,
 };
 pub use receipt::{
     Receipt, ReceiptCopy, ReceiptEvent, ReceiptState, copies_from_text, copies_to_text,

@@ -5,8 +5,10 @@
 //! TTL bounds how long another node's removal can go unseen.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use super::{Store, StoreResult};
 use crate::domain::SubscriptionRecord;
@@ -35,7 +37,7 @@ impl SubscriptionCache {
         }
         let loaded = self.store.subscription(id).await?;
         if let Some(record) = &loaded {
-            let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut entries = self.entries.lock();
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
@@ -49,15 +51,12 @@ impl SubscriptionCache {
     pub async fn delete(&self, device_id: &str, id: &str) -> StoreResult<bool> {
         let removed = self.store.delete_subscription(device_id, id).await;
         // Forgotten even on failure: the store may have applied it.
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(id);
+        self.entries.lock().remove(id);
         removed
     }
 
     fn lookup(&self, id: &str) -> Option<SubscriptionRecord> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let entries = self.entries.lock();
         let (record, loaded_at) = entries.get(id)?;
         (loaded_at.elapsed() < self.ttl).then(|| record.clone())
     }

@@ -14,8 +14,8 @@ use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::ConnectionSettings;
 use super::slots::{ConnectionSlot, Refusal, Slots};
-use crate::config::ConnectionSettings;
 use crate::telemetry::LogGate;
 
 /// First pause after running out of descriptors; doubled up to [`MAX_BACKOFF`].

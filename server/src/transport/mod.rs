@@ -14,15 +14,15 @@ use tokio_stream::{Stream, StreamExt as _};
 mod accept;
 pub mod descriptors;
 mod serve;
+mod settings;
 mod slots;
 mod stream;
 mod tls;
 
 pub use serve::{ConnectionLimits, serve};
+pub use settings::ConnectionSettings;
 pub use stream::{Lifetime, PublicStream};
 pub use tls::{TlsError, acceptor as tls};
-
-use crate::config::ConnectionSettings;
 
 /// Pending connections the kernel may queue before pushd accepts them. A
 /// fleet reconnecting after a restart arrives as a burst far above tokio's

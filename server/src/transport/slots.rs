@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use parking_lot::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::limits::{AddressRate, Rate};
@@ -72,10 +73,7 @@ impl Slots {
                 open: None,
             });
         }
-        let mut open = self
-            .open
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut open = self.open.lock();
         let count = open.entry(ip).or_insert(0);
         if *count >= self.per_ip {
             return Err(Refusal::PerIp);
@@ -92,7 +90,7 @@ impl Slots {
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         let Some(open) = &self.open else { return };
-        let mut open = open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut open = open.lock();
         if let Some(count) = open.get_mut(&self.ip) {
             *count -= 1;
             if *count == 0 {

@@ -12,7 +12,7 @@ mod header;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use parking_lot::{Mutex, MutexGuard};
 
 pub use cache::CacheUsage;
 use cache::{TokenCache, TokenKey};
@@ -94,9 +94,7 @@ impl VapidVerifier {
     }
 
     fn cache(&self) -> MutexGuard<'_, TokenCache> {
-        // Every cache method leaves it consistent, so a panic elsewhere
-        // while it was held does not spoil it.
-        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+        self.cache.lock()
     }
 
     fn remember(&self, key: TokenKey, signature: Signature, sender: VerifiedSender) {
@@ -112,7 +110,8 @@ impl VapidVerifier {
     ) -> Result<VerifiedSender, VapidError> {
         let ec_key = jwt::p256_public_key(&presented.public_key)
             .map_err(|error| VapidError::Malformed(format!("k= {error}")))?;
-        let claims = jwt::verify_es256(presented.token, &ec_key).map_err(VapidError::Invalid)?;
+        let claims = jwt::verify_es256(presented.token, &ec_key)
+            .map_err(|error| VapidError::Invalid(error.to_string()))?;
         match claims.aud.as_deref() {
             Some(aud) if aud.trim_end_matches('/') == self.audience => {}
             Some(aud) => {

@@ -2,7 +2,7 @@
 //! open), with token (.p8, ES256, the JWT reused under an hour by apns-h2)
 //! or certificate (.p12 or PEM) authentication.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use apns_h2::request::notification::{
     CollapseId, NotificationBuilder, NotificationOptions, PushType,
@@ -47,6 +47,25 @@ impl std::fmt::Debug for ApnsCredentials {
     }
 }
 
+/// Why the APNs client could not be made from the configured credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum ApnsClientError {
+    #[error("opening {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("reading {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("APNs signing key {}: {source}", path.display())]
+    SigningKey { path: PathBuf, source: Error },
+    #[error("APNs certificate {}: {source}", path.display())]
+    Certificate { path: PathBuf, source: Error },
+}
+
 /// One client per environment; a device's bridge says which it uses.
 pub struct ApnsH2 {
     production: Client,
@@ -54,7 +73,7 @@ pub struct ApnsH2 {
 }
 
 impl ApnsH2 {
-    pub fn new(credentials: &ApnsCredentials) -> Result<Self, String> {
+    pub fn new(credentials: &ApnsCredentials) -> Result<Self, ApnsClientError> {
         Ok(Self {
             production: client(credentials, Endpoint::Production)?,
             sandbox: client(credentials, Endpoint::Sandbox)?,
@@ -62,33 +81,50 @@ impl ApnsH2 {
     }
 }
 
-fn read(path: &Path) -> Result<std::fs::File, String> {
-    std::fs::File::open(path).map_err(|error| format!("opening {}: {error}", path.display()))
+fn read(path: &Path) -> Result<std::fs::File, ApnsClientError> {
+    std::fs::File::open(path).map_err(|source| ApnsClientError::Open {
+        path: path.to_owned(),
+        source,
+    })
 }
 
-fn client(credentials: &ApnsCredentials, endpoint: Endpoint) -> Result<Client, String> {
+fn client(credentials: &ApnsCredentials, endpoint: Endpoint) -> Result<Client, ApnsClientError> {
     let config = ClientConfig::new(endpoint);
     match credentials {
         ApnsCredentials::Token {
             key_file,
             key_id,
             team_id,
-        } => Client::token(read(key_file)?, key_id.clone(), team_id.clone(), config)
-            .map_err(|error| format!("APNs signing key {}: {error}", key_file.display())),
+        } => Client::token(read(key_file)?, key_id.clone(), team_id.clone(), config).map_err(
+            |source| ApnsClientError::SigningKey {
+                path: key_file.clone(),
+                source,
+            },
+        ),
         // A .pem holds the certificate and its key together; anything else is PKCS#12.
         ApnsCredentials::Certificate { p12_file, password }
             if p12_file
                 .extension()
                 .is_some_and(|extension| extension == "pem") =>
         {
-            let pem = std::fs::read(p12_file)
-                .map_err(|error| format!("reading {}: {error}", p12_file.display()))?;
-            Client::certificate_parts(&pem, &pem, config)
-                .map_err(|error| format!("APNs certificate {}: {error}", p12_file.display()))
+            let pem = std::fs::read(p12_file).map_err(|source| ApnsClientError::Read {
+                path: p12_file.clone(),
+                source,
+            })?;
+            Client::certificate_parts(&pem, &pem, config).map_err(|source| {
+                ApnsClientError::Certificate {
+                    path: p12_file.clone(),
+                    source,
+                }
+            })
         }
         ApnsCredentials::Certificate { p12_file, password } => {
-            Client::certificate(&mut read(p12_file)?, password, config)
-                .map_err(|error| format!("APNs certificate {}: {error}", p12_file.display()))
+            Client::certificate(&mut read(p12_file)?, password, config).map_err(|source| {
+                ApnsClientError::Certificate {
+                    path: p12_file.clone(),
+                    source,
+                }
+            })
         }
     }
 }

@@ -41,7 +41,7 @@ use crate::domain::{
 use schema::{backend, unavailable};
 use statements::Statements;
 
-pub use options::{CqlTls, ScyllaOptions};
+pub use options::{CqlTls, CqlTlsError, ScyllaOptions, ScyllaOptionsError};
 
 pub struct ScyllaStore {
     session: Arc<Session>,
@@ -67,7 +67,10 @@ impl ScyllaStore {
             .request_timeout(Some(options.request_timeout))
             .build();
         let tls = match &options.tls {
-            Some(tls) => Some(tls.connector().map_err(StoreError::Backend)?),
+            Some(tls) => Some(
+                tls.connector()
+                    .map_err(|error| StoreError::Backend(error.to_string()))?,
+            ),
             None => None,
         };
         let session = SessionBuilder::new()

@@ -5,8 +5,45 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use openssl::error::ErrorStack;
 use openssl::ssl::{SslConnector, SslConnectorBuilder, SslFiletype, SslMethod};
 use scylla::statement::Consistency;
+
+/// What is wrong with a `scylla://` URL.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ScyllaOptionsError {
+    #[error("{0:?} does not start with scylla://")]
+    NotScylla(String),
+    #[error("keyspace {0:?} must be letters, digits and _ (at most 48)")]
+    Keyspace(String),
+    #[error("scylla:// needs at least one host")]
+    NoHost,
+    #[error("{option}={value:?} is not a number")]
+    NotANumber { option: &'static str, value: String },
+    #[error("consistency={0:?}: use one, quorum, local_quorum, each_quorum, all or local_one")]
+    Consistency(String),
+    #[error("tls={0:?}: use 1 or 0")]
+    Tls(String),
+    #[error(
+        "unknown scylla:// option {0:?} (known: rf, consistency, timeout_ms, tls, ca, cert, key)"
+    )]
+    UnknownOption(String),
+    #[error("scylla:// cert= and key= go together")]
+    CertWithoutKey,
+}
+
+/// Why the TLS context for the database could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CqlTlsError {
+    #[error("TLS setup: {0}")]
+    Setup(#[source] ErrorStack),
+    #[error("reading {what} {}: {source}", path.display())]
+    File {
+        what: &'static str,
+        path: PathBuf,
+        source: ErrorStack,
+    },
+}
 
 /// Where and how to reach the cluster.
 #[derive(Debug, Clone)]
@@ -36,21 +73,23 @@ pub struct CqlTls {
 impl CqlTls {
     /// The driver's OpenSSL context: peer verification on (it also checks
     /// each node's certificate against the node's IP address).
-    pub fn connector(&self) -> Result<SslConnectorBuilder, String> {
-        let mut builder = SslConnector::builder(SslMethod::tls_client())
-            .map_err(|error| format!("TLS setup: {error}"))?;
+    pub fn connector(&self) -> Result<SslConnectorBuilder, CqlTlsError> {
+        let file = |what: &'static str, path: &PathBuf| {
+            let path = path.clone();
+            move |source| CqlTlsError::File { what, path, source }
+        };
+        let mut builder =
+            SslConnector::builder(SslMethod::tls_client()).map_err(CqlTlsError::Setup)?;
         if let Some(ca) = &self.ca_file {
-            builder
-                .set_ca_file(ca)
-                .map_err(|error| format!("reading CA file {}: {error}", ca.display()))?;
+            builder.set_ca_file(ca).map_err(file("CA file", ca))?;
         }
         if let Some((cert, key)) = &self.client_cert {
-            builder.set_certificate_chain_file(cert).map_err(|error| {
-                format!("reading client certificate {}: {error}", cert.display())
-            })?;
+            builder
+                .set_certificate_chain_file(cert)
+                .map_err(file("client certificate", cert))?;
             builder
                 .set_private_key_file(key, SslFiletype::PEM)
-                .map_err(|error| format!("reading client key {}: {error}", key.display()))?;
+                .map_err(file("client key", key))?;
         }
         Ok(builder)
     }
@@ -59,10 +98,10 @@ impl CqlTls {
 impl ScyllaOptions {
     /// Parses `scylla://host1[:port],host2/keyspace?rf=3&consistency=local_quorum&timeout_ms=5000`,
     /// plus `&tls=1&ca=/path/ca.pem[&cert=…&key=…]` for TLS.
-    pub fn from_url(url: &str) -> Result<Self, String> {
+    pub fn from_url(url: &str) -> Result<Self, ScyllaOptionsError> {
         let rest = url
             .strip_prefix("scylla://")
-            .ok_or_else(|| format!("{url:?} does not start with scylla://"))?;
+            .ok_or_else(|| ScyllaOptionsError::NotScylla(url.to_owned()))?;
         let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (hosts, keyspace) = location.split_once('/').unwrap_or((location, "pushd"));
         let keyspace = if keyspace.is_empty() {
@@ -75,9 +114,7 @@ impl ScyllaOptions {
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
             || keyspace.len() > 48
         {
-            return Err(format!(
-                "keyspace {keyspace:?} must be letters, digits and _ (at most 48)"
-            ));
+            return Err(ScyllaOptionsError::Keyspace(keyspace.to_owned()));
         }
         let nodes: Vec<String> = hosts
             .split(',')
@@ -91,7 +128,7 @@ impl ScyllaOptions {
             })
             .collect();
         if nodes.is_empty() {
-            return Err("scylla:// needs at least one host".into());
+            return Err(ScyllaOptionsError::NoHost);
         }
         let mut options = Self {
             nodes,
@@ -103,41 +140,42 @@ impl ScyllaOptions {
         };
         let (mut tls, mut cert, mut key) = (false, None, None);
         let mut ca_file = None;
+        let not_a_number = |option: &'static str, value: &str| ScyllaOptionsError::NotANumber {
+            option,
+            value: value.to_owned(),
+        };
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             match pair.split_once('=') {
                 Some(("rf", value)) => {
-                    options.replication_factor = value
-                        .parse()
-                        .map_err(|_| format!("rf={value:?} is not a number"))?
+                    options.replication_factor =
+                        value.parse().map_err(|_| not_a_number("rf", value))?
                 }
                 Some(("consistency", value)) => options.consistency = consistency(value)?,
                 Some(("timeout_ms", value)) => {
                     let millis = value
                         .parse()
-                        .map_err(|_| format!("timeout_ms={value:?} is not a number"))?;
+                        .map_err(|_| not_a_number("timeout_ms", value))?;
                     options.request_timeout = Duration::from_millis(millis);
                 }
                 Some(("tls", value)) => {
                     tls = match value {
                         "1" | "true" => true,
                         "0" | "false" => false,
-                        _ => return Err(format!("tls={value:?}: use 1 or 0")),
+                        _ => return Err(ScyllaOptionsError::Tls(value.to_owned())),
                     }
                 }
                 Some(("ca", path)) => ca_file = Some(PathBuf::from(path)),
                 Some(("cert", path)) => cert = Some(PathBuf::from(path)),
                 Some(("key", path)) => key = Some(PathBuf::from(path)),
                 _ => {
-                    return Err(format!(
-                        "unknown scylla:// option {pair:?} (known: rf, consistency, timeout_ms, tls, ca, cert, key)"
-                    ));
+                    return Err(ScyllaOptionsError::UnknownOption(pair.to_owned()));
                 }
             }
         }
         let client_cert = match (cert, key) {
             (Some(cert), Some(key)) => Some((cert, key)),
             (None, None) => None,
-            _ => return Err("scylla:// cert= and key= go together".into()),
+            _ => return Err(ScyllaOptionsError::CertWithoutKey),
         };
         if tls || ca_file.is_some() || client_cert.is_some() {
             options.tls = Some(CqlTls {
@@ -167,7 +205,7 @@ impl ScyllaOptions {
     }
 }
 
-fn consistency(name: &str) -> Result<Consistency, String> {
+fn consistency(name: &str) -> Result<Consistency, ScyllaOptionsError> {
     Ok(match name.to_ascii_lowercase().as_str() {
         "one" => Consistency::One,
         "quorum" => Consistency::Quorum,
@@ -175,10 +213,6 @@ fn consistency(name: &str) -> Result<Consistency, String> {
         "each_quorum" => Consistency::EachQuorum,
         "all" => Consistency::All,
         "local_one" => Consistency::LocalOne,
-        other => {
-            return Err(format!(
-                "consistency={other:?}: use one, quorum, local_quorum, each_quorum, all or local_one"
-            ));
-        }
+        other => return Err(ScyllaOptionsError::Consistency(other.to_owned())),
     })
 }

@@ -27,8 +27,8 @@
 //!   no error outlives the longest TTL.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
+use parking_lot::Mutex;
 use scylla::client::session::Session;
 use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
@@ -201,10 +201,7 @@ impl UsageLedger {
         delta: Usage,
         now: UnixMillis,
     ) -> StoreResult<(String, Usage, i64)> {
-        let mut tallies = self
-            .tallies
-            .lock()
-            .map_err(|_| backend("usage ledger lock poisoned"))?;
+        let mut tallies = self.tallies.lock();
         let key = (device_id.to_owned(), bucket);
         if tallies.rows.len() >= MAX_TALLIES && !tallies.rows.contains_key(&key) {
             let open = bucket_of(now);
@@ -224,9 +221,10 @@ impl UsageLedger {
 
     /// Drops a removed device's rows.
     pub async fn forget_device(&self, session: &Session, device_id: &str) -> StoreResult<()> {
-        if let Ok(mut tallies) = self.tallies.lock() {
-            tallies.rows.retain(|(device, _), _| device != device_id);
-        }
+        self.tallies
+            .lock()
+            .rows
+            .retain(|(device, _), _| device != device_id);
         session
             .execute_unpaged(&self.forget, (device_id,))
             .await

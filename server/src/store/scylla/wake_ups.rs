@@ -43,7 +43,7 @@ pub struct WakeUpStatements {
     select_due: PreparedStatement,
     delete_minute: PreparedStatement,
     /// The lowest minute that may still hold rows, as far as this node knows.
-    floor: std::sync::Mutex<i64>,
+    floor: parking_lot::Mutex<i64>,
 }
 
 impl WakeUpStatements {
@@ -66,7 +66,7 @@ impl WakeUpStatements {
             )
             .await?,
             delete_minute: prepare("DELETE FROM {ks}.wake_up_minutes WHERE shard = 0 AND minute = ?").await?,
-            floor: std::sync::Mutex::new(i64::MIN),
+            floor: parking_lot::Mutex::new(i64::MIN),
         })
     }
 }
@@ -102,10 +102,7 @@ impl ScyllaStore {
         limit: usize,
     ) -> StoreResult<Vec<WakeUp>> {
         let statements = &self.wake_ups;
-        let floor = *statements
-            .floor
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let floor = *statements.floor.lock();
         let minutes = self
             .execute(
                 &statements.select_minutes,
@@ -155,10 +152,7 @@ impl ScyllaStore {
                 new_floor = new_floor.min(listed);
             }
         }
-        let mut floor = statements
-            .floor
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut floor = statements.floor.lock();
         *floor = (*floor).max(new_floor);
         Ok(claimed)
     }

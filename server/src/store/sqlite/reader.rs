@@ -1,8 +1,9 @@
 //! Read-only connections, used from tokio's blocking pool.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::Semaphore;
 
@@ -47,14 +48,10 @@ impl ReaderPool {
         let idle = self.idle.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            // A std mutex: held only to pop or push a connection, never across a query.
-            let connection = idle
-                .lock()
-                .map_err(|_| closed())?
-                .pop()
-                .ok_or_else(closed)?;
+            // A blocking mutex: held only to pop or push a connection, never across a query.
+            let connection = idle.lock().pop().ok_or_else(closed)?;
             let result = query(&connection).map_err(backend);
-            idle.lock().map_err(|_| closed())?.push(connection);
+            idle.lock().push(connection);
             result
         })
         .await

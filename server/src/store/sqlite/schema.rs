@@ -141,27 +141,39 @@ pub fn configure(connection: &Connection, synchronous_full: bool) -> rusqlite::R
     Ok(())
 }
 
+/// Why the database could not be brought to [`VERSION`].
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("reading schema version: {0}")]
+    ReadVersion(#[source] rusqlite::Error),
+    #[error(
+        "database schema version {0} is newer than this pushd understands ({VERSION}); upgrade pushd"
+    )]
+    TooNew(u32),
+    #[error("migrating schema from version {from}: {source}")]
+    Step {
+        from: usize,
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
 /// Brings the database to [`VERSION`]; refuses a database from a newer pushd.
-pub fn migrate(connection: &mut Connection) -> Result<(), String> {
+pub fn migrate(connection: &mut Connection) -> Result<(), MigrationError> {
     let current: u32 = connection
         .pragma_query_value(None, "user_version", |row| row.get(0))
-        .map_err(|error| format!("reading schema version: {error}"))?;
+        .map_err(MigrationError::ReadVersion)?;
     if current > VERSION {
-        return Err(format!(
-            "database schema version {current} is newer than this pushd understands ({VERSION}); upgrade pushd"
-        ));
+        return Err(MigrationError::TooNew(current));
     }
     for (from, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let transaction = connection
-            .transaction()
-            .map_err(|error| error.to_string())?;
+        let transaction = connection.transaction()?;
         transaction
             .execute_batch(migration)
-            .map_err(|error| format!("migrating schema from version {from}: {error}"))?;
-        transaction
-            .pragma_update(None, "user_version", from as u32 + 1)
-            .map_err(|error| error.to_string())?;
-        transaction.commit().map_err(|error| error.to_string())?;
+            .map_err(|source| MigrationError::Step { from, source })?;
+        transaction.pragma_update(None, "user_version", from as u32 + 1)?;
+        transaction.commit()?;
     }
     Ok(())
 }

@@ -34,7 +34,7 @@ impl WriterHandle {
     pub fn start(path: &Path, synchronous_full: bool, hold: Duration) -> StoreResult<Self> {
         let mut connection = Connection::open(path).map_err(backend)?;
         schema::configure(&connection, synchronous_full).map_err(backend)?;
-        schema::migrate(&mut connection).map_err(StoreError::Backend)?;
+        schema::migrate(&mut connection).map_err(|error| StoreError::Backend(error.to_string()))?;
         let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
