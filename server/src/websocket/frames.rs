@@ -43,20 +43,31 @@ struct Update {
     version: String,
 }
 
+/// Why a client's frame was refused; sent back as the close reason.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    #[error("malformed message: {0}")]
+    Malformed(serde_json::Error),
+    #[error("channelID is required")]
+    MissingChannel,
+    #[error("unknown messageType {0:?}")]
+    UnknownType(String),
+    #[error("messageType is required")]
+    MissingType,
+    #[error("messages are JSON text")]
+    Binary,
+}
+
 /// Reads one text frame; the error says what was wrong.
-pub fn parse(text: &str) -> Result<ClientMessage, String> {
-    let value: Value = serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))?;
+pub fn parse(text: &str) -> Result<ClientMessage, FrameError> {
+    let value: Value = serde_json::from_str(text).map_err(FrameError::NotJson)?;
     if value.as_object().is_some_and(|object| object.is_empty()) {
         return Ok(ClientMessage::Ping);
     }
-    let fields: Fields =
-        serde_json::from_value(value).map_err(|error| format!("malformed message: {error}"))?;
-    let channel = |fields: &Fields| {
-        fields
-            .channel_id
-            .clone()
-            .ok_or_else(|| "channelID is required".to_string())
-    };
+    let fields: Fields = serde_json::from_value(value).map_err(FrameError::Malformed)?;
+    let channel = |fields: &Fields| fields.channel_id.clone().ok_or(FrameError::MissingChannel);
     match fields.message_type.as_deref() {
         Some("hello") => Ok(ClientMessage::Hello {
             uaid: fields.uaid.filter(|uaid| !uaid.is_empty()),
@@ -78,8 +89,8 @@ pub fn parse(text: &str) -> Result<ClientMessage, String> {
         }),
         Some("nack") => Ok(ClientMessage::Nack),
         Some("broadcast_subscribe") => Ok(ClientMessage::BroadcastSubscribe),
-        Some(other) => Err(format!("unknown messageType {other:?}")),
-        None => Err("messageType is required".into()),
+        Some(other) => Err(FrameError::UnknownType(other.to_owned())),
+        None => Err(FrameError::MissingType),
     }
 }
 

@@ -20,7 +20,7 @@ use tonic::Status;
 
 use super::WebSocketFront;
 use super::channel;
-use super::frames::{self, ClientMessage};
+use super::frames::{self, ClientMessage, FrameError};
 use crate::domain::{MAX_MESSAGE_IDS, is_message_id, now_millis};
 use crate::error::{ApiError, ErrorCode, ServiceError};
 
@@ -46,7 +46,9 @@ pub async fn run<S>(
     {
         Ok(Some(Ok(ClientMessage::Hello { uaid }))) => uaid,
         Ok(Some(Ok(_))) => return close(&mut socket, PROTOCOL_ERROR, "send hello first").await,
-        Ok(Some(Err(problem))) => return close(&mut socket, INVALID_DATA, &problem).await,
+        Ok(Some(Err(problem))) => {
+            return close(&mut socket, INVALID_DATA, &problem.to_string()).await;
+        }
         Ok(None) => return,
         Err(_) => return close(&mut socket, PROTOCOL_ERROR, "no hello in time").await,
     };
@@ -79,7 +81,7 @@ pub async fn run<S>(
                 };
                 let reply = match frames::parse(text.as_str()) {
                     Ok(message) => answer(front, &device_id, &frames, message).await,
-                    Err(problem) => return close(&mut socket, INVALID_DATA, &problem).await,
+                    Err(problem) => return close(&mut socket, INVALID_DATA, &problem.to_string()).await,
                 };
                 match reply {
                     Ok(Some(reply)) => {
@@ -235,14 +237,16 @@ fn notification(message: &pb::PushMessage) -> String {
     frames::notification(&channel_id, &message.message_id, ttl, &data)
 }
 
-async fn next_message<S>(socket: &mut WebSocketStream<S>) -> Option<Result<ClientMessage, String>>
+async fn next_message<S>(
+    socket: &mut WebSocketStream<S>,
+) -> Option<Result<ClientMessage, FrameError>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     loop {
         match socket.next().await? {
             Ok(Message::Text(text)) => return Some(frames::parse(text.as_str())),
-            Ok(Message::Binary(_)) => return Some(Err("messages are JSON text".into())),
+            Ok(Message::Binary(_)) => return Some(Err(FrameError::Binary)),
             Ok(Message::Close(_)) | Err(_) => return None,
             Ok(_) => continue,
         }
