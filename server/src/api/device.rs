@@ -1,9 +1,12 @@
 //! `push.v1.Device` over the device, account and sender-block services.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use push_proto::v1::{self as pb, device_server};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{DeviceApi, authorization, convert};
+use super::{DeviceApi, authorization, convert, status};
 use crate::delivery::{OutboundStream, push_message};
 use crate::device::NewSubscription;
 use crate::domain::Bridge;
@@ -267,7 +270,7 @@ impl device_server::Device for DeviceApi {
         Ok(Response::new(pb::UnblockSenderResponse {}))
     }
 
-    type ListenStream = OutboundStream;
+    type ListenStream = ListenStream;
 
     async fn listen(
         &self,
@@ -279,6 +282,21 @@ impl device_server::Device for DeviceApi {
             return Err(ApiError::Draining.into());
         }
         let inbound = Box::pin(request.into_inner());
-        Ok(Response::new(self.devices.open_session(device_id, inbound)))
+        Ok(Response::new(ListenStream(
+            self.devices.open_session(device_id, inbound),
+        )))
+    }
+}
+
+/// `Listen`'s response: the session's frames, and its error as a status.
+pub struct ListenStream(OutboundStream);
+
+impl tokio_stream::Stream for ListenStream {
+    type Item = Result<pb::ServerFrame, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.0)
+            .poll_next(context)
+            .map(|item| item.map(|frame| frame.map_err(|error| status::status_of(&error))))
     }
 }

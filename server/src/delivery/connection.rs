@@ -6,9 +6,9 @@ use parking_lot::Mutex;
 use push_proto::v1::{self as pb, server_frame::Frame};
 use tokio::sync::{Notify, mpsc, watch};
 
+use super::error::StreamError;
 use super::in_flight::{InFlight, Mark, Unacked};
 use super::outbound::Outbound;
-use tonic::Status;
 
 use crate::domain::{Presence, QueuedMessage, Urgency};
 
@@ -167,9 +167,9 @@ impl LiveConnection {
             .is_ok()
     }
 
-    /// Ends the stream with an error status.
-    pub async fn fail(&self, status: Status) {
-        let _ = self.outbound.send(Err(status)).await;
+    /// Ends the stream with an error.
+    pub async fn fail(&self, error: StreamError) {
+        let _ = self.outbound.send(Err(error)).await;
     }
 
     /// Of the ids in an ack frame, those this stream sent: only these are

@@ -7,6 +7,7 @@
 //! stream can delay a message but never lose it.
 
 mod connection;
+mod error;
 mod hub;
 mod in_flight;
 mod outbound;
@@ -14,6 +15,7 @@ mod routes;
 mod session;
 
 pub use connection::{CloseReason, LiveConnection, Offer, push_message};
+pub use error::StreamError;
 pub use hub::Hub;
 pub use in_flight::Unacked;
 pub use outbound::{Outbound, OutboundStream};

@@ -1,5 +1,5 @@
 //! The server-to-device half of a stream: a bounded queue whose receiving
-//! end is the gRPC response body.
+//! end a front reads (the gRPC response body, a WebSocket session).
 //!
 //! Frames travel boxed: a queue allocates its slots in blocks, and with tens
 //! of thousands of idle streams a block of 8-byte pointers instead of
@@ -8,14 +8,14 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use super::error::StreamError;
 use push_proto::v1 as pb;
 use tokio::sync::mpsc;
-use tonic::Status;
 
-pub type Outgoing = Result<Box<pb::ServerFrame>, Status>;
+pub type Outgoing = Result<Box<pb::ServerFrame>, StreamError>;
 pub type Outbound = mpsc::Sender<Outgoing>;
 
-/// The response stream tonic polls for a `Listen` call.
+/// The frames of one stream, as its front reads them.
 pub struct OutboundStream {
     receiver: mpsc::Receiver<Outgoing>,
 }
@@ -28,7 +28,7 @@ impl OutboundStream {
 }
 
 impl tokio_stream::Stream for OutboundStream {
-    type Item = Result<pb::ServerFrame, Status>;
+    type Item = Result<pb::ServerFrame, StreamError>;
 
     fn poll_next(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.receiver

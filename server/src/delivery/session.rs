@@ -10,6 +10,7 @@ use tokio_stream::StreamExt as _;
 use tonic::Status;
 
 use super::connection::{CloseReason, LiveConnection, Replayed};
+use super::error::StreamError;
 use super::hub::Hub;
 use super::in_flight::Unacked;
 use super::outbound::Outbound;
@@ -53,15 +54,12 @@ impl Session {
             match tokio::time::timeout(self.handshake_timeout, next_frame(&mut inbound)).await {
                 Err(_) => {
                     let wait = self.handshake_timeout.as_secs();
-                    let _ = outbound
-                        .send(Err(Status::deadline_exceeded(format!(
-                            "no Hello frame within {wait} s; send Hello first"
-                        ))))
-                        .await;
+                    let _ = outbound.send(Err(StreamError::NoHello(wait))).await;
                     return;
                 }
                 Ok(Err(status)) => {
-                    let _ = outbound.send(Err(malformed(&status))).await;
+                    let malformed = StreamError::Malformed(status.message().to_owned());
+                    let _ = outbound.send(Err(malformed)).await;
                     return;
                 }
                 Ok(Ok(None)) => return,
@@ -69,11 +67,7 @@ impl Session {
                     frame: Some(client_frame::Frame::Hello(hello)),
                 }))) => hello,
                 Ok(Ok(Some(_))) => {
-                    let _ = outbound
-                        .send(Err(Status::failed_precondition(
-                            "the first frame on a stream must be Hello",
-                        )))
-                        .await;
+                    let _ = outbound.send(Err(StreamError::HelloFirst)).await;
                     return;
                 }
             };
@@ -81,11 +75,7 @@ impl Session {
             Urgency::threshold_from_i32(hello.min_urgency),
             Presence::from_i32(hello.presence),
         ) else {
-            let _ = outbound
-                .send(Err(Status::invalid_argument(
-                    "Hello carries an unknown urgency or presence value",
-                )))
-                .await;
+            let _ = outbound.send(Err(StreamError::BadHello)).await;
             return;
         };
         let connection = Arc::new(LiveConnection::new(
@@ -103,8 +93,7 @@ impl Session {
             Err(error) => {
                 self.hub.unregister(&connection);
                 tracing::warn!(%error, "claiming a stream's route failed");
-                let detail = format!("recording this stream failed: {error}; reconnect");
-                return connection.fail(Status::unavailable(detail)).await;
+                return connection.fail(StreamError::Route(error)).await;
             }
         };
         tracing::debug!(device_id = %connection.device_id, connection = connection.id, "stream opened");
@@ -151,11 +140,7 @@ impl Session {
                 Ok(_) => {}
                 Err(error) => {
                     tracing::warn!(%error, device_id = %connection.device_id, "replay failed; closing the stream so the device reconnects");
-                    return connection
-                        .fail(Status::unavailable(format!(
-                            "reading stored messages failed: {error}; reconnect"
-                        )))
-                        .await;
+                    return connection.fail(StreamError::Replay(error)).await;
                 }
             }
             let recheck = async {
@@ -251,20 +236,15 @@ async fn read_frames(connection: Arc<LiveConnection>, store: Arc<dyn Store>, mut
             Ok(None) => break,
             Err(status) => {
                 if status.code() != tonic::Code::Cancelled {
-                    connection.fail(malformed(&status)).await;
+                    connection
+                        .fail(StreamError::Malformed(status.message().to_owned()))
+                        .await;
                 }
                 break;
             }
         }
     }
     connection.close(CloseReason::Ended);
-}
-
-fn malformed(status: &Status) -> Status {
-    Status::invalid_argument(format!(
-        "malformed client frame, stream closed: {}",
-        status.message()
-    ))
 }
 
 async fn handle_frame(

@@ -97,20 +97,18 @@ impl ServiceError for ApiError {
         }
     }
 
-    fn public_message(&self) -> String {
+    fn carried(&self) -> Option<&dyn ServiceError> {
         match self {
-            Self::Auth(error) => error.public_message(),
-            Self::Store(error) => error.public_message(),
-            other => other.to_string(),
+            Self::Auth(error) => Some(error),
+            Self::Store(error) => Some(error),
+            _ => None,
         }
     }
 
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::TooManyRegistrations(wait) => Some(*wait),
-            Self::Auth(error) => error.retry_after(),
-            Self::Store(error) => error.retry_after(),
-            _ => None,
+            other => other.carried().and_then(ServiceError::retry_after),
         }
     }
 }

@@ -38,6 +38,8 @@ pub enum ErrorCode {
     Unauthenticated,
     /// The caller must do something else first.
     FailedPrecondition,
+    /// The caller took too long.
+    Deadline,
     /// A limit: retry later (see [`ServiceError::retry_after`]) or free something.
     Exhausted,
     /// This node or its store cannot serve now: retry.
@@ -56,6 +58,7 @@ impl ErrorCode {
             Self::PermissionDenied => Code::PermissionDenied,
             Self::Unauthenticated => Code::Unauthenticated,
             Self::FailedPrecondition => Code::FailedPrecondition,
+            Self::Deadline => Code::DeadlineExceeded,
             Self::Exhausted => Code::ResourceExhausted,
             Self::Unavailable => Code::Unavailable,
             Self::Internal => Code::Internal,
@@ -72,6 +75,7 @@ impl ErrorCode {
             Self::PermissionDenied => StatusCode::FORBIDDEN,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::FailedPrecondition => StatusCode::PRECONDITION_FAILED,
+            Self::Deadline => StatusCode::REQUEST_TIMEOUT,
             Self::Exhausted => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -83,14 +87,23 @@ impl ErrorCode {
 pub trait ServiceError: std::error::Error {
     fn code(&self) -> ErrorCode;
 
+    /// The error of a layer below this one that this error only carries
+    /// (a store failure during a submission): it then speaks for it.
+    fn carried(&self) -> Option<&dyn ServiceError> {
+        None
+    }
+
     /// What the caller reads: by default the error itself; our own failures
     /// say only that the request was not applied.
     fn public_message(&self) -> String {
-        self.to_string()
+        match self.carried() {
+            Some(carried) => carried.public_message(),
+            None => self.to_string(),
+        }
     }
 
     /// How long to wait before retrying, where waiting helps.
     fn retry_after(&self) -> Option<Duration> {
-        None
+        self.carried().and_then(ServiceError::retry_after)
     }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::{ErrorCode, ServiceError};
 use crate::auth::{DeviceAuthError, VapidError};
+use crate::delivery::StreamError;
 use crate::domain::HeaderError;
 use crate::store::StoreError;
 use crate::submit::SubmitError;
@@ -53,16 +54,9 @@ impl ServiceError for DeviceAuthError {
         }
     }
 
-    fn public_message(&self) -> String {
+    fn carried(&self) -> Option<&dyn ServiceError> {
         match self {
-            Self::Store(error) => error.public_message(),
-            other => other.to_string(),
-        }
-    }
-
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::Store(error) => error.retry_after(),
+            Self::Store(error) => Some(error),
             _ => None,
         }
     }
@@ -93,18 +87,29 @@ impl ServiceError for SubmitError {
         }
     }
 
-    fn public_message(&self) -> String {
+    fn carried(&self) -> Option<&dyn ServiceError> {
         match self {
-            Self::Store(error) => error.public_message(),
-            other => other.to_string(),
+            Self::Store(error) => Some(error),
+            _ => None,
         }
     }
 
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::TooFast { wait, .. } => Some(*wait),
-            Self::Store(error) => error.retry_after(),
-            _ => None,
+            other => other.carried().and_then(ServiceError::retry_after),
+        }
+    }
+}
+
+impl ServiceError for StreamError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::NoHello(_) => ErrorCode::Deadline,
+            Self::HelloFirst => ErrorCode::FailedPrecondition,
+            Self::BadHello | Self::Malformed(_) => ErrorCode::InvalidArgument,
+            // Worth a reconnect, whatever the store said.
+            Self::Route(_) | Self::Replay(_) => ErrorCode::Unavailable,
         }
     }
 }

@@ -97,8 +97,8 @@ pub async fn run<S>(
                 let frame = match frame {
                     Some(Ok(pb::ServerFrame { frame: Some(frame) })) => frame,
                     Some(Ok(_)) => continue,
-                    Some(Err(status)) => {
-                        return close(&mut socket, SERVER_ERROR, status.message()).await;
+                    Some(Err(error)) => {
+                        return close(&mut socket, SERVER_ERROR, &error.to_string()).await;
                     }
                     None => return close(&mut socket, GOING_AWAY, "stream ended").await,
                 };
