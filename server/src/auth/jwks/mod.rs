@@ -9,7 +9,10 @@
 //! [`FETCH_TIMEOUT`] from connecting to the last byte of a body of at most
 //! [`MAX_JWKS_BYTES`].
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock, which is the monotonic clock except in tests that pause it.
+use tokio::time::Instant;
 
 use http_body_util::{BodyExt as _, Empty, LengthLimitError};
 use hyper::body::Bytes;
@@ -224,3 +227,6 @@ async fn fetch_unbounded(
         source,
     })
 }
+
+#[cfg(test)]
+mod tests;
