@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 
 use crate::auth::BearerSecret;
 use crate::bridges::policy::RoutingPolicy;
-use crate::delivery::{Hub, Offer};
+use crate::delivery::{Hub, LiveConnection, Offer};
 use crate::domain::{QueuedMessage, Urgency};
 
 pub struct NodeService {
@@ -49,17 +49,10 @@ impl node_server::Node for NodeService {
             Some(live) if request.bridge_available && !self.policy.streams_to(live.presence()) => {
                 node_pb::DeliverOutcome::Away
             }
-            Some(live) => match live.offer(&message) {
+            Some(live) => match offer(&live, &message, request.stored) {
                 Offer::Sent => node_pb::DeliverOutcome::Sent,
                 Offer::BelowThreshold => node_pb::DeliverOutcome::BelowThreshold,
-                Offer::Full => {
-                    // Stored messages come back through a replay once the
-                    // device catches up; a TTL-0 one is simply not delivered.
-                    if request.stored {
-                        live.request_resync();
-                    }
-                    node_pb::DeliverOutcome::BufferFull
-                }
+                Offer::Full => node_pb::DeliverOutcome::BufferFull,
                 Offer::Closed => node_pb::DeliverOutcome::NotConnected,
             },
         };
@@ -84,6 +77,15 @@ impl node_server::Node for NodeService {
             closed: evicted.is_some(),
             unacked: evicted.map_or(0, |unacked| u32::try_from(unacked).unwrap_or(u32::MAX)),
         }))
+    }
+}
+
+/// A stored message comes back through a replay once the device catches
+/// up; a TTL-0 one is simply not delivered.
+fn offer(live: &LiveConnection, message: &QueuedMessage, stored: bool) -> Offer {
+    match stored {
+        true => live.offer_written(message),
+        false => live.offer(message),
     }
 }
 

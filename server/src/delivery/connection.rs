@@ -111,6 +111,18 @@ impl LiveConnection {
         Presence::from_u8(self.presence.load(Ordering::Acquire))
     }
 
+    /// Offers a message that is already in the store: if the stream is
+    /// full, it replays it from there once it has room. Whoever routes a
+    /// written message (this node's router, a forward from another node)
+    /// offers it this way.
+    pub fn offer_written(&self, message: &QueuedMessage) -> Offer {
+        let offer = self.offer(message);
+        if offer == Offer::Full {
+            self.request_resync();
+        }
+        offer
+    }
+
     /// Tries to hand a message to the stream without waiting.
     pub fn offer(&self, message: &QueuedMessage) -> Offer {
         if message.urgency < self.min_urgency() {

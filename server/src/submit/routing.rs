@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::bridges::Bridges;
 use crate::cluster::{Cluster, Forwarded};
-use crate::delivery::{Hub, LiveConnection, Offer};
+use crate::delivery::{Hub, Offer};
 use crate::domain::{Bridge, QueuedMessage};
 use crate::store::{Admission, RetentionLimits, Store, StoreResult};
 
@@ -146,6 +146,7 @@ impl Router {
             .increment(u64::from(!enqueued.already_acked));
         let mut delivered = enqueued.already_acked || matches!(first, Some((_, Offer::Sent)));
         if let Some((live, Offer::Full)) = &first {
+            // Offered before the write; the replay must come after it.
             live.request_resync();
         }
         // The device may have (re)connected while the write was in flight: its
@@ -154,7 +155,9 @@ impl Router {
         if !enqueued.already_acked {
             let first_id = first.as_ref().map(|(live, _)| live.id);
             match self.hub.get(&message.device_id) {
-                Some(live) if Some(live.id) != first_id => delivered |= offer_late(&live, &message),
+                Some(live) if Some(live.id) != first_id => {
+                    delivered |= live.offer_written(&message) == Offer::Sent;
+                }
                 Some(_) => {}
                 // Not streaming here: another node of the cluster may hold it.
                 None => delivered |= self.forward(&message, true, false).await == Forwarded::Sent,
@@ -165,16 +168,5 @@ impl Router {
         } else {
             Outcome::Stored
         })
-    }
-}
-
-fn offer_late(live: &LiveConnection, message: &QueuedMessage) -> bool {
-    match live.offer(message) {
-        Offer::Sent => true,
-        Offer::Full => {
-            live.request_resync();
-            false
-        }
-        Offer::BelowThreshold | Offer::Closed => false,
     }
 }
