@@ -64,6 +64,14 @@ pub trait DeviceAuthenticator: Send + Sync + 'static {
         &self,
         presented: &Presented<'_>,
     ) -> Result<AuthenticatedDevice, DeviceAuthError>;
+
+    /// Creates a device. `authorization` is what the caller presented: an
+    /// identity provider's token, or nothing when pushd issues the
+    /// credential (returned once; empty when the provider vouches instead).
+    async fn register(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<IssuedCredential, DeviceAuthError>;
 }
 
 /// A freshly registered device and the one copy of its credential.
@@ -83,7 +91,7 @@ impl CredentialAuthenticator {
     }
 
     /// Creates a device and returns its credential.
-    pub async fn register(&self) -> Result<IssuedCredential, StoreError> {
+    pub async fn issue(&self) -> Result<IssuedCredential, StoreError> {
         let device_id = new_device_id();
         let secret = new_secret();
         let record = DeviceRecord {
@@ -139,5 +147,12 @@ impl DeviceAuthenticator for CredentialAuthenticator {
         Ok(AuthenticatedDevice {
             device_id: device.id,
         })
+    }
+
+    async fn register(
+        &self,
+        _authorization: Option<&str>,
+    ) -> Result<IssuedCredential, DeviceAuthError> {
+        Ok(self.issue().await?)
     }
 }

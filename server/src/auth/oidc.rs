@@ -102,7 +102,10 @@ impl OidcAuthenticator {
 
     /// Creates a device for the token's user. It has no pushd credential: it
     /// authenticates with its user's token and its device id.
-    pub async fn register(&self, authorization: Option<&str>) -> Result<String, DeviceAuthError> {
+    async fn register_user_device(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<String, DeviceAuthError> {
         let subject = self.subject_hash(authorization).await?;
         let device_id = new_device_id();
         let record = DeviceRecord {
@@ -152,6 +155,16 @@ impl super::DeviceAuthenticator for OidcAuthenticator {
         }
         Ok(AuthenticatedDevice {
             device_id: device.id,
+        })
+    }
+
+    async fn register(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<super::IssuedCredential, DeviceAuthError> {
+        Ok(super::IssuedCredential {
+            device_id: self.register_user_device(authorization).await?,
+            credential: String::new(),
         })
     }
 }

@@ -59,23 +59,19 @@ impl Devices {
         }
     }
 
-    /// A new device. With an identity provider, the provider vouches for
-    /// the user (`authorization` bears its token) and the device gets no
-    /// credential of ours; otherwise it gets one.
+    /// A new device, registered by the configured authenticator: with an
+    /// identity provider, the provider vouches for the user (`authorization`
+    /// bears its token) and the device gets no credential of ours;
+    /// otherwise it gets one.
     pub async fn register(
         &self,
         peer: Option<IpAddr>,
         authorization: Option<&str>,
     ) -> Result<IssuedCredential, ApiError> {
-        let Some(oidc) = &self.inner.oidc else {
-            return self.register_with_credential(peer).await;
-        };
         self.admit_registration(peer)?;
-        let device_id = oidc.register(authorization).await?;
-        Ok(registered(IssuedCredential {
-            device_id,
-            credential: String::new(),
-        }))
+        Ok(registered(
+            self.authenticator().register(authorization).await?,
+        ))
     }
 
     /// A new device with a credential of ours (which a WebSocket client
@@ -85,7 +81,7 @@ impl Devices {
         peer: Option<IpAddr>,
     ) -> Result<IssuedCredential, ApiError> {
         self.admit_registration(peer)?;
-        Ok(registered(self.inner.registrar.register().await?))
+        Ok(registered(self.inner.registrar.issue().await?))
     }
 
     fn admit_registration(&self, peer: Option<IpAddr>) -> Result<(), ApiError> {
