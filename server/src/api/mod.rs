@@ -7,18 +7,19 @@
 mod admin;
 mod convert;
 mod device;
-mod gate;
 mod sender;
 mod status;
+
+use std::sync::Arc;
 
 use tonic::Request;
 
 pub use admin::{GuardedAdmin, admin_service};
-pub use gate::{SenderGate, SenderGateLayer};
 
 use crate::account::Accounts;
 use crate::auth::Presented;
 use crate::device::{Devices, Subscriptions};
+use crate::limits::SenderGateLayer;
 use crate::senders::SenderBlocks;
 use crate::services::Services;
 use crate::submit::Submitter;
@@ -73,10 +74,12 @@ impl SenderApi {
         }
     }
 
-    /// The layer to put in front of the `Sender` service.
+    /// The layer to put in front of the `Sender` service: the sender
+    /// service's identification, answered as a status.
     pub fn gate(&self) -> SenderGateLayer {
+        let submitter = self.submitter.clone();
         SenderGateLayer {
-            submitter: self.submitter.clone(),
+            identify: Arc::new(move |authorization| Ok(submitter.identify(authorization)?)),
         }
     }
 }

@@ -1,10 +1,14 @@
-//! Limits on what callers may spend: message rates per sender key,
-//! subscription and device, and the time a gRPC call may take to be
-//! answered. Connection-level limits sit on the listener
-//! ([`crate::transport`]).
+//! Limits on what callers may spend, as tower layers where they guard a
+//! service: message rates per sender key, subscription and device, new
+//! registrations and connections per address ([`AddressRate`]), the sender
+//! gate that meters a sender before its request is read, and the time a
+//! gRPC call may take to be answered. Connection-level limits sit on the
+//! listener ([`crate::transport`]), which uses [`AddressRate`] too.
 
 mod deadline;
+mod gate;
 mod rate;
 
 pub use deadline::RequestDeadlineLayer;
+pub use gate::{Identify, SenderGate, SenderGateLayer};
 pub use rate::{AddressRate, Rate, RateLimits, RateSettings};

@@ -1,19 +1,25 @@
 //! The sender gate: a tower layer in front of `push.v1.Sender` that
-//! identifies the caller by VAPID and meters it by its key
-//! ([`Submitter::identify`]) before the request body is even read. The
-//! handler finds the verified sender in the request's extensions.
+//! identifies the caller and meters it by its key before the request body
+//! is even read, so an unidentified or over-budget sender costs no body
+//! decoding. The check itself is the sender service's
+//! (`Submitter::identify`, given by the gRPC front); the handler finds the
+//! verified sender in the request's extensions.
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tonic::Status;
 use tonic::server::NamedService;
 use tower::{Layer, Service};
 
-use crate::submit::Submitter;
+use crate::auth::VerifiedSender;
+
+/// Identifies and meters the sender behind an `authorization` header.
+pub type Identify = Arc<dyn Fn(Option<&str>) -> Result<VerifiedSender, Status> + Send + Sync>;
 
 #[derive(Clone)]
 pub struct SenderGateLayer {
-    pub submitter: Submitter,
+    pub identify: Identify,
 }
 
 impl<S> Layer<S> for SenderGateLayer {
@@ -63,14 +69,14 @@ where
             .headers()
             .get("authorization")
             .and_then(|value| value.to_str().ok());
-        match self.gate.submitter.identify(authorization) {
+        match (self.gate.identify)(authorization) {
             Ok(sender) => {
                 request.extensions_mut().insert(sender);
                 futures_util::future::Either::Right(self.inner.call(request))
             }
-            Err(refusal) => futures_util::future::Either::Left(std::future::ready(Ok(
-                Status::from(refusal).into_http(),
-            ))),
+            Err(refusal) => {
+                futures_util::future::Either::Left(std::future::ready(Ok(refusal.into_http())))
+            }
         }
     }
 }
