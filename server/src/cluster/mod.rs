@@ -25,10 +25,8 @@ pub mod service;
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-
-use crate::store::StoreResult;
-
+/// Kept by the distributed store; defined beside [`crate::store::Store`].
+pub use crate::store::{Directory, NodeRecord, Route};
 pub use membership::spawn_membership;
 pub use node::{ClusterNode, ClusterSettings};
 pub use peers::ClusterError;
@@ -37,34 +35,3 @@ pub use router::{Cluster, Forwarded, RouteClaim};
 /// A node heartbeats this often; the directory forgets it after [`NODE_TTL`].
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 pub const NODE_TTL: Duration = Duration::from_secs(15);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeRecord {
-    pub node_id: String,
-    /// `host:port` of the node's cluster listener.
-    pub address: String,
-}
-
-/// "This node holds this device's stream", stamped so a newer claim wins.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    pub device_id: String,
-    pub node_id: String,
-    pub address: String,
-    /// Unix microseconds when the stream opened; unique per node.
-    pub claimed_at_micros: i64,
-}
-
-#[async_trait]
-pub trait Directory: Send + Sync + 'static {
-    /// Records or refreshes a node; it is forgotten `ttl` after its last heartbeat.
-    async fn heartbeat(&self, node: &NodeRecord, ttl: Duration) -> StoreResult<()>;
-    async fn remove_node(&self, node_id: &str) -> StoreResult<()>;
-    async fn live_nodes(&self) -> StoreResult<Vec<NodeRecord>>;
-    /// Points the device at `route.node_id`, unless a newer claim is already
-    /// recorded (then this one loses). Returns the route recorded before.
-    async fn claim(&self, route: &Route) -> StoreResult<Option<Route>>;
-    /// Removes the device's route if it is still this claim (a newer claim stays).
-    async fn release(&self, route: &Route) -> StoreResult<()>;
-    async fn route(&self, device_id: &str) -> StoreResult<Option<Route>>;
-}

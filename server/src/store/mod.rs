@@ -5,6 +5,7 @@
 //! current time where it matters so expiry is testable without sleeping.
 
 pub mod conformance;
+mod directory;
 mod expiry;
 pub mod scylla;
 pub mod sqlite;
@@ -18,6 +19,7 @@ use crate::domain::{
     SealedKeys, SubscriptionRecord, UnixMillis, Urgency, WakeUp,
 };
 
+pub use directory::{Directory, NodeRecord, Route};
 pub use expiry::spawn_expiry;
 pub use subscription_cache::SubscriptionCache;
 pub use unused_devices::spawn_unused_device_reaper;

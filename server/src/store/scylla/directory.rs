@@ -15,9 +15,9 @@ use tokio_stream::StreamExt as _;
 use super::ScyllaStore;
 use super::schema::{backend, unavailable};
 use super::statements::prepare_in;
-use crate::cluster::{Directory, NodeRecord, Route};
 use crate::domain::now_millis;
 use crate::store::StoreResult;
+use crate::store::{Directory, NodeRecord, Route};
 
 pub struct DirectoryStatements {
     heartbeat: PreparedStatement,
