@@ -63,7 +63,7 @@ pub enum FrameError {
 /// Reads one text frame; the error says what was wrong.
 pub fn parse(text: &str) -> Result<ClientMessage, FrameError> {
     let value: Value = serde_json::from_str(text).map_err(FrameError::NotJson)?;
-    if value.as_object().is_some_and(|object| object.is_empty()) {
+    if value.as_object().is_some_and(serde_json::Map::is_empty) {
         return Ok(ClientMessage::Ping);
     }
     let fields: Fields = serde_json::from_value(value).map_err(FrameError::Malformed)?;
