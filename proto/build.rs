@@ -6,14 +6,14 @@ use std::{env, path::PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protoc = protoc_bin_vendored::protoc_bin_path()?;
-    // SAFETY: build scripts are single-threaded; nothing else reads the environment concurrently.
-    unsafe { env::set_var("PROTOC", protoc) };
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     // Every message knows its protobuf name (`prost::Name`), so a body that
     // does not decode is refused naming the message it should have been.
+    // The vendored compiler is named on each config rather than through
+    // `PROTOC`: setting the environment would take `unsafe`.
     let named = || {
         let mut config = tonic_prost_build::Config::new();
-        config.enable_type_names();
+        config.enable_type_names().protoc_executable(&protoc);
         config
     };
     // One descriptor set per contract, so reflection advertises the admin

@@ -35,6 +35,9 @@ echo "== build"
 # its bindings with uniffi-bindgen, which push-ffi builds only with its bindgen feature.
 cargo build --workspace --locked --features push-ffi/bindgen
 
+echo "== clippy (a lint fails the suite)"
+cargo clippy --workspace --all-targets --locked --features push-ffi/bindgen -- -D warnings
+
 echo "== cassandra (a real CQL node for the distributed store's tests)"
 log=$(mktemp)
 trap 'deploy/cassandra/stop.sh --wipe >/dev/null 2>&1 || true; rm -f "$log"' EXIT

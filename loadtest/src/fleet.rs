@@ -133,10 +133,10 @@ impl Fleet {
             match tokio::time::timeout(EXIT_TIMEOUT, worker.child.wait()).await {
                 Ok(Ok(status)) if status.success() => {}
                 Ok(Ok(status)) => {
-                    eprintln!("loadtest: worker {} exited with {status}", worker.index)
+                    eprintln!("loadtest: worker {} exited with {status}", worker.index);
                 }
                 Ok(Err(error)) => {
-                    eprintln!("loadtest: waiting for worker {}: {error}", worker.index)
+                    eprintln!("loadtest: waiting for worker {}: {error}", worker.index);
                 }
                 Err(_) => eprintln!("loadtest: worker {} did not exit; killing it", worker.index),
             }

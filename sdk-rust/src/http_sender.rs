@@ -75,7 +75,7 @@ pub async fn send_http(
         .into_body()
         .collect()
         .await
-        .map(|collected| collected.to_bytes())
+        .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
     if !status.is_success() {
         let message = serde_json::from_slice::<serde_json::Value>(&answer)

@@ -75,8 +75,7 @@ impl SubscriptionInfo {
     /// hand may too.
     pub fn validate(&self) -> Result<(), SubscriptionError> {
         let endpoint_ok = url::Url::parse(&self.endpoint)
-            .map(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
-            .unwrap_or(false);
+            .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
         if !endpoint_ok {
             return Err(SubscriptionError::BadEndpoint {
                 endpoint: self.endpoint.clone(),

@@ -44,7 +44,7 @@ impl TokenCache {
         let mut tokens = self
             .tokens
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         tokens.insert(
             audience.to_owned(),
             CachedToken {
@@ -59,7 +59,7 @@ impl TokenCache {
         let tokens = self
             .tokens
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let cached = tokens.get(audience)?;
         (cached.expires_at_unix >= now_unix + MIN_REMAINING_SECS).then(|| cached.jwt.clone())
     }

@@ -1,5 +1,7 @@
 //! DeviceClient and Sender against a scripted fake pushd: metadata, frame order, acks after
 //! the handler, dedup, bad messages, reconnects and GoAway.
+// Helpers outside #[test] functions too: here a panic is a failed test.
+#![allow(clippy::unwrap_used)]
 mod support;
 
 use std::sync::Arc;

@@ -1,4 +1,6 @@
 //! The keystore's inbox: newest first, redeliveries kept once, bounded, kept across reopening.
+// Helpers outside #[test] functions too: here a panic is a failed test.
+#![allow(clippy::unwrap_used)]
 use push_sdk::store::{INBOX_CAPACITY, KeyStore};
 use push_sdk::{Notification, Urgency};
 

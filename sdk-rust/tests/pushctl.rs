@@ -1,4 +1,6 @@
 //! The `pushctl` binary end to end against the fake pushd: output shapes, file modes, errors.
+// Helpers outside #[test] functions too: here a panic is a failed test.
+#![allow(clippy::unwrap_used)]
 mod support;
 
 use std::path::Path;

@@ -1,4 +1,6 @@
 //! KeyStore: schema lifecycle, persistence of keys and device, seen-id dedup and pruning.
+// Helpers outside #[test] functions too: here a panic is a failed test.
+#![allow(clippy::unwrap_used)]
 use push_sdk::crypto;
 use push_sdk::store::{DeviceRecord, KeyStore, SEEN_RETENTION_MS, StoreError, StoredSubscription};
 

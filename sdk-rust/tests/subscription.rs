@@ -1,4 +1,6 @@
 //! Parsing the W3C PushSubscription JSON, including the errors a person will see.
+// Helpers outside #[test] functions too: here a panic is a failed test.
+#![allow(clippy::unwrap_used)]
 use push_sdk::crypto;
 use push_sdk::subscription::{SubscriptionError, SubscriptionInfo};
 

@@ -110,7 +110,7 @@ impl Services {
                 routes: router
                     .cluster
                     .as_ref()
-                    .map(|cluster| cluster.stream_routes()),
+                    .map(crate::cluster::Cluster::stream_routes),
                 handshake_timeout: limits.handshake_timeout,
                 max_in_flight: usize::try_from(limits.retention.max_messages).unwrap_or(usize::MAX),
                 unacked: limits.unacked,

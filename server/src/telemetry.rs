@@ -58,13 +58,10 @@ pub async fn serve_metrics(listener: TcpListener, handle: PrometheusHandle) {
         let Ok(permit) = scrapes.clone().acquire_owned().await else {
             return;
         };
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(_) => {
-                // Out of descriptors, most likely: retrying at once would spin.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors, most likely: retrying at once would spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
         };
         let handle = handle.clone();
         tokio::spawn(async move {

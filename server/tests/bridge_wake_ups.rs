@@ -39,7 +39,7 @@ fn rss_kb(pid: u32) -> u64 {
 async fn google_pushd(extra: &[&str]) -> (MockGoogle, Pushd) {
     let google = MockGoogle::start(false).await;
     let mut args = google.pushd_args();
-    args.extend(extra.iter().map(|arg| arg.to_string()));
+    args.extend(extra.iter().map(ToString::to_string));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let pushd = Pushd::start(&args);
     (google, pushd)

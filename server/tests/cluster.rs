@@ -219,7 +219,7 @@ async fn sigterm_sends_devices_elsewhere_and_deregisters_the_node() {
         terminate.await.expect("join").expect("kill -TERM");
         match tokio::time::timeout(WAIT, on_b.next_frame()).await {
             Ok(Frame::GoAway(go_away)) => {
-                assert_eq!(go_away.reason(), pb::GoAwayReason::Draining)
+                assert_eq!(go_away.reason(), pb::GoAwayReason::Draining);
             }
             other => panic!("expected GoAway DRAINING, got {other:?}"),
         }

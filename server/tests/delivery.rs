@@ -344,7 +344,7 @@ async fn a_full_queue_refuses_with_resource_exhausted_and_recovers_after_acks() 
                 break;
             }
             Err(status) if status.code() == tonic::Code::ResourceExhausted => {
-                tokio::time::sleep(Duration::from_millis(50)).await
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(status) => panic!("unexpected {status:?}"),
         }

@@ -168,7 +168,7 @@ async fn coming_back_after_a_bridged_message_shows_nothing_twice() {
     let sends = rig.google.wait_for_sends(2).await;
     let first = sends
         .iter()
-        .map(|send| send.data())
+        .map(support::google::Send::data)
         .find(|data| data["id"] == ids[0])
         .expect("the first message was bridged");
 

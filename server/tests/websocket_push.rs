@@ -224,7 +224,7 @@ async fn bad_frames_close_only_the_connection_that_sent_them() {
     let ended = tokio::time::timeout(WAIT, async {
         loop {
             match oversized.next().await {
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
                 Some(Ok(_)) => continue,
             }
         }

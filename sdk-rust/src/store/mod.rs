@@ -121,7 +121,7 @@ impl KeyStore {
         let conn = self
             .conn
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         op(&conn)
     }
 }

@@ -26,7 +26,7 @@ impl tonic::service::Interceptor for BearerSecret {
         let presented = request
             .metadata()
             .get("authorization")
-            .map(|value| value.as_bytes())
+            .map(tonic::metadata::MetadataValue::as_bytes)
             .unwrap_or_default();
         // Constant time, so the secret cannot be guessed byte by byte.
         let matches = presented.len() == self.expected.len()

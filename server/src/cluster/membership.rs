@@ -49,7 +49,7 @@ pub fn spawn_membership(cluster: Arc<Cluster>, mut leave: watch::Receiver<bool>)
         {
             Ok(()) => tracing::info!(node_id = %cluster.node().node_id, "left the cluster"),
             Err(error) => {
-                tracing::warn!(%error, "could not remove this node from the directory; it expires with its heartbeat")
+                tracing::warn!(%error, "could not remove this node from the directory; it expires with its heartbeat");
             }
         }
     })

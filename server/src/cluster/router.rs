@@ -120,7 +120,7 @@ impl Cluster {
             Ok(mut client) => client
                 .evict(self.peers.request(request))
                 .await
-                .map(|response| response.into_inner())
+                .map(tonic::Response::into_inner)
                 .map_err(|status| status.message().to_string()),
             Err(error) => Err(error.to_string()),
         };
@@ -138,7 +138,7 @@ impl Cluster {
             }
             Ok(_) => {}
             Err(error) => {
-                tracing::debug!(%error, node = %previous.node_id, "could not ask a node to close a replaced stream")
+                tracing::debug!(%error, node = %previous.node_id, "could not ask a node to close a replaced stream");
             }
         }
     }

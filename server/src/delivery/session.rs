@@ -329,7 +329,7 @@ async fn start_ack(
         match store.ack(&connection.device_id, &taken).await {
             Ok(removed) => metrics::counter!("pushd_messages_acked_total").increment(removed),
             Err(error) => {
-                tracing::warn!(%error, device_id = %connection.device_id, "ack failed; the messages will be delivered again")
+                tracing::warn!(%error, device_id = %connection.device_id, "ack failed; the messages will be delivered again");
             }
         }
         connection.ack_written(&taken);

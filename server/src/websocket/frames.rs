@@ -63,7 +63,7 @@ pub enum FrameError {
 /// Reads one text frame; the error says what was wrong.
 pub fn parse(text: &str) -> Result<ClientMessage, FrameError> {
     let value: Value = serde_json::from_str(text).map_err(FrameError::NotJson)?;
-    if value.as_object().is_some_and(|object| object.is_empty()) {
+    if value.as_object().is_some_and(serde_json::Map::is_empty) {
         return Ok(ClientMessage::Ping);
     }
     let fields: Fields = serde_json::from_value(value).map_err(FrameError::Malformed)?;
@@ -131,19 +131,19 @@ mod tests {
 
     #[test]
     fn every_client_message_is_read_and_mistakes_are_named() {
-        assert_eq!(parse("{}").ok(), Some(ClientMessage::Ping));
+        assert_eq!(parse("{}").unwrap(), ClientMessage::Ping);
         assert_eq!(
-            parse(r#"{"messageType":"hello","uaid":"","use_webpush":true}"#).ok(),
-            Some(ClientMessage::Hello { uaid: None })
+            parse(r#"{"messageType":"hello","uaid":"","use_webpush":true}"#).unwrap(),
+            ClientMessage::Hello { uaid: None }
         );
         assert_eq!(
             parse(
                 r#"{"messageType":"ack","updates":[{"channelID":"c","version":"v","code":100}]}"#
             )
-            .ok(),
-            Some(ClientMessage::Ack {
+            .unwrap(),
+            ClientMessage::Ack {
                 versions: vec!["v".into()]
-            })
+            }
         );
         assert!(parse("[").unwrap_err().to_string().contains("not JSON"));
         assert!(

@@ -67,7 +67,7 @@ impl WebSocketFront {
         let peer = request
             .extensions()
             .get::<tonic::transport::server::TcpConnectInfo>()
-            .and_then(|info| info.remote_addr());
+            .and_then(tonic::transport::server::TcpConnectInfo::remote_addr);
         let upgrade = hyper::upgrade::on(&mut request);
         let front = self.clone();
         tokio::spawn(async move {

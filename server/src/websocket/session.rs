@@ -76,7 +76,7 @@ pub async fn run<S>(
                     Some(Ok(Message::Binary(_))) => {
                         return close(&mut socket, UNSUPPORTED, "messages are JSON text").await;
                     }
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => return,
                     Some(Ok(_)) => continue,
                 };
                 let reply = match frames::parse(text.as_str()) {

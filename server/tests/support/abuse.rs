@@ -12,9 +12,7 @@ use super::Pushd;
 
 /// Descriptors the process holds open.
 pub fn open_descriptors(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|entries| entries.count())
-        .unwrap_or(0)
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
 }
 
 /// Resident memory in KiB.
@@ -73,7 +71,7 @@ pub async fn closed_by_peer(tcp: &mut TcpStream, wait: Duration) -> bool {
     loop {
         match tokio::time::timeout_at(deadline, tcp.read(&mut buffer)).await {
             Err(_) => return false,
-            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(0) | Err(_)) => return true,
             Ok(Ok(_)) => continue,
         }
     }

@@ -218,7 +218,7 @@ async fn answer(
         .into_body()
         .collect()
         .await
-        .map(|body| body.to_bytes())
+        .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
     if path == "/token" {
         let silent = {

@@ -50,7 +50,7 @@ impl Pushd {
     }
 
     fn launch(mut command: Command, data_dir: &Path, extra_args: &[&str]) -> Self {
-        let extra_args: Vec<String> = extra_args.iter().map(|arg| arg.to_string()).collect();
+        let extra_args: Vec<String> = extra_args.iter().map(ToString::to_string).collect();
         // Leaked like the data folder: a restart writes a new file in it.
         let ready_folder = Box::leak(Box::new(tempfile::tempdir().expect("temp dir")));
         let ready_file = ready_folder.path().join("ready.json");
@@ -157,8 +157,7 @@ impl Drop for Pushd {
 /// older build, to see a test fail without the fix it covers).
 fn binary() -> PathBuf {
     std::env::var_os("PUSHD_TEST_BINARY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_pushd")))
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_pushd")), PathBuf::from)
 }
 
 /// The ready file's JSON once pushd has written it; panics if pushd exits

@@ -298,7 +298,7 @@ impl Senders {
         self.client
             .submit_message(with_auth(request, &authorization))
             .await
-            .map(|response| response.into_inner())
+            .map(tonic::Response::into_inner)
     }
 
     /// Like [`Senders::send_text`], for a submission that must be refused.

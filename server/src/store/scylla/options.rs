@@ -148,7 +148,7 @@ impl ScyllaOptions {
             match pair.split_once('=') {
                 Some(("rf", value)) => {
                     options.replication_factor =
-                        value.parse().map_err(|_| not_a_number("rf", value))?
+                        value.parse().map_err(|_| not_a_number("rf", value))?;
                 }
                 Some(("consistency", value)) => options.consistency = consistency(value)?,
                 Some(("timeout_ms", value)) => {

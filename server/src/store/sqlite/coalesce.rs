@@ -80,7 +80,7 @@ mod tests {
     }
 
     fn ack(device_id: &str, ids: &[&str]) -> WriteOp {
-        let message_ids = ids.iter().map(|id| id.to_string()).collect();
+        let message_ids = ids.iter().map(ToString::to_string).collect();
         WriteOp::Ack {
             device_id: device_id.into(),
             message_ids,

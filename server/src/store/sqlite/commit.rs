@@ -207,7 +207,7 @@ fn apply(
 fn refuse(op: WriteOp, error: StoreError) {
     match op {
         WriteOp::CreateDevice(_, reply) | WriteOp::CreateSubscription(_, reply) => {
-            drop(reply.send(Err(error)))
+            drop(reply.send(Err(error)));
         }
         WriteOp::DeleteSubscription { reply, .. }
         | WriteOp::Bridge { reply, .. }
