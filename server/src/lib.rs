@@ -26,8 +26,8 @@
 //! - [`config`], [`telemetry`], [`server`] — settings, logs and metrics, wiring.
 #![forbid(unsafe_code)]
 
-pub mod account;
-pub mod api;
+pub(crate) mod account;
+pub(crate) mod api;
 pub mod auth;
 pub mod bridges;
 pub mod cluster;
@@ -35,18 +35,18 @@ pub mod config;
 pub mod delivery;
 pub mod device;
 pub mod domain;
-pub mod error;
+pub(crate) mod error;
 pub mod http;
-pub mod limits;
-pub mod periodic;
-pub mod receipts;
-pub mod senders;
-pub mod server;
-pub mod services;
+pub(crate) mod limits;
+pub(crate) mod periodic;
+pub(crate) mod receipts;
+pub(crate) mod senders;
+pub(crate) mod server;
+pub(crate) mod services;
 pub mod store;
-pub mod submit;
+pub(crate) mod submit;
 pub mod telemetry;
-pub mod transport;
+pub(crate) mod transport;
 pub mod websocket;
 
 pub use config::{Cli, Settings};

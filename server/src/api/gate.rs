@@ -12,8 +12,8 @@ use tower::{Layer, Service};
 use crate::submit::Submitter;
 
 #[derive(Clone)]
-pub struct SenderGateLayer {
-    pub submitter: Submitter,
+pub(crate) struct SenderGateLayer {
+    pub(crate) submitter: Submitter,
 }
 
 impl<S> Layer<S> for SenderGateLayer {
@@ -28,7 +28,7 @@ impl<S> Layer<S> for SenderGateLayer {
 }
 
 #[derive(Clone)]
-pub struct SenderGate<S> {
+pub(crate) struct SenderGate<S> {
     inner: S,
     gate: SenderGateLayer,
 }

@@ -13,8 +13,8 @@ mod status;
 
 use tonic::Request;
 
-pub use admin::{GuardedAdmin, admin_service};
-pub use gate::{SenderGate, SenderGateLayer};
+pub(crate) use admin::admin_service;
+pub(crate) use gate::SenderGateLayer;
 
 use crate::account::Accounts;
 use crate::auth::Presented;
@@ -25,7 +25,7 @@ use crate::submit::Submitter;
 
 /// `push.v1.Device`: the services a device calls.
 #[derive(Clone)]
-pub struct DeviceApi {
+pub(crate) struct DeviceApi {
     devices: Devices,
     subscriptions: Subscriptions,
     senders: SenderBlocks,
@@ -33,7 +33,7 @@ pub struct DeviceApi {
 }
 
 impl DeviceApi {
-    pub fn new(services: &Services) -> Self {
+    pub(crate) fn new(services: &Services) -> Self {
         Self {
             devices: services.devices.clone(),
             subscriptions: services.subscriptions.clone(),
@@ -62,19 +62,19 @@ impl DeviceApi {
 
 /// `push.v1.Sender`: the sender service.
 #[derive(Clone)]
-pub struct SenderApi {
+pub(crate) struct SenderApi {
     submitter: Submitter,
 }
 
 impl SenderApi {
-    pub fn new(services: &Services) -> Self {
+    pub(crate) fn new(services: &Services) -> Self {
         Self {
             submitter: services.sender.clone(),
         }
     }
 
     /// The layer to put in front of the `Sender` service.
-    pub fn gate(&self) -> SenderGateLayer {
+    pub(crate) fn gate(&self) -> SenderGateLayer {
         SenderGateLayer {
             submitter: self.submitter.clone(),
         }

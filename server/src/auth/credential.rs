@@ -13,7 +13,7 @@ use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthenticatedDevice {
-    pub device_id: String,
+    pub(crate) device_id: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,9 +50,9 @@ pub enum DeviceAuthError {
 /// What a device call presents: its `authorization` metadata and, with an
 /// identity provider's token, its `push-device` id.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Presented<'a> {
-    pub authorization: Option<&'a str>,
-    pub device_id: Option<&'a str>,
+pub(crate) struct Presented<'a> {
+    pub(crate) authorization: Option<&'a str>,
+    pub(crate) device_id: Option<&'a str>,
 }
 
 /// The boundary between the API and how devices prove who they are:
@@ -68,8 +68,8 @@ pub trait DeviceAuthenticator: Send + Sync + 'static {
 
 /// A freshly registered device and the one copy of its credential.
 pub struct IssuedCredential {
-    pub device_id: String,
-    pub credential: String,
+    pub(crate) device_id: String,
+    pub(crate) credential: String,
 }
 
 /// Authenticates devices against credentials `pushd` issued and stored.
@@ -78,12 +78,12 @@ pub struct CredentialAuthenticator {
 }
 
 impl CredentialAuthenticator {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub(crate) fn new(store: Arc<dyn Store>) -> Self {
         Self { store }
     }
 
     /// Creates a device and returns its credential.
-    pub async fn register(&self) -> Result<IssuedCredential, StoreError> {
+    pub(crate) async fn register(&self) -> Result<IssuedCredential, StoreError> {
         let device_id = new_device_id();
         let secret = new_secret();
         let record = DeviceRecord {

@@ -19,10 +19,10 @@ use crate::domain::{DeviceRecord, is_token, new_device_id, now_millis};
 use crate::store::Store;
 
 #[derive(Debug, Clone)]
-pub struct OidcSettings {
-    pub issuer: String,
-    pub audience: String,
-    pub jwks_url: String,
+pub(crate) struct OidcSettings {
+    pub(crate) issuer: String,
+    pub(crate) audience: String,
+    pub(crate) jwks_url: String,
 }
 
 /// Tolerated difference between the provider's clock and ours.
@@ -34,14 +34,17 @@ struct Claims {
     sub: String,
 }
 
-pub struct OidcAuthenticator {
+pub(crate) struct OidcAuthenticator {
     settings: OidcSettings,
     keys: JwksCache,
     store: Arc<dyn Store>,
 }
 
 impl OidcAuthenticator {
-    pub async fn start(settings: OidcSettings, store: Arc<dyn Store>) -> Result<Self, JwksError> {
+    pub(crate) async fn start(
+        settings: OidcSettings,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, JwksError> {
         let keys = JwksCache::load(&settings.jwks_url).await?;
         Ok(Self {
             settings,
@@ -102,7 +105,10 @@ impl OidcAuthenticator {
 
     /// Creates a device for the token's user. It has no pushd credential: it
     /// authenticates with its user's token and its device id.
-    pub async fn register(&self, authorization: Option<&str>) -> Result<String, DeviceAuthError> {
+    pub(crate) async fn register(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<String, DeviceAuthError> {
         let subject = self.subject_hash(authorization).await?;
         let device_id = new_device_id();
         let record = DeviceRecord {

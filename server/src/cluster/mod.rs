@@ -21,7 +21,7 @@ mod membership;
 mod node;
 mod peers;
 mod router;
-pub mod service;
+pub(crate) mod service;
 
 use std::time::Duration;
 
@@ -29,30 +29,29 @@ use async_trait::async_trait;
 
 use crate::store::StoreResult;
 
-pub use membership::spawn_membership;
-pub use node::{ClusterNode, ClusterSettings};
-pub use peers::ClusterError;
-pub use router::{Cluster, Forwarded, RouteClaim};
+pub(crate) use membership::spawn_membership;
+pub(crate) use node::{ClusterNode, ClusterSettings};
+pub(crate) use router::{Cluster, Forwarded};
 
 /// A node heartbeats this often; the directory forgets it after [`NODE_TTL`].
-pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
-pub const NODE_TTL: Duration = Duration::from_secs(15);
+pub(crate) const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+pub(crate) const NODE_TTL: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeRecord {
     pub node_id: String,
     /// `host:port` of the node's cluster listener.
-    pub address: String,
+    pub(crate) address: String,
 }
 
 /// "This node holds this device's stream", stamped so a newer claim wins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
-    pub device_id: String,
-    pub node_id: String,
-    pub address: String,
+    pub(crate) device_id: String,
+    pub(crate) node_id: String,
+    pub(crate) address: String,
     /// Unix microseconds when the stream opened; unique per node.
-    pub claimed_at_micros: i64,
+    pub(crate) claimed_at_micros: i64,
 }
 
 #[async_trait]

@@ -194,6 +194,7 @@ fn code_defaults() -> Vec<(&'static str, Documented)> {
             value(&defaults::RECEIPT_RETENTION_SECONDS),
         ),
         ("log", value(&defaults::LOG)),
+        ("ready_file", Unset),
         ("apns_key_file", Unset),
         ("apns_key_id", Unset),
         ("apns_team_id", Unset),

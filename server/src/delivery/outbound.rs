@@ -12,16 +12,16 @@ use push_proto::v1 as pb;
 use tokio::sync::mpsc;
 use tonic::Status;
 
-pub type Outgoing = Result<Box<pb::ServerFrame>, Status>;
-pub type Outbound = mpsc::Sender<Outgoing>;
+pub(crate) type Outgoing = Result<Box<pb::ServerFrame>, Status>;
+pub(crate) type Outbound = mpsc::Sender<Outgoing>;
 
 /// The response stream tonic polls for a `Listen` call.
-pub struct OutboundStream {
+pub(crate) struct OutboundStream {
     receiver: mpsc::Receiver<Outgoing>,
 }
 
 impl OutboundStream {
-    pub fn channel(capacity: usize) -> (Outbound, Self) {
+    pub(crate) fn channel(capacity: usize) -> (Outbound, Self) {
         let (sender, receiver) = mpsc::channel(capacity);
         (sender, Self { receiver })
     }

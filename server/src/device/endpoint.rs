@@ -11,12 +11,12 @@ use crate::auth::EndpointTokens;
 /// Makes the endpoint URL senders get for a subscription.
 #[derive(Clone)]
 pub struct Endpoints {
-    pub tokens: Arc<EndpointTokens>,
-    pub public_url: String,
+    pub(crate) tokens: Arc<EndpointTokens>,
+    pub(crate) public_url: String,
 }
 
 impl Endpoints {
-    pub fn of(&self, subscription_id: &str) -> String {
+    pub(crate) fn of(&self, subscription_id: &str) -> String {
         let token = self.tokens.seal(subscription_id);
         endpoint_url(
             &self.public_url,

@@ -10,17 +10,17 @@
 mod api;
 mod sources;
 
-pub use sources::UNAVAILABLE_RETRY;
+pub(crate) use sources::UNAVAILABLE_RETRY;
 
 use std::time::Duration;
 
 use http::StatusCode;
 
-pub use api::ApiError;
+pub(crate) use api::ApiError;
 
 /// The kinds of refusal a caller acts on differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
+pub(crate) enum ErrorCode {
     /// The request is malformed or breaks a rule: change it.
     InvalidArgument,
     /// A payload over the size limit (HTTP has its own status for it).
@@ -47,7 +47,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub fn grpc(self) -> tonic::Code {
+    pub(crate) fn grpc(self) -> tonic::Code {
         use tonic::Code;
         match self {
             Self::InvalidArgument | Self::TooLarge | Self::NotAnEndpoint => Code::InvalidArgument,
@@ -62,7 +62,7 @@ impl ErrorCode {
         }
     }
 
-    pub fn http(self) -> StatusCode {
+    pub(crate) fn http(self) -> StatusCode {
         match self {
             Self::InvalidArgument => StatusCode::BAD_REQUEST,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -80,7 +80,7 @@ impl ErrorCode {
 }
 
 /// What every service error tells a front.
-pub trait ServiceError: std::error::Error {
+pub(crate) trait ServiceError: std::error::Error {
     fn code(&self) -> ErrorCode;
 
     /// What the caller reads: by default the error itself; our own failures

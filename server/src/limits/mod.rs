@@ -6,5 +6,5 @@
 mod deadline;
 mod rate;
 
-pub use deadline::RequestDeadlineLayer;
-pub use rate::{AddressRate, Rate, RateLimits, RateSettings};
+pub(crate) use deadline::RequestDeadlineLayer;
+pub(crate) use rate::{AddressRate, Rate, RateLimits, RateSettings};

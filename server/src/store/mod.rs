@@ -18,11 +18,11 @@ use crate::domain::{
     SealedKeys, SubscriptionRecord, UnixMillis, Urgency, WakeUp,
 };
 
-pub use expiry::spawn_expiry;
-pub use subscription_cache::SubscriptionCache;
-pub use unused_devices::spawn_unused_device_reaper;
+pub(crate) use expiry::spawn_expiry;
+pub(crate) use subscription_cache::SubscriptionCache;
+pub(crate) use unused_devices::spawn_unused_device_reaper;
 
-pub type StoreResult<T> = Result<T, StoreError>;
+pub(crate) type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum StoreError {
@@ -72,7 +72,7 @@ pub enum Admission {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Enqueued {
     /// The older undelivered message with the same topic that this one replaced.
-    pub replaced: Option<String>,
+    pub(crate) replaced: Option<String>,
     /// The device acked this id before the write reached the store, so
     /// nothing was written (it was delivered live and is done).
     pub already_acked: bool,
@@ -81,14 +81,14 @@ pub struct Enqueued {
 /// Which queued messages a device should get, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingQuery {
-    pub device_id: String,
+    pub(crate) device_id: String,
     /// Messages expiring at or before this instant are left out.
-    pub now: UnixMillis,
+    pub(crate) now: UnixMillis,
     /// Messages below this urgency are left out.
-    pub min_urgency: Urgency,
+    pub(crate) min_urgency: Urgency,
     /// Page cursor: only ids sorting after this one.
-    pub after: Option<String>,
-    pub limit: usize,
+    pub(crate) after: Option<String>,
+    pub(crate) limit: usize,
 }
 
 #[async_trait]
