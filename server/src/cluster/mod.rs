@@ -16,6 +16,8 @@
 //! at least one of the two sees the other's write, so every message is either
 //! in the backlog the stream reads or forwarded to it.
 
+// Test code: built only for the integration tests (the `conformance` feature).
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod membership;
 mod node;

@@ -1,9 +1,12 @@
 //! Everything durable: devices, subscriptions and queued messages.
 //!
 //! [`Store`] is the boundary; [`sqlite`] is the embedded single-node backend.
-//! Every backend must pass the shared [`conformance`] suite. Methods take the
-//! current time where it matters so expiry is testable without sleeping.
+//! Every backend must pass the shared conformance suite (`conformance`, built
+//! with the `conformance` feature, which only the integration tests turn on).
+//! Methods take the current time where it matters so expiry is testable
+//! without sleeping.
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod expiry;
 pub mod scylla;
