@@ -25,6 +25,9 @@
 //! - [`domain`] — the types all of them share;
 //! - [`config`], [`telemetry`], [`server`] — settings, logs and metrics, wiring.
 #![forbid(unsafe_code)]
+// Items are pub(crate) unless a user outside the crate (the binary, the integration
+// tests, the load generator, the fuzz targets) names them.
+#![warn(unreachable_pub)]
 
 pub(crate) mod account;
 pub(crate) mod api;

@@ -12,12 +12,12 @@ use crate::domain::{DeviceRecord, is_token, new_device_id, new_secret, now_milli
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthenticatedDevice {
+pub(crate) struct AuthenticatedDevice {
     pub(crate) device_id: String,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum DeviceAuthError {
+pub(crate) enum DeviceAuthError {
     #[error(
         "missing device credential: send metadata `authorization: Bearer <credential from Register>`"
     )]
@@ -59,7 +59,7 @@ pub(crate) struct Presented<'a> {
 /// credentials pushd issued ([`CredentialAuthenticator`]) or an existing
 /// identity provider ([`super::OidcAuthenticator`]).
 #[async_trait]
-pub trait DeviceAuthenticator: Send + Sync + 'static {
+pub(crate) trait DeviceAuthenticator: Send + Sync + 'static {
     async fn authenticate(
         &self,
         presented: &Presented<'_>,
@@ -67,13 +67,13 @@ pub trait DeviceAuthenticator: Send + Sync + 'static {
 }
 
 /// A freshly registered device and the one copy of its credential.
-pub struct IssuedCredential {
+pub(crate) struct IssuedCredential {
     pub(crate) device_id: String,
     pub(crate) credential: String,
 }
 
 /// Authenticates devices against credentials `pushd` issued and stored.
-pub struct CredentialAuthenticator {
+pub(crate) struct CredentialAuthenticator {
     store: Arc<dyn Store>,
 }
 

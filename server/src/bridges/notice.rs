@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::domain::{QueuedMessage, UnixMillis, Urgency};
 
 /// APNs allows 4096 bytes of JSON per notification; FCM 4096 bytes of data.
-pub const PROVIDER_PAYLOAD_LIMIT: usize = 4096;
+pub(crate) const PROVIDER_PAYLOAD_LIMIT: usize = 4096;
 
 /// A message as a bridge sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub struct Notice {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NoticeBody {
+pub(crate) enum NoticeBody {
     /// The aes128gcm ciphertext, base64url without padding.
     Encrypted(String),
     /// Too big for the service: the app fetches the message by id.

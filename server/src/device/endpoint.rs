@@ -10,7 +10,7 @@ use crate::auth::EndpointTokens;
 
 /// Makes the endpoint URL senders get for a subscription.
 #[derive(Clone)]
-pub struct Endpoints {
+pub(crate) struct Endpoints {
     pub(crate) tokens: Arc<EndpointTokens>,
     pub(crate) public_url: String,
 }
@@ -25,7 +25,7 @@ impl Endpoints {
     }
 }
 
-pub fn endpoint_url(public_url: &str, token: &str) -> String {
+pub(super) fn endpoint_url(public_url: &str, token: &str) -> String {
     format!("{}/push/{token}", public_url.trim_end_matches('/'))
 }
 
