@@ -25,9 +25,12 @@
 //! - [`domain`] — the types all of them share;
 //! - [`config`], [`telemetry`], [`server`] — settings, logs and metrics, wiring.
 #![forbid(unsafe_code)]
+// Items are pub(crate) unless a user outside the crate (the binary, the integration
+// tests, the load generator, the fuzz targets) names them.
+#![warn(unreachable_pub)]
 
-pub mod account;
-pub mod api;
+pub(crate) mod account;
+pub(crate) mod api;
 pub mod auth;
 pub mod bridges;
 pub mod cluster;
@@ -35,18 +38,18 @@ pub mod config;
 pub mod delivery;
 pub mod device;
 pub mod domain;
-pub mod error;
+pub(crate) mod error;
 pub mod http;
-pub mod limits;
-pub mod periodic;
-pub mod receipts;
-pub mod senders;
-pub mod server;
-pub mod services;
+pub(crate) mod limits;
+pub(crate) mod periodic;
+pub(crate) mod receipts;
+pub(crate) mod senders;
+pub(crate) mod server;
+pub(crate) mod services;
 pub mod store;
-pub mod submit;
+pub(crate) mod submit;
 pub mod telemetry;
-pub mod transport;
+pub(crate) mod transport;
 pub mod websocket;
 
 pub use config::{Cli, Settings};

@@ -6,7 +6,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Runs `task` every `period` (the first time at once) until `owner` is dropped.
-pub fn every<T, F, Fut>(period: Duration, owner: Weak<T>, mut task: F)
+pub(crate) fn every<T, F, Fut>(period: Duration, owner: Weak<T>, mut task: F)
 where
     T: Send + Sync + 'static,
     F: FnMut(Arc<T>) -> Fut + Send + 'static,

@@ -35,7 +35,7 @@ use tower::Layer as _;
 mod ready;
 mod start_error;
 
-pub use start_error::{Cause, StartError};
+pub use start_error::StartError;
 
 /// Largest frame a client may send; a Hello or an ack batch is far smaller,
 /// and a 4096-byte payload plus framing fits with room to spare.
@@ -127,7 +127,7 @@ pub struct Listeners {
 impl Listeners {
     /// Binds the addresses the settings name (`listen`, `metrics_listen`,
     /// `cluster_listen`).
-    pub async fn bind(settings: &Settings) -> Result<Self, StartError> {
+    pub(crate) async fn bind(settings: &Settings) -> Result<Self, StartError> {
         let failed = |what, address| {
             move |source| StartError::Bind {
                 what,

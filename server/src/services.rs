@@ -26,44 +26,44 @@ const SUBSCRIPTION_CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// The limits the services enforce on what callers send.
 #[derive(Debug, Clone)]
-pub struct ServiceLimits {
-    pub max_ttl_seconds: u32,
-    pub retention: RetentionLimits,
-    pub handshake_timeout: Duration,
+pub(crate) struct ServiceLimits {
+    pub(crate) max_ttl_seconds: u32,
+    pub(crate) retention: RetentionLimits,
+    pub(crate) handshake_timeout: Duration,
     /// Members (approved or pending) one account may have.
-    pub max_account_devices: usize,
-    pub max_subscriptions_per_device: usize,
-    pub rates: RateSettings,
-    pub receipt_retention: Duration,
-    pub max_receipt_watchers: usize,
+    pub(crate) max_account_devices: usize,
+    pub(crate) max_subscriptions_per_device: usize,
+    pub(crate) rates: RateSettings,
+    pub(crate) receipt_retention: Duration,
+    pub(crate) max_receipt_watchers: usize,
     /// Unacked bytes delivery sessions may hold, each and all together.
-    pub unacked: Unacked,
+    pub(crate) unacked: Unacked,
     /// Bytes of verified VAPID tokens kept.
-    pub vapid_cache_bytes: usize,
+    pub(crate) vapid_cache_bytes: usize,
 }
 
 /// What the services are built from besides the limits.
-pub struct Foundations {
-    pub store: Arc<dyn Store>,
-    pub router: Arc<Router>,
-    pub public_url: String,
-    pub service_blocks: Arc<ServiceBlocks>,
-    pub oidc: Option<Arc<OidcAuthenticator>>,
+pub(crate) struct Foundations {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) router: Arc<Router>,
+    pub(crate) public_url: String,
+    pub(crate) service_blocks: Arc<ServiceBlocks>,
+    pub(crate) oidc: Option<Arc<OidcAuthenticator>>,
     /// The stored secret endpoint tokens and message handles derive from.
-    pub token_master: Vec<u8>,
+    pub(crate) token_master: Vec<u8>,
 }
 
 #[derive(Clone)]
-pub struct Services {
-    pub sender: Submitter,
-    pub devices: Devices,
-    pub subscriptions: Subscriptions,
-    pub senders: SenderBlocks,
-    pub accounts: Accounts,
+pub(crate) struct Services {
+    pub(crate) sender: Submitter,
+    pub(crate) devices: Devices,
+    pub(crate) subscriptions: Subscriptions,
+    pub(crate) senders: SenderBlocks,
+    pub(crate) accounts: Accounts,
 }
 
 impl Services {
-    pub fn build(base: Foundations, limits: ServiceLimits) -> Self {
+    pub(crate) fn build(base: Foundations, limits: ServiceLimits) -> Self {
         let Foundations {
             store,
             router,

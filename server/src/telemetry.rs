@@ -24,7 +24,7 @@ pub fn init_logging(filter: &str) {
 }
 
 /// The process-wide recorder; installed once however often `run` is called.
-pub fn metrics_handle() -> PrometheusHandle {
+pub(crate) fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
@@ -43,7 +43,7 @@ const SCRAPE_TIMEOUT: Duration = Duration::from_secs(30);
 const SCRAPE_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves `GET /metrics` until the task is dropped.
-pub async fn serve_metrics(listener: TcpListener, handle: PrometheusHandle) {
+pub(crate) async fn serve_metrics(listener: TcpListener, handle: PrometheusHandle) {
     let upkeep = handle.clone();
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(5));
@@ -101,13 +101,13 @@ fn respond(
 /// can cause thousands of times a second (a refused connection, a wrong
 /// secret) is seen by the operator without flooding the log. Counting it is
 /// the metric's job.
-pub struct LogGate {
+pub(crate) struct LogGate {
     period: std::time::Duration,
     last: parking_lot::Mutex<Option<std::time::Instant>>,
 }
 
 impl LogGate {
-    pub const fn new(period: std::time::Duration) -> Self {
+    pub(crate) const fn new(period: std::time::Duration) -> Self {
         Self {
             period,
             last: parking_lot::Mutex::new(None),
@@ -115,7 +115,7 @@ impl LogGate {
     }
 
     /// True when the caller may log now.
-    pub fn open(&self) -> bool {
+    pub(crate) fn open(&self) -> bool {
         let mut last = self.last.lock();
         if last.is_some_and(|at| at.elapsed() < self.period) {
             return false;

@@ -8,17 +8,17 @@ use crate::error::ApiError;
 use crate::store::Store;
 
 #[derive(Clone)]
-pub struct Membership {
+pub(crate) struct Membership {
     store: Arc<dyn Store>,
 }
 
 impl Membership {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub(crate) fn new(store: Arc<dyn Store>) -> Self {
         Self { store }
     }
 
     /// The device's membership, approved or pending.
-    pub async fn of(&self, device_id: &str) -> Result<AccountDevice, ApiError> {
+    pub(crate) async fn of(&self, device_id: &str) -> Result<AccountDevice, ApiError> {
         self.store
             .account_of(device_id)
             .await?
@@ -26,7 +26,7 @@ impl Membership {
     }
 
     /// The device's membership, which must be approved.
-    pub async fn approved(&self, device_id: &str) -> Result<AccountDevice, ApiError> {
+    pub(crate) async fn approved(&self, device_id: &str) -> Result<AccountDevice, ApiError> {
         let member = self.of(device_id).await?;
         if !member.approved {
             return Err(ApiError::AwaitingApproval);
@@ -35,14 +35,17 @@ impl Membership {
     }
 
     /// The account the device is an approved member of, if any.
-    pub async fn approved_account(&self, device_id: &str) -> Result<Option<String>, ApiError> {
+    pub(crate) async fn approved_account(
+        &self,
+        device_id: &str,
+    ) -> Result<Option<String>, ApiError> {
         let member = self.store.account_of(device_id).await?;
         Ok(member
             .filter(|member| member.approved)
             .map(|member| member.account_id))
     }
 
-    pub async fn members(&self, account_id: &str) -> Result<Vec<AccountDevice>, ApiError> {
+    pub(crate) async fn members(&self, account_id: &str) -> Result<Vec<AccountDevice>, ApiError> {
         Ok(self.store.account_devices(account_id).await?)
     }
 }

@@ -11,8 +11,8 @@ mod sealed;
 
 use std::sync::Arc;
 
-pub use membership::Membership;
-pub use sealed::SealedBundle;
+pub(crate) use membership::Membership;
+pub(crate) use sealed::SealedBundle;
 
 use crate::cluster::Cluster;
 use crate::delivery::Hub;
@@ -22,13 +22,13 @@ use crate::store::{Store, StoreError, SubscriptionCache};
 
 /// A device's own P-256 public key and auth secret, which other devices of
 /// the account seal subscription keys to.
-pub struct DeviceKey {
-    pub public_key: Vec<u8>,
-    pub auth_secret: Vec<u8>,
+pub(crate) struct DeviceKey {
+    pub(crate) public_key: Vec<u8>,
+    pub(crate) auth_secret: Vec<u8>,
 }
 
 #[derive(Clone)]
-pub struct Accounts {
+pub(crate) struct Accounts {
     store: Arc<dyn Store>,
     membership: Membership,
     /// Removing a device's account subscriptions goes through the cache.
@@ -40,7 +40,7 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    pub fn new(
+    pub(crate) fn new(
         store: Arc<dyn Store>,
         subscriptions: Arc<SubscriptionCache>,
         hub: Arc<Hub>,
@@ -58,7 +58,7 @@ impl Accounts {
     }
 
     /// A new account with the device as its first, approved member.
-    pub async fn create(
+    pub(crate) async fn create(
         &self,
         device_id: String,
         key: Option<DeviceKey>,
@@ -71,7 +71,7 @@ impl Accounts {
     }
 
     /// Asks to join `account_id`; an approved member must approve.
-    pub async fn join(
+    pub(crate) async fn join(
         &self,
         device_id: String,
         account_id: String,
@@ -99,7 +99,7 @@ impl Accounts {
     }
 
     /// The caller's (approved) membership and every member of its account.
-    pub async fn list(
+    pub(crate) async fn list(
         &self,
         device_id: &str,
     ) -> Result<(AccountDevice, Vec<AccountDevice>), ApiError> {
@@ -110,7 +110,7 @@ impl Accounts {
 
     /// Approves a pending device of the caller's account; returns the caller
     /// and the approved member.
-    pub async fn approve(
+    pub(crate) async fn approve(
         &self,
         device_id: &str,
         target: &str,

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 impl Accounts {
     /// `device_id` removes `target` (itself, or, when approved, another
     /// device of its account).
-    pub async fn remove(&self, device_id: &str, target: &str) -> Result<(), ApiError> {
+    pub(crate) async fn remove(&self, device_id: &str, target: &str) -> Result<(), ApiError> {
         let caller = self.membership.of(device_id).await?;
         // A pending device may withdraw itself, and nothing else.
         if target != caller.device_id && !caller.approved {

@@ -11,14 +11,14 @@ use crate::error::ApiError;
 const MAX_BUNDLES_PER_CALL: usize = 256;
 
 /// One subscription's keys, sealed by the caller to one recipient device.
-pub struct SealedBundle {
-    pub recipient_device_id: String,
-    pub subscription_id: String,
-    pub sealed: Vec<u8>,
+pub(crate) struct SealedBundle {
+    pub(crate) recipient_device_id: String,
+    pub(crate) subscription_id: String,
+    pub(crate) sealed: Vec<u8>,
 }
 
 impl Accounts {
-    pub async fn put_sealed_keys(
+    pub(crate) async fn put_sealed_keys(
         &self,
         device_id: &str,
         bundles: Vec<SealedBundle>,
@@ -77,7 +77,7 @@ impl Accounts {
 
     /// Whether the caller is approved yet, and, once it is, the bundles
     /// sealed to it.
-    pub async fn fetch_sealed_keys(
+    pub(crate) async fn fetch_sealed_keys(
         &self,
         device_id: &str,
     ) -> Result<(bool, Vec<SealedKeys>), ApiError> {

@@ -12,18 +12,18 @@ use crate::domain::BlockOwner;
 use crate::error::ApiError;
 use crate::store::Store;
 
-pub struct AdminApi {
+pub(crate) struct AdminApi {
     store: Arc<dyn Store>,
     blocks: Arc<ServiceBlocks>,
 }
 
-pub type GuardedAdmin = tonic::service::interceptor::InterceptedService<
+pub(crate) type GuardedAdmin = tonic::service::interceptor::InterceptedService<
     admin_server::AdminServer<AdminApi>,
     BearerSecret,
 >;
 
 /// The admin service, answering only calls bearing `token`.
-pub fn admin_service(
+pub(crate) fn admin_service(
     store: Arc<dyn Store>,
     blocks: Arc<ServiceBlocks>,
     token: &str,

@@ -6,7 +6,10 @@ use crate::account::{DeviceKey, SealedBundle};
 use crate::device::Subscriptions;
 use crate::domain::{AccountDevice, ReceiptEvent, ReceiptState, SealedKeys, SubscriptionRecord};
 
-pub fn subscription(subscriptions: &Subscriptions, record: SubscriptionRecord) -> pb::Subscription {
+pub(crate) fn subscription(
+    subscriptions: &Subscriptions,
+    record: SubscriptionRecord,
+) -> pb::Subscription {
     pb::Subscription {
         endpoint: subscriptions.endpoint_of(&record.id),
         for_account: record.account_id.is_some(),
@@ -16,7 +19,7 @@ pub fn subscription(subscriptions: &Subscriptions, record: SubscriptionRecord) -
     }
 }
 
-pub fn account_device(member: AccountDevice, caller: &str) -> pb::AccountDevice {
+pub(crate) fn account_device(member: AccountDevice, caller: &str) -> pb::AccountDevice {
     pb::AccountDevice {
         this_device: member.device_id == caller,
         device_id: member.device_id,
@@ -30,14 +33,14 @@ pub fn account_device(member: AccountDevice, caller: &str) -> pb::AccountDevice 
     }
 }
 
-pub fn device_key(key: Option<pb::DeviceKey>) -> Option<DeviceKey> {
+pub(crate) fn device_key(key: Option<pb::DeviceKey>) -> Option<DeviceKey> {
     key.map(|key| DeviceKey {
         public_key: key.public_key,
         auth_secret: key.auth_secret,
     })
 }
 
-pub fn sealed_bundle(bundle: pb::SealedKeys) -> SealedBundle {
+pub(crate) fn sealed_bundle(bundle: pb::SealedKeys) -> SealedBundle {
     SealedBundle {
         recipient_device_id: bundle.recipient_device_id,
         subscription_id: bundle.subscription_id,
@@ -45,7 +48,7 @@ pub fn sealed_bundle(bundle: pb::SealedKeys) -> SealedBundle {
     }
 }
 
-pub fn sealed_keys(bundle: SealedKeys) -> pb::SealedKeys {
+pub(crate) fn sealed_keys(bundle: SealedKeys) -> pb::SealedKeys {
     pb::SealedKeys {
         subscription_id: bundle.subscription_id,
         recipient_device_id: bundle.recipient_device_id,
@@ -55,7 +58,7 @@ pub fn sealed_keys(bundle: SealedKeys) -> pb::SealedKeys {
     }
 }
 
-pub fn receipt_event(event: ReceiptEvent) -> pb::ReceiptEvent {
+pub(crate) fn receipt_event(event: ReceiptEvent) -> pb::ReceiptEvent {
     let state = match event.state {
         ReceiptState::Accepted => pb::ReceiptState::Accepted,
         ReceiptState::Delivered => pb::ReceiptState::Delivered,

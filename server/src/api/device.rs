@@ -289,7 +289,7 @@ impl device_server::Device for DeviceApi {
 }
 
 /// `Listen`'s response: the session's frames, and its error as a status.
-pub struct ListenStream(OutboundStream);
+pub(crate) struct ListenStream(OutboundStream);
 
 impl tokio_stream::Stream for ListenStream {
     type Item = Result<pb::ServerFrame, Status>;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tonic::Request;
 
-pub use admin::{GuardedAdmin, admin_service};
+pub(crate) use admin::admin_service;
 
 use crate::account::Accounts;
 use crate::auth::Presented;
@@ -26,7 +26,7 @@ use crate::submit::Submitter;
 
 /// `push.v1.Device`: the services a device calls.
 #[derive(Clone)]
-pub struct DeviceApi {
+pub(crate) struct DeviceApi {
     devices: Devices,
     subscriptions: Subscriptions,
     senders: SenderBlocks,
@@ -34,7 +34,7 @@ pub struct DeviceApi {
 }
 
 impl DeviceApi {
-    pub fn new(services: &Services) -> Self {
+    pub(crate) fn new(services: &Services) -> Self {
         Self {
             devices: services.devices.clone(),
             subscriptions: services.subscriptions.clone(),
@@ -63,12 +63,12 @@ impl DeviceApi {
 
 /// `push.v1.Sender`: the sender service.
 #[derive(Clone)]
-pub struct SenderApi {
+pub(crate) struct SenderApi {
     submitter: Submitter,
 }
 
 impl SenderApi {
-    pub fn new(services: &Services) -> Self {
+    pub(crate) fn new(services: &Services) -> Self {
         Self {
             submitter: services.sender.clone(),
         }
@@ -76,7 +76,7 @@ impl SenderApi {
 
     /// The layer to put in front of the `Sender` service: the sender
     /// service's identification, answered as a status.
-    pub fn gate(&self) -> SenderGateLayer {
+    pub(crate) fn gate(&self) -> SenderGateLayer {
         let submitter = self.submitter.clone();
         SenderGateLayer {
             identify: Arc::new(move |authorization| Ok(submitter.identify(authorization)?)),

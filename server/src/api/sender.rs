@@ -23,7 +23,7 @@ use crate::submit::{Front, Outcome, Submission};
 /// nodes' events reach it this way).
 const POLL: Duration = Duration::from_secs(1);
 
-pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::ReceiptEvent, Status>> + Send>>;
+pub(crate) type EventStream = Pin<Box<dyn Stream<Item = Result<pb::ReceiptEvent, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl sender_server::Sender for SenderApi {

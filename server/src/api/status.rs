@@ -10,7 +10,7 @@ use crate::error::{ApiError, ErrorCode, ServiceError};
 use crate::store::StoreError;
 use crate::submit::{SubmitError, retry_after_seconds};
 
-pub fn status_of(error: &dyn ServiceError) -> Status {
+pub(crate) fn status_of(error: &dyn ServiceError) -> Status {
     let code = error.code();
     if code == ErrorCode::Internal {
         tracing::error!(%error, "internal failure");

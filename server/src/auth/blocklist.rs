@@ -12,33 +12,33 @@ use crate::domain::BlockOwner;
 use crate::store::{Store, StoreResult};
 
 /// How stale another node's view of a new block may be.
-pub const RELOAD_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const RELOAD_EVERY: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
-pub struct ServiceBlocks {
+pub(crate) struct ServiceBlocks {
     keys: RwLock<HashSet<Vec<u8>>>,
     contacts: RwLock<HashSet<String>>,
 }
 
 /// Contacts compare without case and without a trailing slash, so
 /// `https://Spam.example/` and `https://spam.example` are one sender.
-pub fn normalize_contact(contact: &str) -> String {
+pub(crate) fn normalize_contact(contact: &str) -> String {
     contact.trim().trim_end_matches('/').to_ascii_lowercase()
 }
 
 impl ServiceBlocks {
-    pub fn key_blocked(&self, key: &[u8]) -> bool {
+    pub(crate) fn key_blocked(&self, key: &[u8]) -> bool {
         self.keys.read().contains(key)
     }
 
-    pub fn contact_blocked(&self, contact: &str) -> bool {
+    pub(crate) fn contact_blocked(&self, contact: &str) -> bool {
         let contacts = self.contacts.read();
         // Checked on every message: no normalising while the list is empty.
         !contacts.is_empty() && contacts.contains(&normalize_contact(contact))
     }
 
     /// Reads both lists from the store and replaces the ones held here.
-    pub async fn reload(&self, store: &dyn Store) -> StoreResult<()> {
+    pub(crate) async fn reload(&self, store: &dyn Store) -> StoreResult<()> {
         let keys = store
             .blocked_senders(&BlockOwner::ServiceKeys.key())
             .await?;
@@ -54,7 +54,7 @@ impl ServiceBlocks {
     }
 
     /// Reloads every [`RELOAD_EVERY`] until the list is dropped.
-    pub fn keep_reloading(self: &Arc<Self>, store: Arc<dyn Store>) {
+    pub(crate) fn keep_reloading(self: &Arc<Self>, store: Arc<dyn Store>) {
         crate::periodic::every(RELOAD_EVERY, Arc::downgrade(self), move |blocks| {
             let store = store.clone();
             async move {

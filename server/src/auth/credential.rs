@@ -12,12 +12,12 @@ use crate::domain::{DeviceRecord, is_token, new_device_id, new_secret, now_milli
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthenticatedDevice {
+pub(crate) struct AuthenticatedDevice {
     pub device_id: String,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum DeviceAuthError {
+pub(crate) enum DeviceAuthError {
     #[error(
         "missing device credential: send metadata `authorization: Bearer <credential from Register>`"
     )]
@@ -50,7 +50,7 @@ pub enum DeviceAuthError {
 /// What a device call presents: its `authorization` metadata and, with an
 /// identity provider's token, its `push-device` id.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Presented<'a> {
+pub(crate) struct Presented<'a> {
     pub authorization: Option<&'a str>,
     pub device_id: Option<&'a str>,
 }
@@ -59,7 +59,7 @@ pub struct Presented<'a> {
 /// credentials pushd issued ([`CredentialAuthenticator`]) or an existing
 /// identity provider ([`super::OidcAuthenticator`]).
 #[async_trait]
-pub trait DeviceAuthenticator: Send + Sync + 'static {
+pub(crate) trait DeviceAuthenticator: Send + Sync + 'static {
     async fn authenticate(
         &self,
         presented: &Presented<'_>,
@@ -75,23 +75,23 @@ pub trait DeviceAuthenticator: Send + Sync + 'static {
 }
 
 /// A freshly registered device and the one copy of its credential.
-pub struct IssuedCredential {
+pub(crate) struct IssuedCredential {
     pub device_id: String,
     pub credential: String,
 }
 
 /// Authenticates devices against credentials `pushd` issued and stored.
-pub struct CredentialAuthenticator {
+pub(crate) struct CredentialAuthenticator {
     store: Arc<dyn Store>,
 }
 
 impl CredentialAuthenticator {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub(crate) fn new(store: Arc<dyn Store>) -> Self {
         Self { store }
     }
 
     /// Creates a device and returns its credential.
-    pub async fn issue(&self) -> Result<IssuedCredential, StoreError> {
+    pub(crate) async fn issue(&self) -> Result<IssuedCredential, StoreError> {
         let device_id = new_device_id();
         let secret = new_secret();
         let record = DeviceRecord {

@@ -20,9 +20,9 @@ const NONCE: usize = 12;
 const TAG: usize = 16;
 const TOKEN_BYTES: usize = 1 + NONCE + ID_BYTES + TAG;
 /// Length of an encoded token.
-pub const TOKEN_CHARS: usize = (TOKEN_BYTES * 8).div_ceil(6);
+pub(crate) const TOKEN_CHARS: usize = (TOKEN_BYTES * 8).div_ceil(6);
 /// The name of the master key among the service's secrets.
-pub const SECRET_NAME: &str = "endpoint-token-key-v1";
+pub(crate) const SECRET_NAME: &str = "endpoint-token-key-v1";
 
 /// Keys are set up once: every SubmitMessage opens a token, so nothing per
 /// call may allocate or look up algorithms.

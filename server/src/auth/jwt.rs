@@ -16,15 +16,15 @@ struct Header {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Claims {
-    pub aud: Option<String>,
-    pub exp: Option<u64>,
-    pub sub: Option<String>,
+pub(crate) struct Claims {
+    pub(crate) aud: Option<String>,
+    pub(crate) exp: Option<u64>,
+    pub(crate) sub: Option<String>,
 }
 
 /// Why bytes are not an application-server (P-256) public key.
 #[derive(Debug, thiserror::Error)]
-pub enum P256KeyError {
+pub(crate) enum P256KeyError {
     #[error("expected a 65-byte uncompressed P-256 point, got {0} bytes")]
     NotUncompressed(usize),
     #[error("not a point on P-256")]
@@ -37,7 +37,7 @@ pub enum P256KeyError {
 
 /// Why a VAPID token's JWS was refused.
 #[derive(Debug, thiserror::Error)]
-pub enum JwsError {
+pub(crate) enum JwsError {
     #[error("a JWT has three dot-separated parts")]
     NotThreeParts,
     #[error("JWT alg is {0:?}; VAPID requires ES256")]
@@ -60,7 +60,7 @@ pub enum JwsError {
 }
 
 /// Parses a raw uncompressed P-256 public key (65 bytes), checking it is on the curve.
-pub fn p256_public_key(raw: &[u8]) -> Result<EcKey<Public>, P256KeyError> {
+pub(crate) fn p256_public_key(raw: &[u8]) -> Result<EcKey<Public>, P256KeyError> {
     if raw.len() != 65 || raw[0] != 0x04 {
         return Err(P256KeyError::NotUncompressed(raw.len()));
     }
@@ -74,7 +74,7 @@ pub fn p256_public_key(raw: &[u8]) -> Result<EcKey<Public>, P256KeyError> {
 }
 
 /// Verifies an ES256 compact JWS with `key` and returns its claims.
-pub fn verify_es256(token: &str, key: &EcKey<Public>) -> Result<Claims, JwsError> {
+pub(crate) fn verify_es256(token: &str, key: &EcKey<Public>) -> Result<Claims, JwsError> {
     let mut segments = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) = (
         segments.next(),

@@ -18,31 +18,31 @@ const VERSION: u8 = 1;
 const NONCE: usize = 12;
 const KEY_HASH: usize = 8;
 /// Longer handles are refused before any work: 64 copies of the longest id.
-pub const MAX_HANDLE_CHARS: usize = 4096;
+pub(crate) const MAX_HANDLE_CHARS: usize = 4096;
 
 /// One delivered copy: which device's queue, which id there.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageCopy {
-    pub device_id: String,
-    pub message_id: String,
+pub(crate) struct MessageCopy {
+    pub(crate) device_id: String,
+    pub(crate) message_id: String,
 }
 
 /// What an opened handle says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenedHandle {
+pub(crate) struct OpenedHandle {
     /// The first bytes of SHA-256 of the sender's public key.
     key_hash: [u8; KEY_HASH],
-    pub copies: Vec<MessageCopy>,
+    pub(crate) copies: Vec<MessageCopy>,
 }
 
 impl OpenedHandle {
     /// True if `public_key` is the key the message was sent with.
-    pub fn sent_by(&self, public_key: &[u8]) -> bool {
+    pub(crate) fn sent_by(&self, public_key: &[u8]) -> bool {
         key_hash(public_key) == self.key_hash
     }
 }
 
-pub struct MessageHandles {
+pub(crate) struct MessageHandles {
     key: LessSafeKey,
     random: ring::rand::SystemRandom,
 }
@@ -55,7 +55,7 @@ fn key_hash(public_key: &[u8]) -> [u8; KEY_HASH] {
 
 impl MessageHandles {
     /// Derived from the endpoint token master, under a label of its own.
-    pub fn new(master: &[u8]) -> Self {
+    pub(crate) fn new(master: &[u8]) -> Self {
         let master = hmac::Key::new(hmac::HMAC_SHA256, master);
         let derived = hmac::sign(&master, b"pushd message handle encryption");
         Self {
@@ -69,7 +69,7 @@ impl MessageHandles {
 
     /// The handle for `copies` sent with `public_key`; `None` for ids this
     /// service does not make (never for its own).
-    pub fn seal(&self, public_key: &[u8], copies: &[MessageCopy]) -> Option<String> {
+    pub(crate) fn seal(&self, public_key: &[u8], copies: &[MessageCopy]) -> Option<String> {
         let mut plain = key_hash(public_key).to_vec();
         for copy in copies {
             let device = copy.device_id.as_bytes();
@@ -96,7 +96,7 @@ impl MessageHandles {
     }
 
     /// What a handle names, if this service made it unaltered.
-    pub fn open(&self, handle: &str) -> Option<OpenedHandle> {
+    pub(crate) fn open(&self, handle: &str) -> Option<OpenedHandle> {
         if handle.len() > MAX_HANDLE_CHARS {
             return None;
         }

@@ -13,20 +13,20 @@ mod oidc;
 mod secret;
 mod vapid;
 
-pub use blocklist::{ServiceBlocks, normalize_contact};
-pub use credential::{
+pub(crate) use blocklist::{ServiceBlocks, normalize_contact};
+pub(crate) use credential::{
     AuthenticatedDevice, CredentialAuthenticator, DeviceAuthError, DeviceAuthenticator,
     IssuedCredential, Presented,
 };
-pub use endpoint_token::{EndpointTokens, SECRET_NAME as ENDPOINT_TOKEN_SECRET, TOKEN_CHARS};
-pub use jwks::JwksError;
-pub use jwt::P256KeyError;
-pub use message_handle::{MessageCopy, MessageHandles, OpenedHandle};
-pub use oidc::{OidcAuthenticator, OidcSettings};
-pub use secret::BearerSecret;
-pub use vapid::{CacheUsage, MAX_HEADER_BYTES, VapidError, VapidVerifier, VerifiedSender};
+pub use endpoint_token::EndpointTokens;
+pub(crate) use endpoint_token::{SECRET_NAME as ENDPOINT_TOKEN_SECRET, TOKEN_CHARS};
+pub(crate) use jwt::P256KeyError;
+pub(crate) use message_handle::{MessageCopy, MessageHandles, OpenedHandle};
+pub(crate) use oidc::{OidcAuthenticator, OidcSettings};
+pub(crate) use secret::BearerSecret;
+pub use vapid::{CacheUsage, VapidError, VapidVerifier, VerifiedSender};
 
 /// Checks that `raw` is an uncompressed P-256 public key (an application-server key).
-pub fn check_p256_key(raw: &[u8]) -> Result<(), P256KeyError> {
+pub(crate) fn check_p256_key(raw: &[u8]) -> Result<(), P256KeyError> {
     jwt::p256_public_key(raw).map(|_| ())
 }

@@ -19,7 +19,7 @@ use crate::domain::{DeviceRecord, is_token, new_device_id, now_millis};
 use crate::store::Store;
 
 #[derive(Debug, Clone)]
-pub struct OidcSettings {
+pub(crate) struct OidcSettings {
     pub issuer: String,
     pub audience: String,
     pub jwks_url: String,
@@ -34,14 +34,17 @@ struct Claims {
     sub: String,
 }
 
-pub struct OidcAuthenticator {
+pub(crate) struct OidcAuthenticator {
     settings: OidcSettings,
     keys: JwksCache,
     store: Arc<dyn Store>,
 }
 
 impl OidcAuthenticator {
-    pub async fn start(settings: OidcSettings, store: Arc<dyn Store>) -> Result<Self, JwksError> {
+    pub(crate) async fn start(
+        settings: OidcSettings,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, JwksError> {
         let keys = JwksCache::load(&settings.jwks_url).await?;
         Ok(Self {
             settings,

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use tonic::{Request, Status};
 
 #[derive(Clone)]
-pub struct BearerSecret {
+pub(crate) struct BearerSecret {
     expected: Arc<[u8]>,
     /// What a caller without the secret is told.
     refusal: &'static str,
 }
 
 impl BearerSecret {
-    pub fn new(secret: &str, refusal: &'static str) -> Self {
+    pub(crate) fn new(secret: &str, refusal: &'static str) -> Self {
         Self {
             expected: format!("Bearer {secret}").into_bytes().into(),
             refusal,

@@ -23,7 +23,7 @@ pub struct Bridges {
     pub(super) store: Arc<dyn Store>,
     pub(super) hub: Arc<Hub>,
     providers: Vec<Arc<dyn Provider>>,
-    pub policy: RoutingPolicy,
+    pub(crate) policy: RoutingPolicy,
     pub(super) pool: WorkerPool,
     /// One permit per provider call in flight.
     pub(super) workers: Arc<Semaphore>,
@@ -48,12 +48,12 @@ impl Bridges {
     }
 
     /// True when at least one push service is configured.
-    pub fn is_enabled(&self) -> bool {
+    pub(crate) fn is_enabled(&self) -> bool {
         !self.providers.is_empty()
     }
 
     /// True if a configured push service can reach this kind of bridge.
-    pub fn can_serve(&self, bridge: &Bridge) -> bool {
+    pub(crate) fn can_serve(&self, bridge: &Bridge) -> bool {
         self.provider(bridge).is_some()
     }
 
@@ -65,7 +65,7 @@ impl Bridges {
 
     /// The device's bridge, if it has one a configured service can reach.
     /// A failed read counts as none: the message stays stored regardless.
-    pub async fn usable_bridge(&self, device_id: &str) -> Option<Bridge> {
+    pub(crate) async fn usable_bridge(&self, device_id: &str) -> Option<Bridge> {
         if !self.is_enabled() {
             return None;
         }

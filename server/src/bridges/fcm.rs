@@ -23,7 +23,7 @@ type Hub = FirebaseCloudMessaging<HttpsConnector<HttpConnector>>;
 
 /// Why the FCM client could not be made from the service account.
 #[derive(Debug, thiserror::Error)]
-pub enum FcmSetupError {
+pub(crate) enum FcmSetupError {
     #[error("reading FCM service account {}: {source}", path.display())]
     ServiceAccount {
         path: std::path::PathBuf,
@@ -35,7 +35,7 @@ pub enum FcmSetupError {
     TlsRoots(#[source] std::io::Error),
 }
 
-pub struct FcmProvider {
+pub(crate) struct FcmProvider {
     hub: Hub,
 }
 
@@ -43,7 +43,7 @@ impl FcmProvider {
     /// Reads the service account and prepares the client; `base_url`
     /// replaces `https://fcm.googleapis.com/`.
     /// A token fetch waits at most `call_timeout` (see [`FcmToken`]).
-    pub async fn new(
+    pub(crate) async fn new(
         service_account: &Path,
         base_url: Option<&str>,
         call_timeout: Duration,
@@ -80,7 +80,7 @@ impl FcmProvider {
 
 /// The FCM v1 message for `notice`: a data message (the app decrypts), with
 /// TTL, priority and collapse key mapped from Web Push's.
-pub fn message(token: &str, notice: &Notice) -> Message {
+pub(crate) fn message(token: &str, notice: &Notice) -> Message {
     let data = |notice: &Notice| -> HashMap<String, String> {
         notice
             .fields()

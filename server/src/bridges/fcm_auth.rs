@@ -36,13 +36,13 @@ type TokenFuture<'a> = Pin<
 >;
 
 #[derive(Clone)]
-pub struct FcmToken {
+pub(crate) struct FcmToken {
     authenticator: DefaultAuthenticator,
     shared: Arc<SharedToken>,
 }
 
 impl FcmToken {
-    pub fn new(authenticator: DefaultAuthenticator, limit: Duration) -> Self {
+    pub(crate) fn new(authenticator: DefaultAuthenticator, limit: Duration) -> Self {
         Self {
             authenticator,
             shared: Arc::new(SharedToken::new("fcm", limit)),

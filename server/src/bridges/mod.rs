@@ -14,16 +14,16 @@
 //!   a restart, or while every worker was busy) with a bounded pool.
 
 pub mod apns;
-pub mod dispatch;
-pub mod fcm;
+pub(crate) mod dispatch;
+pub(crate) mod fcm;
 mod fcm_auth;
 mod notice;
 pub mod policy;
 pub mod retry;
-pub mod schedule;
+pub(crate) mod schedule;
 mod setup;
-pub mod timeout;
-pub mod token;
+pub(crate) mod timeout;
+pub(crate) mod token;
 
 use std::time::Duration;
 
@@ -32,9 +32,12 @@ use async_trait::async_trait;
 use crate::domain::Bridge;
 
 pub use dispatch::Bridges;
-pub use notice::{Notice, NoticeBody, PROVIDER_PAYLOAD_LIMIT};
+pub use notice::Notice;
+#[cfg(test)]
+pub(crate) use notice::NoticeBody;
+pub(crate) use notice::PROVIDER_PAYLOAD_LIMIT;
 pub use schedule::WorkerPool;
-pub use setup::{BridgeSettings, BridgeSetupError, FcmSettings, start};
+pub(crate) use setup::{BridgeSettings, FcmSettings, start};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
@@ -58,7 +61,7 @@ pub enum ProviderError {
 
 impl ProviderError {
     /// The metric label of this outcome.
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Self::TokenGone(_) => "token_gone",
             Self::Retry { .. } => "retry",

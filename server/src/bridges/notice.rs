@@ -9,21 +9,21 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::domain::{QueuedMessage, UnixMillis, Urgency};
 
 /// APNs allows 4096 bytes of JSON per notification; FCM 4096 bytes of data.
-pub const PROVIDER_PAYLOAD_LIMIT: usize = 4096;
+pub(crate) const PROVIDER_PAYLOAD_LIMIT: usize = 4096;
 
 /// A message as a bridge sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
-    pub message_id: String,
-    pub subscription_id: String,
-    pub urgency: Urgency,
-    pub topic: Option<String>,
-    pub expires_at: UnixMillis,
-    pub body: NoticeBody,
+    pub(crate) message_id: String,
+    pub(crate) subscription_id: String,
+    pub(crate) urgency: Urgency,
+    pub(crate) topic: Option<String>,
+    pub(crate) expires_at: UnixMillis,
+    pub(crate) body: NoticeBody,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NoticeBody {
+pub(crate) enum NoticeBody {
     /// The aes128gcm ciphertext, base64url without padding.
     Encrypted(String),
     /// Too big for the service: the app fetches the message by id.
@@ -44,7 +44,7 @@ impl Notice {
         }
     }
 
-    pub fn wake_up(&self) -> Self {
+    pub(crate) fn wake_up(&self) -> Self {
         Self {
             body: NoticeBody::WakeUp,
             ..self.clone()
@@ -53,7 +53,7 @@ impl Notice {
 
     /// The fields the app's SDK reads, the same for every service: `v`
     /// (format version), `id`, `sub`, and `enc` (ciphertext) or `fetch`.
-    pub fn fields(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn fields(&self) -> Vec<(&'static str, String)> {
         let mut fields = vec![
             ("v", "1".to_string()),
             ("id", self.message_id.clone()),
@@ -67,12 +67,12 @@ impl Notice {
     }
 
     /// Whole seconds left before the message expires (at least 0).
-    pub fn ttl_seconds(&self, now: UnixMillis) -> u64 {
+    pub(crate) fn ttl_seconds(&self, now: UnixMillis) -> u64 {
         u64::try_from((self.expires_at - now).max(0) / 1000).unwrap_or(0)
     }
 
     /// Low and very-low urgency may be delivered when convenient.
-    pub fn is_urgent(&self) -> bool {
+    pub(crate) fn is_urgent(&self) -> bool {
         self.urgency >= Urgency::Normal
     }
 }

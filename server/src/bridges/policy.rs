@@ -18,8 +18,8 @@ use crate::domain::{Presence, UnixMillis, Urgency};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoutingPolicy {
-    pub bridge_when_idle: bool,
-    pub low_urgency_margin: Duration,
+    pub(crate) bridge_when_idle: bool,
+    pub(crate) low_urgency_margin: Duration,
 }
 
 impl Default for RoutingPolicy {
@@ -33,7 +33,7 @@ impl Default for RoutingPolicy {
 
 /// When a bridged message should be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BridgeTiming {
+pub(crate) enum BridgeTiming {
     Now,
     /// Wait for the device; wake it at this instant if it is still not back.
     At(UnixMillis),
@@ -42,7 +42,7 @@ pub enum BridgeTiming {
 impl RoutingPolicy {
     /// True if a stream with this presence should carry messages rather than
     /// the device's bridge.
-    pub fn streams_to(&self, presence: Presence) -> bool {
+    pub(crate) fn streams_to(&self, presence: Presence) -> bool {
         match presence {
             Presence::Active => true,
             Presence::Idle => !self.bridge_when_idle,
@@ -51,7 +51,7 @@ impl RoutingPolicy {
     }
 
     /// When to bridge a message of this urgency, expiring at `expires_at`.
-    pub fn bridge_timing(
+    pub(crate) fn bridge_timing(
         &self,
         urgency: Urgency,
         expires_at: UnixMillis,

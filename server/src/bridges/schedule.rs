@@ -17,7 +17,7 @@ use crate::store::{StoreError, StoreResult};
 /// `low_urgency_margin` (minutes) before their message expires, so a second
 /// late costs nothing; overflow from a full pool is picked up as soon as a
 /// worker frees (the poll waits for one) or within this.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerPool {
@@ -32,7 +32,7 @@ impl WorkerPool {
     /// How long a claimed wake-up stays with the node that took it: longer
     /// than a send with every retry can take, so only a node that died
     /// leaves one to be sent again.
-    pub fn lease_millis(&self) -> i64 {
+    pub(crate) fn lease_millis(&self) -> i64 {
         let attempt = self.call_timeout + self.retry.max_backoff;
         let longest = attempt.saturating_mul(self.retry.max_attempts) + Duration::from_secs(60);
         i64::try_from(longest.as_millis()).unwrap_or(i64::MAX)
@@ -41,7 +41,7 @@ impl WorkerPool {
 
 impl Bridges {
     /// Starts the task that sends due wake-ups; it runs as long as the process.
-    pub fn start_scheduler(self: &Arc<Self>) {
+    pub(crate) fn start_scheduler(self: &Arc<Self>) {
         if self.is_enabled() {
             tokio::spawn(self.clone().poll());
         }

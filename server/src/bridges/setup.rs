@@ -16,26 +16,26 @@ use crate::store::Store;
 
 /// What the bridges run with; `config` resolves it from the settings.
 #[derive(Debug, Clone)]
-pub struct BridgeSettings {
-    pub apns: Option<ApnsCredentials>,
-    pub apns_alert_title: String,
-    pub fcm: Option<FcmSettings>,
-    pub policy: RoutingPolicy,
+pub(crate) struct BridgeSettings {
+    pub(crate) apns: Option<ApnsCredentials>,
+    pub(crate) apns_alert_title: String,
+    pub(crate) fcm: Option<FcmSettings>,
+    pub(crate) policy: RoutingPolicy,
     /// Provider calls in flight at most; more wait in the store.
-    pub workers: usize,
+    pub(crate) workers: usize,
     /// The deadline of each provider call and token fetch.
-    pub call_timeout: Duration,
+    pub(crate) call_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
-pub struct FcmSettings {
-    pub service_account: PathBuf,
-    pub base_url: Option<String>,
+pub(crate) struct FcmSettings {
+    pub(crate) service_account: PathBuf,
+    pub(crate) base_url: Option<String>,
 }
 
 /// Why a configured bridge could not start; pushd does not start without it.
 #[derive(Debug, thiserror::Error)]
-pub enum BridgeSetupError {
+pub(crate) enum BridgeSetupError {
     #[error(transparent)]
     Apns(#[from] ApnsClientError),
     #[error(transparent)]
@@ -44,7 +44,7 @@ pub enum BridgeSetupError {
 
 /// The bridges `settings` configure (none is fine: devices then get
 /// messages on their streams only).
-pub async fn start(
+pub(crate) async fn start(
     settings: &BridgeSettings,
     store: Arc<dyn Store>,
     hub: Arc<Hub>,

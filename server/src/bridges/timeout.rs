@@ -13,13 +13,13 @@ use async_trait::async_trait;
 use super::{Notice, Provider, ProviderError};
 use crate::domain::Bridge;
 
-pub struct TimedOut<P> {
+pub(crate) struct TimedOut<P> {
     inner: P,
     limit: Duration,
 }
 
 impl<P: Provider> TimedOut<P> {
-    pub fn new(inner: P, limit: Duration) -> Self {
+    pub(crate) fn new(inner: P, limit: Duration) -> Self {
         Self { inner, limit }
     }
 }

@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
+pub(crate) enum TokenError {
     /// Worth trying again: the endpoint did not answer in time.
     #[error("the {provider} token endpoint did not answer within {limit:?}")]
     TimedOut {
@@ -35,7 +35,7 @@ struct Slot {
     failure: Option<TokenError>,
 }
 
-pub struct SharedToken {
+pub(crate) struct SharedToken {
     provider: &'static str,
     limit: Duration,
     slot: Mutex<Slot>,
@@ -44,7 +44,7 @@ pub struct SharedToken {
 }
 
 impl SharedToken {
-    pub fn new(provider: &'static str, limit: Duration) -> Self {
+    pub(crate) fn new(provider: &'static str, limit: Duration) -> Self {
         Self {
             provider,
             limit,
@@ -56,7 +56,7 @@ impl SharedToken {
     /// The current token, or one `refresh` fetched: `refresh` answers the
     /// token and until when it may be used. Its error is kept as text, for
     /// every caller that waited for it.
-    pub async fn get<F, Fut, E>(&self, refresh: F) -> Result<String, TokenError>
+    pub(crate) async fn get<F, Fut, E>(&self, refresh: F) -> Result<String, TokenError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(String, Instant), E>>,

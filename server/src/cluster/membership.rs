@@ -12,7 +12,7 @@ use crate::store::StoreResult;
 
 impl Cluster {
     /// Writes the first heartbeat and reads the other nodes.
-    pub async fn join(&self) -> StoreResult<()> {
+    pub(crate) async fn join(&self) -> StoreResult<()> {
         self.directory().heartbeat(self.node(), NODE_TTL).await?;
         self.refresh_live().await
     }
@@ -28,7 +28,10 @@ impl Cluster {
 }
 
 /// Heartbeats until `leave` turns true, then removes this node.
-pub fn spawn_membership(cluster: Arc<Cluster>, mut leave: watch::Receiver<bool>) -> JoinHandle<()> {
+pub(crate) fn spawn_membership(
+    cluster: Arc<Cluster>,
+    mut leave: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(HEARTBEAT_INTERVAL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -27,11 +27,10 @@ use std::time::Duration;
 
 /// Kept by the distributed store; defined beside [`crate::store::Store`].
 pub use crate::store::{Directory, NodeRecord, Route};
-pub use membership::spawn_membership;
-pub use node::{ClusterNode, ClusterSettings};
-pub use peers::ClusterError;
-pub use router::{Cluster, Forwarded, RouteClaim};
+pub(crate) use membership::spawn_membership;
+pub(crate) use node::{ClusterNode, ClusterSettings};
+pub(crate) use router::{Cluster, Forwarded};
 
 /// A node heartbeats this often; the directory forgets it after [`NODE_TTL`].
-pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
-pub const NODE_TTL: Duration = Duration::from_secs(15);
+pub(crate) const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+pub(crate) const NODE_TTL: Duration = Duration::from_secs(15);

@@ -17,11 +17,11 @@ use crate::delivery::Hub;
 /// Routing between nodes: the internal listener, the address other nodes
 /// dial, and the secret every node presents; `config` resolves it.
 #[derive(Clone)]
-pub struct ClusterSettings {
-    pub listen: SocketAddr,
+pub(crate) struct ClusterSettings {
+    pub(crate) listen: SocketAddr,
     /// None: advertise the bound listen address.
-    pub advertise: Option<String>,
-    pub secret: String,
+    pub(crate) advertise: Option<String>,
+    pub(crate) secret: String,
 }
 
 // Hand-written so the secret never lands in logs.
@@ -37,8 +37,8 @@ impl std::fmt::Debug for ClusterSettings {
 }
 
 /// This node, joined and serving until `leaving` turns true.
-pub struct ClusterNode {
-    pub cluster: Arc<Cluster>,
+pub(crate) struct ClusterNode {
+    pub(crate) cluster: Arc<Cluster>,
     membership: JoinHandle<()>,
     internal: JoinHandle<()>,
 }
@@ -46,7 +46,7 @@ pub struct ClusterNode {
 impl ClusterNode {
     /// Serves the internal service on `listener` (bound by the caller to
     /// `settings.listen`).
-    pub async fn start(
+    pub(crate) async fn start(
         settings: &ClusterSettings,
         listener: TcpListener,
         directory: Arc<dyn Directory>,
@@ -100,7 +100,7 @@ impl ClusterNode {
     }
 
     /// Waits until this node has left the directory and stopped serving.
-    pub async fn left(self) {
+    pub(crate) async fn left(self) {
         let _ = self.membership.await;
         let _ = self.internal.await;
     }

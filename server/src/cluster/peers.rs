@@ -16,7 +16,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why a peer cannot be called.
 #[derive(Debug, thiserror::Error)]
-pub enum ClusterError {
+pub(crate) enum ClusterError {
     #[error("the cluster secret must be printable ASCII")]
     SecretNotAscii,
     #[error("peer address {address:?}: {source}")]
@@ -26,13 +26,13 @@ pub enum ClusterError {
     },
 }
 
-pub struct Peers {
+pub(crate) struct Peers {
     clients: Mutex<HashMap<String, NodeClient<Channel>>>,
     authorization: MetadataValue<tonic::metadata::Ascii>,
 }
 
 impl Peers {
-    pub fn new(secret: &str) -> Result<Self, ClusterError> {
+    pub(crate) fn new(secret: &str) -> Result<Self, ClusterError> {
         let authorization = MetadataValue::try_from(format!("Bearer {secret}"))
             .map_err(|_| ClusterError::SecretNotAscii)?;
         Ok(Self {
@@ -42,7 +42,7 @@ impl Peers {
     }
 
     /// A client for the node listening at `address` (`host:port`).
-    pub fn client(&self, address: &str) -> Result<NodeClient<Channel>, ClusterError> {
+    pub(crate) fn client(&self, address: &str) -> Result<NodeClient<Channel>, ClusterError> {
         let mut clients = self.clients.lock();
         if let Some(client) = clients.get(address) {
             return Ok(client.clone());
@@ -61,7 +61,7 @@ impl Peers {
     }
 
     /// Wraps `message` in a request carrying the cluster secret.
-    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+    pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         request
             .metadata_mut()
@@ -70,7 +70,7 @@ impl Peers {
     }
 
     /// Drops the clients of nodes no longer alive.
-    pub fn retain(&self, live_addresses: &[String]) {
+    pub(crate) fn retain(&self, live_addresses: &[String]) {
         self.clients
             .lock()
             .retain(|address, _| live_addresses.contains(address));

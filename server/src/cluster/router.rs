@@ -19,7 +19,7 @@ use crate::store::StoreResult;
 /// live nodes (a node may have just joined), at most this often.
 const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 
-pub struct Cluster {
+pub(crate) struct Cluster {
     node: NodeRecord,
     hub: Arc<Hub>,
     directory: Arc<dyn Directory>,
@@ -30,7 +30,7 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    pub fn new(
+    pub(crate) fn new(
         node: NodeRecord,
         hub: Arc<Hub>,
         directory: Arc<dyn Directory>,
@@ -46,7 +46,7 @@ impl Cluster {
         })
     }
 
-    pub fn node(&self) -> &NodeRecord {
+    pub(crate) fn node(&self) -> &NodeRecord {
         &self.node
     }
 
@@ -85,7 +85,7 @@ impl Cluster {
     /// Records that this node holds the device's stream (opened at
     /// `claimed_at_micros`), and asks the node that held it before, if any,
     /// to close its older stream. The route lasts until the claim is dropped.
-    pub async fn claim(
+    pub(crate) async fn claim(
         self: &Arc<Self>,
         device_id: &str,
         claimed_at_micros: i64,
@@ -144,7 +144,7 @@ impl Cluster {
     }
 
     /// Closes a removed device's stream on whichever node holds it.
-    pub async fn revoke(&self, device_id: &str) {
+    pub(crate) async fn revoke(&self, device_id: &str) {
         let route = match self.directory.route(device_id).await {
             Ok(Some(route)) if route.node_id != self.node.node_id => route,
             Ok(_) => return,
@@ -170,7 +170,7 @@ impl Cluster {
     /// Hands `message` to the node streaming its device, if that is another
     /// live node. `stored` says whether the store has it (false for TTL 0);
     /// with `bridge_available`, a device that is away is left to its bridge.
-    pub async fn forward(
+    pub(crate) async fn forward(
         &self,
         message: &QueuedMessage,
         stored: bool,
@@ -221,7 +221,7 @@ impl Cluster {
 
 /// What became of a forwarded message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Forwarded {
+pub(crate) enum Forwarded {
     Sent,
     /// The device streams there but is away: use its bridge.
     Away,
@@ -258,13 +258,13 @@ impl StreamRoutes for ClusterRoutes {
 
 impl Cluster {
     /// This cluster as the route keeper of this node's streams.
-    pub fn stream_routes(self: &Arc<Self>) -> Arc<dyn StreamRoutes> {
+    pub(crate) fn stream_routes(self: &Arc<Self>) -> Arc<dyn StreamRoutes> {
         Arc::new(ClusterRoutes(self.clone()))
     }
 }
 
 /// A stream's claim on its device's route; dropping it releases the route.
-pub struct RouteClaim {
+pub(crate) struct RouteClaim {
     cluster: Arc<Cluster>,
     route: Option<Route>,
 }

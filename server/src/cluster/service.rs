@@ -12,18 +12,18 @@ use crate::bridges::policy::RoutingPolicy;
 use crate::delivery::{Hub, LiveConnection, Offer};
 use crate::domain::{QueuedMessage, Urgency};
 
-pub struct NodeService {
+pub(crate) struct NodeService {
     hub: Arc<Hub>,
     policy: RoutingPolicy,
 }
 
-pub type Guarded = tonic::service::interceptor::InterceptedService<
+pub(crate) type Guarded = tonic::service::interceptor::InterceptedService<
     node_server::NodeServer<NodeService>,
     BearerSecret,
 >;
 
 /// The node service for `hub`, guarded by `secret`.
-pub fn guarded(hub: Arc<Hub>, policy: RoutingPolicy, secret: &str) -> Guarded {
+pub(crate) fn guarded(hub: Arc<Hub>, policy: RoutingPolicy, secret: &str) -> Guarded {
     node_server::NodeServer::with_interceptor(
         NodeService { hub, policy },
         BearerSecret::new(

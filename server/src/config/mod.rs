@@ -15,7 +15,7 @@ use crate::store::RetentionLimits;
 mod bridges;
 mod cluster;
 mod connections;
-pub mod defaults;
+pub(crate) mod defaults;
 mod error;
 mod security;
 
@@ -23,11 +23,11 @@ use bridges::bridge_settings;
 use cluster::cluster_settings;
 use connections::connection_settings;
 pub use error::ConfigError;
-pub use security::{Secret, SecuritySettings, TlsFiles};
+pub(crate) use security::{Secret, SecuritySettings};
 // Built here, defined by the layer that uses them.
-pub use crate::bridges::{BridgeSettings, FcmSettings};
-pub use crate::cluster::ClusterSettings;
-pub use crate::transport::ConnectionSettings;
+pub(crate) use crate::bridges::BridgeSettings;
+pub(crate) use crate::cluster::ClusterSettings;
+pub(crate) use crate::transport::ConnectionSettings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,9 +38,9 @@ pub use crate::transport::ConnectionSettings;
 pub struct Cli {
     /// TOML file with any of the settings below (flag names with `_` instead of `-`).
     #[arg(long, env = "PUSHD_CONFIG")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     #[command(flatten)]
-    pub overrides: Overrides,
+    pub(crate) overrides: Overrides,
 }
 
 #[derive(Debug, Default, Clone, Args, Deserialize)]
@@ -245,7 +245,7 @@ pub struct Overrides {
 
 /// Which [`crate::store::Store`] backend to run on.
 #[derive(Debug, Clone)]
-pub enum StoreChoice {
+pub(crate) enum StoreChoice {
     Sqlite,
     Scylla(crate::store::scylla::ScyllaOptions),
 }
@@ -253,30 +253,30 @@ pub enum StoreChoice {
 /// Fully resolved settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub listen: SocketAddr,
-    pub metrics_listen: Option<SocketAddr>,
-    pub store: StoreChoice,
-    pub data_dir: PathBuf,
-    pub public_url: Option<String>,
-    pub max_ttl_seconds: u32,
-    pub retention: RetentionLimits,
-    pub sqlite_synchronous_full: bool,
-    pub live_ack_wait: Duration,
-    pub handshake_timeout: Duration,
-    pub max_account_devices: usize,
-    pub expiry_interval: Duration,
-    pub drain_timeout: Duration,
-    pub receipt_retention: Duration,
-    pub max_receipt_watchers: usize,
+    pub(crate) listen: SocketAddr,
+    pub(crate) metrics_listen: Option<SocketAddr>,
+    pub(crate) store: StoreChoice,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) public_url: Option<String>,
+    pub(crate) max_ttl_seconds: u32,
+    pub(crate) retention: RetentionLimits,
+    pub(crate) sqlite_synchronous_full: bool,
+    pub(crate) live_ack_wait: Duration,
+    pub(crate) handshake_timeout: Duration,
+    pub(crate) max_account_devices: usize,
+    pub(crate) expiry_interval: Duration,
+    pub(crate) drain_timeout: Duration,
+    pub(crate) receipt_retention: Duration,
+    pub(crate) max_receipt_watchers: usize,
     /// Devices never used are removed this long after they registered; zero = never.
-    pub unused_device_after: Duration,
-    pub cluster: Option<ClusterSettings>,
-    pub bridges: BridgeSettings,
-    pub security: SecuritySettings,
-    pub connections: ConnectionSettings,
+    pub(crate) unused_device_after: Duration,
+    pub(crate) cluster: Option<ClusterSettings>,
+    pub(crate) bridges: BridgeSettings,
+    pub(crate) security: SecuritySettings,
+    pub(crate) connections: ConnectionSettings,
     pub log: String,
     /// Where to announce the bound addresses once serving; see [`crate::server`].
-    pub ready_file: Option<PathBuf>,
+    pub(crate) ready_file: Option<PathBuf>,
 }
 
 impl Settings {

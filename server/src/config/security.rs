@@ -8,23 +8,23 @@ use crate::auth::OidcSettings;
 use crate::limits::{Rate, RateSettings};
 
 #[derive(Clone)]
-pub struct SecuritySettings {
+pub(crate) struct SecuritySettings {
     /// TLS on the public listener; plaintext when unset (behind a TLS proxy).
-    pub tls: Option<TlsFiles>,
-    pub max_subscriptions_per_device: usize,
-    pub rates: RateSettings,
+    pub(crate) tls: Option<TlsFiles>,
+    pub(crate) max_subscriptions_per_device: usize,
+    pub(crate) rates: RateSettings,
     /// Bytes of verified VAPID tokens kept ([`crate::auth::VapidVerifier`]).
-    pub vapid_cache_bytes: usize,
+    pub(crate) vapid_cache_bytes: usize,
     /// Serves the admin API when set.
-    pub admin_token: Option<String>,
+    pub(crate) admin_token: Option<String>,
     /// Devices authenticate with an identity provider's tokens when set.
-    pub oidc: Option<OidcSettings>,
+    pub(crate) oidc: Option<OidcSettings>,
 }
 
 #[derive(Debug, Clone)]
-pub struct TlsFiles {
-    pub cert_file: PathBuf,
-    pub key_file: PathBuf,
+pub(crate) struct TlsFiles {
+    pub(crate) cert_file: PathBuf,
+    pub(crate) key_file: PathBuf,
 }
 
 // Hand-written so the admin token never lands in logs.
@@ -162,7 +162,7 @@ fn is_loopback(host: &str) -> bool {
 pub struct Secret(String);
 
 impl Secret {
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

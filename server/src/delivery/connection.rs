@@ -13,7 +13,7 @@ use super::outbound::Outbound;
 use crate::domain::{Presence, QueuedMessage, Urgency};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
+pub(crate) enum CloseReason {
     /// This node is shutting down.
     Draining,
     /// A newer stream for the same device took over.
@@ -26,7 +26,7 @@ pub enum CloseReason {
 
 /// What happened when a message was offered to a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Offer {
+pub(crate) enum Offer {
     Sent,
     /// Below the device's urgency threshold: it waits in the store.
     BelowThreshold,
@@ -37,7 +37,7 @@ pub enum Offer {
 
 /// What became of a replayed message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Replayed {
+pub(crate) enum Replayed {
     /// Sent now, or already on this stream.
     Sent,
     /// No room for more unacked bytes: the replay stops until acks free some.
@@ -45,7 +45,7 @@ pub enum Replayed {
     Closed,
 }
 
-pub struct LiveConnection {
+pub(crate) struct LiveConnection {
     pub id: u64,
     pub device_id: String,
     /// Unix microseconds, unique on this node: the stream's route claim, so
@@ -65,7 +65,7 @@ pub struct LiveConnection {
 }
 
 impl LiveConnection {
-    pub fn new(
+    pub(crate) fn new(
         (id, opened_at_micros): (u64, i64),
         device_id: String,
         outbound: Outbound,
@@ -88,26 +88,26 @@ impl LiveConnection {
     }
 
     /// Messages sent on this stream and not acked yet.
-    pub fn unacked(&self) -> usize {
+    pub(crate) fn unacked(&self) -> usize {
         self.in_flight.lock().len()
     }
 
-    pub fn min_urgency(&self) -> Urgency {
+    pub(crate) fn min_urgency(&self) -> Urgency {
         Urgency::from_u8(self.min_urgency.load(Ordering::Acquire)).unwrap_or(Urgency::VeryLow)
     }
 
     /// Sets the threshold; returns true if it went down (stored messages may now be due).
-    pub fn set_min_urgency(&self, urgency: Urgency) -> bool {
+    pub(crate) fn set_min_urgency(&self, urgency: Urgency) -> bool {
         let previous = self.min_urgency.swap(urgency.as_u8(), Ordering::AcqRel);
         urgency.as_u8() < previous
     }
 
     /// Sets the presence; returns the one before.
-    pub fn set_presence(&self, presence: Presence) -> Presence {
+    pub(crate) fn set_presence(&self, presence: Presence) -> Presence {
         Presence::from_u8(self.presence.swap(presence as u8, Ordering::AcqRel))
     }
 
-    pub fn presence(&self) -> Presence {
+    pub(crate) fn presence(&self) -> Presence {
         Presence::from_u8(self.presence.load(Ordering::Acquire))
     }
 
@@ -115,7 +115,7 @@ impl LiveConnection {
     /// full, it replays it from there once it has room. Whoever routes a
     /// written message (this node's router, a forward from another node)
     /// offers it this way.
-    pub fn offer_written(&self, message: &QueuedMessage) -> Offer {
+    pub(crate) fn offer_written(&self, message: &QueuedMessage) -> Offer {
         let offer = self.offer(message);
         if offer == Offer::Full {
             self.request_resync();
@@ -124,7 +124,7 @@ impl LiveConnection {
     }
 
     /// Tries to hand a message to the stream without waiting.
-    pub fn offer(&self, message: &QueuedMessage) -> Offer {
+    pub(crate) fn offer(&self, message: &QueuedMessage) -> Offer {
         if message.urgency < self.min_urgency() {
             return Offer::BelowThreshold;
         }
@@ -154,7 +154,7 @@ impl LiveConnection {
     /// Sends a replayed message, waiting for room in the stream's queue.
     /// With the stream's unacked bytes used up it stops: the device's next
     /// ack asks for the replay to go on.
-    pub async fn send_replayed(&self, message: &QueuedMessage) -> Replayed {
+    pub(crate) async fn send_replayed(&self, message: &QueuedMessage) -> Replayed {
         match self.mark_in_flight(message) {
             Mark::New => {}
             Mark::Already => return Replayed::Sent,
@@ -172,7 +172,7 @@ impl LiveConnection {
         Replayed::Sent
     }
 
-    pub async fn send_frame(&self, frame: Frame) -> bool {
+    pub(crate) async fn send_frame(&self, frame: Frame) -> bool {
         self.outbound
             .send(Ok(Box::new(pb::ServerFrame { frame: Some(frame) })))
             .await
@@ -180,13 +180,13 @@ impl LiveConnection {
     }
 
     /// Ends the stream with an error.
-    pub async fn fail(&self, error: StreamError) {
+    pub(crate) async fn fail(&self, error: StreamError) {
         let _ = self.outbound.send(Err(error)).await;
     }
 
     /// Of the ids in an ack frame, those this stream sent: only these are
     /// removed from the store; call [`LiveConnection::ack_written`] after.
-    pub fn take_acked(&self, message_ids: &[String]) -> Vec<String> {
+    pub(crate) fn take_acked(&self, message_ids: &[String]) -> Vec<String> {
         let mut in_flight = self.in_flight.lock();
         let taken = in_flight.take_acked(message_ids);
         let restart = !taken.is_empty() && in_flight.room_freed();
@@ -198,21 +198,21 @@ impl LiveConnection {
         taken
     }
 
-    pub fn ack_written(&self, message_ids: &[String]) {
+    pub(crate) fn ack_written(&self, message_ids: &[String]) {
         self.in_flight.lock().ack_written(message_ids);
     }
 
     /// Brackets a replay, so a message acked while it runs is not sent again.
-    pub fn replay_started(&self) {
+    pub(crate) fn replay_started(&self) {
         self.in_flight.lock().replay_started();
     }
 
-    pub fn replay_finished(&self) {
+    pub(crate) fn replay_finished(&self) {
         self.in_flight.lock().replay_finished();
     }
 
     /// Asks the session to replay stored messages (after a full buffer or a lowered threshold).
-    pub fn request_resync(&self) {
+    pub(crate) fn request_resync(&self) {
         // A device that stopped reading must not make every message sent to
         // it cost a read of its queue.
         if self.in_flight.lock().waiting_for_acks() {
@@ -221,11 +221,11 @@ impl LiveConnection {
         self.resync.notify_one();
     }
 
-    pub async fn resync_requested(&self) {
+    pub(crate) async fn resync_requested(&self) {
         self.resync.notified().await;
     }
 
-    pub fn close(&self, reason: CloseReason) {
+    pub(crate) fn close(&self, reason: CloseReason) {
         self.close.send_if_modified(|current| {
             if current.is_some() {
                 return false;
@@ -236,7 +236,7 @@ impl LiveConnection {
     }
 
     /// Resolves with the reason once the stream is told to close.
-    pub async fn closed(&self) -> CloseReason {
+    pub(crate) async fn closed(&self) -> CloseReason {
         let mut receiver = self.close.subscribe();
         match receiver.wait_for(Option::is_some).await {
             Ok(reason) => reason.unwrap_or(CloseReason::Ended),
@@ -244,7 +244,7 @@ impl LiveConnection {
         }
     }
 
-    pub async fn wait_outbound_closed(&self) {
+    pub(crate) async fn wait_outbound_closed(&self) {
         self.outbound.closed().await;
     }
 
@@ -272,7 +272,7 @@ fn frame(message: &QueuedMessage) -> pb::ServerFrame {
 }
 
 /// A stored message as devices receive it, on a stream or fetched.
-pub fn push_message(message: &QueuedMessage) -> pb::PushMessage {
+pub(crate) fn push_message(message: &QueuedMessage) -> pb::PushMessage {
     pb::PushMessage {
         message_id: message.id.clone(),
         subscription_id: message.subscription_id.clone(),

@@ -4,7 +4,7 @@
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum StreamError {
+pub(crate) enum StreamError {
     #[error("no Hello frame within {0} s; send Hello first")]
     NoHello(u64),
     #[error("the first frame on a stream must be Hello")]

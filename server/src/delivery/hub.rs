@@ -36,7 +36,7 @@ impl Default for Hub {
 impl Hub {
     /// A new stream's id and opening stamp (Unix microseconds, strictly
     /// increasing on this node even if the clock steps back).
-    pub fn next_connection(&self) -> (u64, i64) {
+    pub(crate) fn next_connection(&self) -> (u64, i64) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let now = now_micros();
         let previous = self
@@ -53,12 +53,12 @@ impl Hub {
         &self.shards[index]
     }
 
-    pub fn get(&self, device_id: &str) -> Option<Arc<LiveConnection>> {
+    pub(crate) fn get(&self, device_id: &str) -> Option<Arc<LiveConnection>> {
         self.shard(device_id).lock().get(device_id).cloned()
     }
 
     /// Makes `connection` the device's stream; an older one is told to close.
-    pub fn register(&self, connection: Arc<LiveConnection>) {
+    pub(crate) fn register(&self, connection: Arc<LiveConnection>) {
         let previous = self
             .shard(&connection.device_id)
             .lock()
@@ -70,7 +70,7 @@ impl Hub {
     }
 
     /// Removes the device's entry if it is still this connection.
-    pub fn unregister(&self, connection: &LiveConnection) {
+    pub(crate) fn unregister(&self, connection: &LiveConnection) {
         let mut shard = self.shard(&connection.device_id).lock();
         if shard
             .get(&connection.device_id)
@@ -84,7 +84,7 @@ impl Hub {
     /// Closes the device's stream if it opened before `newer_micros` (the
     /// device opened a newer one on another node); returns how many messages
     /// the closed stream held unacked, or None if none was closed.
-    pub fn evict(&self, device_id: &str, newer_micros: i64) -> Option<usize> {
+    pub(crate) fn evict(&self, device_id: &str, newer_micros: i64) -> Option<usize> {
         match self.get(device_id) {
             Some(connection) if connection.opened_at_micros < newer_micros => {
                 connection.close(CloseReason::Replaced);
@@ -95,7 +95,7 @@ impl Hub {
     }
 
     /// Closes the device's stream, whatever its age: the device was removed.
-    pub fn revoke(&self, device_id: &str) -> bool {
+    pub(crate) fn revoke(&self, device_id: &str) -> bool {
         let connection = self.get(device_id);
         if let Some(connection) = &connection {
             connection.close(CloseReason::Revoked);
@@ -103,12 +103,12 @@ impl Hub {
         connection.is_some()
     }
 
-    pub fn is_draining(&self) -> bool {
+    pub(crate) fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Acquire)
     }
 
     /// Refuses new streams and tells every open one to reconnect elsewhere.
-    pub fn drain(&self) -> usize {
+    pub(crate) fn drain(&self) -> usize {
         self.draining.store(true, Ordering::Release);
         let mut told = 0;
         for shard in &self.shards {

@@ -18,13 +18,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The unacked bytes streams may hold, each and all together; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Unacked {
+pub(crate) struct Unacked {
     per_stream: u32,
     total: Arc<Semaphore>,
 }
 
 impl Unacked {
-    pub fn new(per_stream: u32, total: u32) -> Self {
+    pub(crate) fn new(per_stream: u32, total: u32) -> Self {
         Self {
             per_stream: per_stream.max(1),
             total: Arc::new(Semaphore::new(total.max(1) as usize)),
@@ -34,7 +34,7 @@ impl Unacked {
 
 /// What [`InFlight::mark_sent`] found.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Mark {
+pub(crate) enum Mark {
     /// Marked: send it.
     New,
     /// Already on this stream (or just acked): nothing to send.
@@ -48,7 +48,7 @@ struct Held {
     _share: Option<OwnedSemaphorePermit>,
 }
 
-pub struct InFlight {
+pub(crate) struct InFlight {
     sent: HashMap<String, Held>,
     bytes: u32,
     budget: Unacked,
@@ -61,7 +61,7 @@ pub struct InFlight {
 }
 
 impl InFlight {
-    pub fn new(budget: Unacked) -> Self {
+    pub(crate) fn new(budget: Unacked) -> Self {
         Self {
             sent: HashMap::new(),
             bytes: 0,
@@ -73,13 +73,13 @@ impl InFlight {
     }
 
     /// Sent and unacked.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.sent.len()
     }
 
     /// Marks a message of `bytes` as sent, if the budgets have room. One
     /// message always fits an empty stream, however big, so none is stuck.
-    pub fn mark_sent(&mut self, message_id: &str, bytes: u32) -> Mark {
+    pub(crate) fn mark_sent(&mut self, message_id: &str, bytes: u32) -> Mark {
         if self.acked.contains_key(message_id) || self.sent.contains_key(message_id) {
             return Mark::Already;
         }
@@ -102,7 +102,7 @@ impl InFlight {
     }
 
     /// Undoes [`InFlight::mark_sent`] for a message that could not be sent.
-    pub fn unmark(&mut self, message_id: &str) {
+    pub(crate) fn unmark(&mut self, message_id: &str) {
         self.forget(message_id);
     }
 
@@ -118,18 +118,18 @@ impl InFlight {
 
     /// Something waits for this stream's acks to free room: a replay now
     /// would stop at once, and the next ack starts one anyway.
-    pub fn waiting_for_acks(&self) -> bool {
+    pub(crate) fn waiting_for_acks(&self) -> bool {
         self.waiting && !self.sent.is_empty()
     }
 
     /// True (once) when acks freed room a stopped replay was waiting for.
-    pub fn room_freed(&mut self) -> bool {
+    pub(crate) fn room_freed(&mut self) -> bool {
         std::mem::take(&mut self.waiting)
     }
 
     /// Of `message_ids`, the ones this stream sent and had not seen acked:
     /// only these are written to the store.
-    pub fn take_acked(&mut self, message_ids: &[String]) -> Vec<String> {
+    pub(crate) fn take_acked(&mut self, message_ids: &[String]) -> Vec<String> {
         let mut taken = Vec::new();
         for id in message_ids {
             if self.forget(id) {
@@ -141,7 +141,7 @@ impl InFlight {
     }
 
     /// The store removed (or failed to remove) these acked messages.
-    pub fn ack_written(&mut self, message_ids: &[String]) {
+    pub(crate) fn ack_written(&mut self, message_ids: &[String]) {
         for id in message_ids {
             if self.replaying {
                 if let Some(pending) = self.acked.get_mut(id) {
@@ -154,12 +154,12 @@ impl InFlight {
     }
 
     /// A replay is about to read the store.
-    pub fn replay_started(&mut self) {
+    pub(crate) fn replay_started(&mut self) {
         self.replaying = true;
     }
 
     /// The replay is over: the next one reads after every finished write.
-    pub fn replay_finished(&mut self) {
+    pub(crate) fn replay_finished(&mut self) {
         self.replaying = false;
         self.acked.retain(|_, pending| *pending);
     }

@@ -14,10 +14,10 @@ mod outbound;
 mod routes;
 mod session;
 
-pub use connection::{CloseReason, LiveConnection, Offer, push_message};
-pub use error::StreamError;
+pub(crate) use connection::{LiveConnection, Offer, push_message};
+pub(crate) use error::StreamError;
 pub use hub::Hub;
-pub use in_flight::Unacked;
-pub use outbound::{Outbound, OutboundStream};
-pub use routes::{RouteGuard, StreamRoutes};
-pub use session::{Inbound, OUTBOUND_CAPACITY, Session};
+pub(crate) use in_flight::Unacked;
+pub(crate) use outbound::OutboundStream;
+pub(crate) use routes::{RouteGuard, StreamRoutes};
+pub(crate) use session::{Inbound, OUTBOUND_CAPACITY, Session};

@@ -12,16 +12,16 @@ use super::error::StreamError;
 use push_proto::v1 as pb;
 use tokio::sync::mpsc;
 
-pub type Outgoing = Result<Box<pb::ServerFrame>, StreamError>;
-pub type Outbound = mpsc::Sender<Outgoing>;
+pub(super) type Outgoing = Result<Box<pb::ServerFrame>, StreamError>;
+pub(super) type Outbound = mpsc::Sender<Outgoing>;
 
 /// The frames of one stream, as its front reads them.
-pub struct OutboundStream {
+pub(crate) struct OutboundStream {
     receiver: mpsc::Receiver<Outgoing>,
 }
 
 impl OutboundStream {
-    pub fn channel(capacity: usize) -> (Outbound, Self) {
+    pub(crate) fn channel(capacity: usize) -> (Outbound, Self) {
         let (sender, receiver) = mpsc::channel(capacity);
         (sender, Self { receiver })
     }

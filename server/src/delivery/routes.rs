@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use crate::store::StoreResult;
 
 /// A held route; dropping it releases the route.
-pub type RouteGuard = Box<dyn Send + Sync>;
+pub(crate) type RouteGuard = Box<dyn Send + Sync>;
 
 #[async_trait]
-pub trait StreamRoutes: Send + Sync {
+pub(crate) trait StreamRoutes: Send + Sync {
     /// Records that this node holds the device's stream, opened at
     /// `opened_at_micros`, and closes any older stream elsewhere.
     async fn claim(&self, device_id: &str, opened_at_micros: i64) -> StoreResult<RouteGuard>;

@@ -19,7 +19,7 @@ use crate::domain::{Presence, Urgency, check_message_ids, now_millis};
 use crate::store::{PendingQuery, Store, StoreResult};
 
 /// Messages buffered per stream before live offers fall back to replay.
-pub const OUTBOUND_CAPACITY: usize = 256;
+pub(crate) const OUTBOUND_CAPACITY: usize = 256;
 const REPLAY_PAGE: usize = 256;
 /// How often a replay stopped for room looks again without an ack.
 const ROOM_RECHECK: Duration = Duration::from_secs(1);
@@ -28,7 +28,7 @@ const ACKS_IN_FLIGHT: usize = 8;
 
 /// The device's frames, whatever front they came through (a gRPC stream,
 /// or a WebSocket whose JSON the front turned into frames).
-pub type Inbound =
+pub(crate) type Inbound =
     std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::ClientFrame, Status>> + Send>>;
 
 async fn next_frame(inbound: &mut Inbound) -> Result<Option<pb::ClientFrame>, Status> {
@@ -36,20 +36,20 @@ async fn next_frame(inbound: &mut Inbound) -> Result<Option<pb::ClientFrame>, St
 }
 
 #[derive(Clone)]
-pub struct Session {
-    pub hub: Arc<Hub>,
-    pub store: Arc<dyn Store>,
+pub(crate) struct Session {
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) store: Arc<dyn Store>,
     /// Set when nodes share a distributed store: streams claim their route.
-    pub routes: Option<Arc<dyn StreamRoutes>>,
-    pub handshake_timeout: Duration,
+    pub(crate) routes: Option<Arc<dyn StreamRoutes>>,
+    pub(crate) handshake_timeout: Duration,
     /// Unacked messages a stream may hold before live offers wait for acks.
-    pub max_in_flight: usize,
+    pub(crate) max_in_flight: usize,
     /// Unacked bytes, per stream and for the node.
-    pub unacked: Unacked,
+    pub(crate) unacked: Unacked,
 }
 
 impl Session {
-    pub async fn run(self, device_id: String, mut inbound: Inbound, outbound: Outbound) {
+    pub(crate) async fn run(self, device_id: String, mut inbound: Inbound, outbound: Outbound) {
         let hello =
             match tokio::time::timeout(self.handshake_timeout, next_frame(&mut inbound)).await {
                 Err(_) => {

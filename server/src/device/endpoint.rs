@@ -10,13 +10,13 @@ use crate::auth::EndpointTokens;
 
 /// Makes the endpoint URL senders get for a subscription.
 #[derive(Clone)]
-pub struct Endpoints {
-    pub tokens: Arc<EndpointTokens>,
-    pub public_url: String,
+pub(crate) struct Endpoints {
+    pub(crate) tokens: Arc<EndpointTokens>,
+    pub(crate) public_url: String,
 }
 
 impl Endpoints {
-    pub fn of(&self, subscription_id: &str) -> String {
+    pub(crate) fn of(&self, subscription_id: &str) -> String {
         let token = self.tokens.seal(subscription_id);
         endpoint_url(
             &self.public_url,
@@ -25,7 +25,7 @@ impl Endpoints {
     }
 }
 
-pub fn endpoint_url(public_url: &str, token: &str) -> String {
+pub(super) fn endpoint_url(public_url: &str, token: &str) -> String {
     format!("{}/push/{token}", public_url.trim_end_matches('/'))
 }
 

@@ -10,13 +10,13 @@ use crate::store::PendingQuery;
 const MAX_PAGE: usize = 256;
 
 /// A page of stored messages, and whether more follow.
-pub struct Fetched {
-    pub messages: Vec<QueuedMessage>,
-    pub more: bool,
+pub(crate) struct Fetched {
+    pub(crate) messages: Vec<QueuedMessage>,
+    pub(crate) more: bool,
 }
 
 impl Devices {
-    pub async fn set_bridge(&self, device_id: &str, bridge: Bridge) -> Result<(), ApiError> {
+    pub(crate) async fn set_bridge(&self, device_id: &str, bridge: Bridge) -> Result<(), ApiError> {
         bridge
             .check()
             .map_err(|problem| ApiError::Invalid(problem.to_string()))?;
@@ -31,13 +31,13 @@ impl Devices {
         Ok(())
     }
 
-    pub async fn remove_bridge(&self, device_id: &str) -> Result<(), ApiError> {
+    pub(crate) async fn remove_bridge(&self, device_id: &str) -> Result<(), ApiError> {
         Ok(self.inner.store.set_bridge(device_id, None).await?)
     }
 
     /// The messages `ids` or, without ids, the next page after `after` (at
     /// most `limit`, 0 for a full page).
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         device_id: String,
         ids: Vec<String>,
@@ -75,7 +75,7 @@ impl Devices {
     }
 
     /// Removes acked messages; returns how many there were.
-    pub async fn ack(&self, device_id: &str, ids: &[String]) -> Result<u64, ApiError> {
+    pub(crate) async fn ack(&self, device_id: &str, ids: &[String]) -> Result<u64, ApiError> {
         check_ids(ids)?;
         let removed = self.inner.store.ack(device_id, ids).await?;
         metrics::counter!("pushd_messages_acked_total").increment(removed);

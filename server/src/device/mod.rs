@@ -10,9 +10,9 @@ mod subscriptions;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-pub use endpoint::{Endpoints, endpoint_url, origin_of};
-pub use messages::Fetched;
-pub use subscriptions::{NewSubscription, Subscribed, Subscriptions};
+pub(crate) use endpoint::Endpoints;
+pub use endpoint::origin_of;
+pub(crate) use subscriptions::{NewSubscription, Subscriptions};
 
 use crate::auth::{
     AuthenticatedDevice, CredentialAuthenticator, DeviceAuthError, DeviceAuthenticator,
@@ -27,12 +27,12 @@ use crate::telemetry::LogGate;
 
 /// Cheap to clone: every front holds one.
 #[derive(Clone)]
-pub struct Devices {
+pub(crate) struct Devices {
     inner: Arc<Inner>,
 }
 
 /// What [`Devices`] is built from.
-pub struct Inner {
+pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
     /// Issues credentials of ours (and checks them when there is no OIDC).
     pub registrar: Arc<CredentialAuthenticator>,
@@ -46,7 +46,7 @@ pub struct Inner {
 }
 
 impl Devices {
-    pub fn new(parts: Inner) -> Self {
+    pub(crate) fn new(parts: Inner) -> Self {
         Self {
             inner: Arc::new(parts),
         }
@@ -63,7 +63,7 @@ impl Devices {
     /// identity provider, the provider vouches for the user (`authorization`
     /// bears its token) and the device gets no credential of ours;
     /// otherwise it gets one.
-    pub async fn register(
+    pub(crate) async fn register(
         &self,
         peer: Option<IpAddr>,
         authorization: Option<&str>,
@@ -76,7 +76,7 @@ impl Devices {
 
     /// A new device with a credential of ours (which a WebSocket client
     /// uses as its `uaid`).
-    pub async fn register_with_credential(
+    pub(crate) async fn register_with_credential(
         &self,
         peer: Option<IpAddr>,
     ) -> Result<IssuedCredential, ApiError> {
@@ -97,7 +97,7 @@ impl Devices {
 
     /// The device presenting these credentials; failures that are the
     /// caller's doing are counted against `peer`.
-    pub async fn authenticate(
+    pub(crate) async fn authenticate(
         &self,
         presented: &Presented<'_>,
         peer: Option<SocketAddr>,
@@ -118,7 +118,7 @@ impl Devices {
     }
 
     /// The device a credential (a returning WebSocket client's `uaid`) names.
-    pub async fn device_of(&self, credential: &str) -> Result<String, ApiError> {
+    pub(crate) async fn device_of(&self, credential: &str) -> Result<String, ApiError> {
         let authorization = format!("Bearer {credential}");
         let presented = Presented {
             authorization: Some(&authorization),
@@ -132,14 +132,14 @@ impl Devices {
     /// with `Hello`). Whether to open one while this node drains
     /// ([`Self::draining`]) is the front's call: each tells its clients its
     /// own way.
-    pub fn open_session(&self, device_id: String, inbound: Inbound) -> OutboundStream {
+    pub(crate) fn open_session(&self, device_id: String, inbound: Inbound) -> OutboundStream {
         let (outbound, stream) = OutboundStream::channel(OUTBOUND_CAPACITY);
         let session = self.inner.session.clone();
         tokio::spawn(session.run(device_id, inbound, outbound));
         stream
     }
 
-    pub fn draining(&self) -> bool {
+    pub(crate) fn draining(&self) -> bool {
         self.inner.session.hub.is_draining()
     }
 }

@@ -17,26 +17,25 @@ use crate::senders::SenderBlocks;
 use crate::store::{Store, StoreError, SubscriptionCache};
 
 /// What a device asks for when it subscribes.
-pub struct NewSubscription {
-    pub device_id: String,
-    pub for_account: bool,
+pub(crate) struct NewSubscription {
+    pub(crate) device_id: String,
+    pub(crate) for_account: bool,
     /// The device's own keys for this subscription (base64url), checked
     /// and handed back in the subscription JSON; the server keeps neither.
-    pub p256dh: String,
-    pub auth: String,
-    pub app_server_key: Option<Vec<u8>>,
+    pub(crate) p256dh: String,
+    pub(crate) auth: String,
+    pub(crate) app_server_key: Option<Vec<u8>>,
 }
 
-/// A new subscription, its endpoint, and the `PushSubscription` JSON a site
-/// backend takes.
-pub struct Subscribed {
-    pub record: SubscriptionRecord,
-    pub endpoint: String,
-    pub subscription_json: String,
+/// A new subscription and the `PushSubscription` JSON (its endpoint and keys)
+/// a site backend takes.
+pub(crate) struct Subscribed {
+    pub(crate) record: SubscriptionRecord,
+    pub(crate) subscription_json: String,
 }
 
 #[derive(Clone)]
-pub struct Subscriptions {
+pub(crate) struct Subscriptions {
     store: Arc<dyn Store>,
     cache: Arc<SubscriptionCache>,
     endpoints: Endpoints,
@@ -46,7 +45,7 @@ pub struct Subscriptions {
 }
 
 impl Subscriptions {
-    pub fn new(
+    pub(crate) fn new(
         store: Arc<dyn Store>,
         cache: Arc<SubscriptionCache>,
         endpoints: Endpoints,
@@ -64,11 +63,11 @@ impl Subscriptions {
     }
 
     /// The endpoint URL senders get for a subscription.
-    pub fn endpoint_of(&self, subscription_id: &str) -> String {
+    pub(crate) fn endpoint_of(&self, subscription_id: &str) -> String {
         self.endpoints.of(subscription_id)
     }
 
-    pub async fn subscribe(&self, wanted: NewSubscription) -> Result<Subscribed, ApiError> {
+    pub(crate) async fn subscribe(&self, wanted: NewSubscription) -> Result<Subscribed, ApiError> {
         let account_id = match wanted.for_account {
             true => Some(
                 self.membership
@@ -88,15 +87,13 @@ impl Subscriptions {
             account_id,
         };
         self.add(&record).await?;
-        let endpoint = self.endpoint_of(&record.id);
         let subscription_json = serde_json::json!({
-            "endpoint": endpoint,
+            "endpoint": self.endpoint_of(&record.id),
             "keys": { "p256dh": wanted.p256dh, "auth": wanted.auth },
         })
         .to_string();
         Ok(Subscribed {
             record,
-            endpoint,
             subscription_json,
         })
     }
@@ -104,7 +101,7 @@ impl Subscriptions {
     /// Creates the device's subscription `id` (a WebSocket channel) with the
     /// same checks as [`Self::subscribe`], or finds it if it is already the
     /// device's; returns its endpoint URL.
-    pub async fn subscribe_channel(
+    pub(crate) async fn subscribe_channel(
         &self,
         device_id: &str,
         id: &str,
@@ -169,7 +166,7 @@ impl Subscriptions {
 
     /// Removes subscription `id` of the device or, for an account
     /// subscription, of the device's account.
-    pub async fn unsubscribe(&self, device_id: &str, id: &str) -> Result<(), ApiError> {
+    pub(crate) async fn unsubscribe(&self, device_id: &str, id: &str) -> Result<(), ApiError> {
         if !is_token(id) {
             return Err(ApiError::Invalid(
                 "subscription_id is not a subscription id (a 22-character token)".into(),
@@ -195,12 +192,16 @@ impl Subscriptions {
 
     /// Removes the device's own subscription `id` (a WebSocket channel);
     /// false if it had none.
-    pub async fn unsubscribe_channel(&self, device_id: &str, id: &str) -> Result<bool, ApiError> {
+    pub(crate) async fn unsubscribe_channel(
+        &self,
+        device_id: &str,
+        id: &str,
+    ) -> Result<bool, ApiError> {
         Ok(self.cache.delete(device_id, id).await?)
     }
 
     /// The device's own subscriptions, then its account's (approved members).
-    pub async fn list(&self, device_id: &str) -> Result<Vec<SubscriptionRecord>, ApiError> {
+    pub(crate) async fn list(&self, device_id: &str) -> Result<Vec<SubscriptionRecord>, ApiError> {
         Ok(self.senders.reach(device_id).await?.subscriptions)
     }
 }

@@ -8,40 +8,40 @@
 use super::UnixMillis;
 
 /// Longest device name, in characters.
-pub const MAX_DEVICE_NAME_CHARS: usize = 64;
+pub(crate) const MAX_DEVICE_NAME_CHARS: usize = 64;
 /// Largest sealed bundle: one aes128gcm record, like a push message.
-pub const MAX_SEALED_BYTES: usize = 4096;
+pub(crate) const MAX_SEALED_BYTES: usize = 4096;
 
 /// A device's membership in an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountDevice {
-    pub account_id: String,
-    pub device_id: String,
-    pub name: String,
+    pub(crate) account_id: String,
+    pub(crate) device_id: String,
+    pub(crate) name: String,
     /// Uncompressed P-256 point the device's keys are sealed to.
-    pub public_key: Vec<u8>,
+    pub(crate) public_key: Vec<u8>,
     /// RFC 8291 auth secret that goes with `public_key`.
-    pub auth_secret: Vec<u8>,
+    pub(crate) auth_secret: Vec<u8>,
     /// Pending members get no account messages and no sealed keys.
-    pub approved: bool,
-    pub added_at: UnixMillis,
+    pub(crate) approved: bool,
+    pub(crate) added_at: UnixMillis,
 }
 
 /// One account subscription's keys, sealed by `sender_device_id` to
 /// `recipient_device_id`'s device key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedKeys {
-    pub recipient_device_id: String,
-    pub subscription_id: String,
-    pub sender_device_id: String,
+    pub(crate) recipient_device_id: String,
+    pub(crate) subscription_id: String,
+    pub(crate) sender_device_id: String,
     /// aes128gcm ciphertext, never opened here.
-    pub sealed: Vec<u8>,
-    pub created_at: UnixMillis,
+    pub(crate) sealed: Vec<u8>,
+    pub(crate) created_at: UnixMillis,
 }
 
 /// Why a device name was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DeviceNameError {
+pub(crate) enum DeviceNameError {
     #[error("device_name is required, e.g. \"Pixel 9\" or \"Work laptop\"")]
     Missing,
     #[error("device_name is {0} characters; at most {MAX_DEVICE_NAME_CHARS}")]
@@ -51,7 +51,7 @@ pub enum DeviceNameError {
 }
 
 /// Checks a device name: printable, non-empty, not too long.
-pub fn check_device_name(name: &str) -> Result<(), DeviceNameError> {
+pub(crate) fn check_device_name(name: &str) -> Result<(), DeviceNameError> {
     let chars = name.chars().count();
     if name.trim().is_empty() {
         return Err(DeviceNameError::Missing);

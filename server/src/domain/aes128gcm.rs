@@ -3,7 +3,7 @@
 //! that could open it, so the header's shape is all there is to check.
 
 /// RFC 8030 / 8291: push services must accept at least 4096 bytes; we cap there.
-pub const MAX_PAYLOAD_BYTES: usize = 4096;
+pub(crate) const MAX_PAYLOAD_BYTES: usize = 4096;
 /// salt (16) + record size (4) + key id length (1).
 const FIXED_HEADER: usize = 21;
 /// RFC 8291: the key id is the sender's ephemeral uncompressed P-256 key.

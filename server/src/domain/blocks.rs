@@ -3,7 +3,7 @@
 
 /// The owner of a block list, as stores key it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BlockOwner {
+pub(crate) enum BlockOwner {
     Device(String),
     /// Every approved device of the account shares it.
     Account(String),
@@ -14,7 +14,7 @@ pub enum BlockOwner {
 }
 
 impl BlockOwner {
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         match self {
             BlockOwner::Device(id) => format!("device:{id}"),
             BlockOwner::Account(id) => format!("account:{id}"),

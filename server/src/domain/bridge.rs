@@ -29,7 +29,7 @@ const MAX_NAME: usize = 255;
 
 /// What is wrong with the bridge a device sent, and where to find the right value.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum BridgeError {
+pub(crate) enum BridgeError {
     #[error("APNs device_token must be the hex string the app got from APNs")]
     ApnsDeviceToken,
     #[error("APNs topic must be the app's bundle id, e.g. com.example.app")]
@@ -41,12 +41,12 @@ pub enum BridgeError {
 }
 
 impl Bridge {
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         self.parts().0
     }
 
     /// The provider's token for this install; a provider saying "gone" names it.
-    pub fn token(&self) -> &str {
+    pub(crate) fn token(&self) -> &str {
         match self {
             Self::Apns { device_token, .. } => device_token,
             Self::Fcm {
@@ -57,7 +57,7 @@ impl Bridge {
 
     /// (kind, token, scope, sandbox) as stores keep it; scope is the APNs
     /// topic or the FCM project.
-    pub fn parts(&self) -> (&'static str, &str, &str, bool) {
+    pub(crate) fn parts(&self) -> (&'static str, &str, &str, bool) {
         match self {
             Self::Apns {
                 device_token,
@@ -72,7 +72,12 @@ impl Bridge {
     }
 
     /// The inverse of [`Bridge::parts`]; None for a kind this pushd does not know.
-    pub fn from_parts(kind: &str, token: String, scope: String, sandbox: bool) -> Option<Self> {
+    pub(crate) fn from_parts(
+        kind: &str,
+        token: String,
+        scope: String,
+        sandbox: bool,
+    ) -> Option<Self> {
         match kind {
             "apns" => Some(Self::Apns {
                 device_token: token,
@@ -88,7 +93,7 @@ impl Bridge {
     }
 
     /// Checks what a device sent; the error says what to fix.
-    pub fn check(&self) -> Result<(), BridgeError> {
+    pub(crate) fn check(&self) -> Result<(), BridgeError> {
         let printable = |text: &str| text.chars().all(|c| c.is_ascii_graphic());
         match self {
             Self::Apns {
@@ -160,7 +165,7 @@ mod tests {
 /// by then sends nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WakeUp {
-    pub device_id: String,
-    pub message_id: String,
-    pub due_at: UnixMillis,
+    pub(crate) device_id: String,
+    pub(crate) message_id: String,
+    pub(crate) due_at: UnixMillis,
 }

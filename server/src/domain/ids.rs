@@ -20,7 +20,7 @@ pub fn new_device_id() -> String {
 
 /// Accounts are named by a random token too: knowing one lets a device ask
 /// to join, never to get in without an approved member's approval.
-pub fn new_account_id() -> String {
+pub(crate) fn new_account_id() -> String {
     random_b64(16)
 }
 
@@ -30,7 +30,7 @@ pub fn new_subscription_id() -> String {
 }
 
 /// The secret half of a device credential.
-pub fn new_secret() -> String {
+pub(crate) fn new_secret() -> String {
     random_b64(32)
 }
 
@@ -39,20 +39,20 @@ pub fn new_message_id() -> String {
 }
 
 /// True for strings shaped like the ids [`new_device_id`] and [`new_subscription_id`] make.
-pub fn is_token(candidate: &str) -> bool {
+pub(crate) fn is_token(candidate: &str) -> bool {
     candidate.len() == TOKEN_LEN
         && candidate
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
 }
 
-pub fn is_message_id(candidate: &str) -> bool {
+pub(crate) fn is_message_id(candidate: &str) -> bool {
     candidate.len() == 36 && uuid::Uuid::try_parse(candidate).is_ok()
 }
 
 /// Most message ids one ack (frame or call) or fetch may name; bigger lists
 /// are refused, not truncated.
-pub const MAX_MESSAGE_IDS: usize = 1024;
+pub(crate) const MAX_MESSAGE_IDS: usize = 1024;
 
 /// Checks message ids a device sent: at least one, at most
 /// [`MAX_MESSAGE_IDS`], every one shaped like a message id.

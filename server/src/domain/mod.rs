@@ -11,22 +11,19 @@ mod receipt;
 mod topic;
 mod urgency;
 
-pub use account::{
-    AccountDevice, DeviceNameError, MAX_DEVICE_NAME_CHARS, MAX_SEALED_BYTES, SealedKeys,
-    check_device_name,
-};
-pub use aes128gcm::{HeaderError, MAX_PAYLOAD_BYTES, check_aes128gcm};
-pub use blocks::BlockOwner;
-pub use bridge::{Bridge, BridgeError, WakeUp};
-pub use ids::{
-    MAX_MESSAGE_IDS, MessageIdsError, check_message_ids, is_message_id, is_token, new_account_id,
-    new_device_id, new_message_id, new_secret, new_subscription_id,
-};
-pub use receipt::{
+pub(crate) use account::{AccountDevice, MAX_SEALED_BYTES, SealedKeys, check_device_name};
+pub use aes128gcm::check_aes128gcm;
+pub(crate) use aes128gcm::{HeaderError, MAX_PAYLOAD_BYTES};
+pub(crate) use blocks::BlockOwner;
+pub use bridge::Bridge;
+pub(crate) use bridge::WakeUp;
+pub(crate) use ids::{MAX_MESSAGE_IDS, is_message_id, is_token, new_account_id, new_secret};
+pub use ids::{check_message_ids, new_device_id, new_message_id, new_subscription_id};
+pub(crate) use receipt::{
     Receipt, ReceiptCopy, ReceiptEvent, ReceiptState, copies_from_text, copies_to_text,
     receipt_key_hash,
 };
-pub use topic::{TopicError, check_topic};
+pub(crate) use topic::{TopicError, check_topic};
 pub use urgency::{Presence, Urgency};
 
 /// Milliseconds since the Unix epoch; every stored timestamp uses it.

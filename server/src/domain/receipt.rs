@@ -21,17 +21,17 @@ pub enum ReceiptState {
 }
 
 impl ReceiptState {
-    pub fn is_final(self) -> bool {
+    pub(crate) fn is_final(self) -> bool {
         self >= ReceiptState::Acked
     }
 
     /// True if a receipt in `self` may move to `next`: forward only, and
     /// nothing after a final state.
-    pub fn may_become(self, next: ReceiptState) -> bool {
+    pub(crate) fn may_become(self, next: ReceiptState) -> bool {
         !self.is_final() && next > self
     }
 
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             ReceiptState::Accepted => "accepted",
             ReceiptState::Delivered => "delivered",
@@ -42,7 +42,7 @@ impl ReceiptState {
         }
     }
 
-    pub fn from_i32(value: i32) -> Option<Self> {
+    pub(crate) fn from_i32(value: i32) -> Option<Self> {
         Some(match value {
             0 => ReceiptState::Accepted,
             1 => ReceiptState::Delivered,
@@ -57,42 +57,42 @@ impl ReceiptState {
 
 /// One device's copy of the message: where to look for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceiptCopy {
-    pub device_id: String,
-    pub message_id: String,
+pub(crate) struct ReceiptCopy {
+    pub(crate) device_id: String,
+    pub(crate) message_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
     /// The id the sender was given: the first copy's.
-    pub message_id: String,
+    pub(crate) message_id: String,
     /// The first 16 bytes of SHA-256 of the sender's public key.
-    pub key_hash: Vec<u8>,
-    pub subscription_id: String,
-    pub copies: Vec<ReceiptCopy>,
-    pub state: ReceiptState,
-    pub updated_at: UnixMillis,
+    pub(crate) key_hash: Vec<u8>,
+    pub(crate) subscription_id: String,
+    pub(crate) copies: Vec<ReceiptCopy>,
+    pub(crate) state: ReceiptState,
+    pub(crate) updated_at: UnixMillis,
     /// When the message itself expires.
-    pub expires_at: UnixMillis,
+    pub(crate) expires_at: UnixMillis,
 }
 
 /// One state change in a sender key's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptEvent {
     /// Orders the log (a UUIDv7); a watcher resumes after the last it saw.
-    pub cursor: String,
-    pub message_id: String,
-    pub state: ReceiptState,
-    pub at: UnixMillis,
+    pub(crate) cursor: String,
+    pub(crate) message_id: String,
+    pub(crate) state: ReceiptState,
+    pub(crate) at: UnixMillis,
 }
 
 /// The hash receipts are filed under for a sender key.
-pub fn receipt_key_hash(public_key: &[u8]) -> Vec<u8> {
+pub(crate) fn receipt_key_hash(public_key: &[u8]) -> Vec<u8> {
     ring::digest::digest(&ring::digest::SHA256, public_key).as_ref()[..16].to_vec()
 }
 
 /// Copies as one text value ("device message,device message"), for stores.
-pub fn copies_to_text(copies: &[ReceiptCopy]) -> String {
+pub(crate) fn copies_to_text(copies: &[ReceiptCopy]) -> String {
     copies
         .iter()
         .map(|copy| format!("{} {}", copy.device_id, copy.message_id))
@@ -100,7 +100,7 @@ pub fn copies_to_text(copies: &[ReceiptCopy]) -> String {
         .join(",")
 }
 
-pub fn copies_from_text(text: &str) -> Vec<ReceiptCopy> {
+pub(crate) fn copies_from_text(text: &str) -> Vec<ReceiptCopy> {
     text.split(',')
         .filter_map(|pair| pair.split_once(' '))
         .map(|(device_id, message_id)| ReceiptCopy {

@@ -1,7 +1,7 @@
 //! RFC 8030 section 5.4 topics: at most 32 characters of the base64url alphabet.
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum TopicError {
+pub(crate) enum TopicError {
     #[error("topic is {0} characters long; at most 32 are allowed")]
     TooLong(usize),
     #[error("topic may use only base64url characters (A-Z a-z 0-9 - _)")]
@@ -9,7 +9,7 @@ pub enum TopicError {
 }
 
 /// Checks a non-empty topic.
-pub fn check_topic(topic: &str) -> Result<(), TopicError> {
+pub(crate) fn check_topic(topic: &str) -> Result<(), TopicError> {
     if topic.len() > 32 {
         return Err(TopicError::TooLong(topic.chars().count()));
     }

@@ -23,22 +23,22 @@ impl Urgency {
     }
 
     /// Like [`Urgency::from_i32`], but "unspecified" means no threshold at all.
-    pub fn threshold_from_i32(value: i32) -> Option<Self> {
+    pub(crate) fn threshold_from_i32(value: i32) -> Option<Self> {
         if value == pb::Urgency::Unspecified as i32 {
             return Some(Self::VeryLow);
         }
         Self::from_i32(value)
     }
 
-    pub fn from_u8(value: u8) -> Option<Self> {
+    pub(crate) fn from_u8(value: u8) -> Option<Self> {
         Self::from_i32(i32::from(value)).filter(|_| value != 0)
     }
 
-    pub fn as_u8(self) -> u8 {
+    pub(crate) fn as_u8(self) -> u8 {
         self as u8
     }
 
-    pub fn to_proto(self) -> pb::Urgency {
+    pub(crate) fn to_proto(self) -> pb::Urgency {
         match self {
             Self::VeryLow => pb::Urgency::VeryLow,
             Self::Low => pb::Urgency::Low,
@@ -68,15 +68,7 @@ impl Presence {
     }
 
     /// The inverse of `presence as u8`; anything unknown reads as active.
-    pub fn from_u8(value: u8) -> Self {
+    pub(crate) fn from_u8(value: u8) -> Self {
         Self::from_i32(i32::from(value)).unwrap_or(Self::Active)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Idle => "idle",
-            Self::Away => "away",
-        }
     }
 }

@@ -9,7 +9,7 @@ use crate::store::StoreError;
 use crate::submit::retry_after_seconds;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// A field the caller must fix; the message names it.
     #[error("{0}")]
     Invalid(String),
@@ -65,7 +65,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// A malformed field: `field: problem`.
-    pub fn field(field: &str, problem: impl std::fmt::Display) -> Self {
+    pub(crate) fn field(field: &str, problem: impl std::fmt::Display) -> Self {
         Self::Invalid(format!("{field}: {problem}"))
     }
 }

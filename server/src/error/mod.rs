@@ -10,17 +10,17 @@
 mod api;
 mod sources;
 
-pub use sources::UNAVAILABLE_RETRY;
+pub(crate) use sources::UNAVAILABLE_RETRY;
 
 use std::time::Duration;
 
 use http::StatusCode;
 
-pub use api::ApiError;
+pub(crate) use api::ApiError;
 
 /// The kinds of refusal a caller acts on differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
+pub(crate) enum ErrorCode {
     /// The request is malformed or breaks a rule: change it.
     InvalidArgument,
     /// A payload over the size limit (HTTP has its own status for it).
@@ -49,7 +49,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub fn grpc(self) -> tonic::Code {
+    pub(crate) fn grpc(self) -> tonic::Code {
         use tonic::Code;
         match self {
             Self::InvalidArgument | Self::TooLarge | Self::NotAnEndpoint => Code::InvalidArgument,
@@ -65,7 +65,7 @@ impl ErrorCode {
         }
     }
 
-    pub fn http(self) -> StatusCode {
+    pub(crate) fn http(self) -> StatusCode {
         match self {
             Self::InvalidArgument => StatusCode::BAD_REQUEST,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -84,7 +84,7 @@ impl ErrorCode {
 }
 
 /// What every service error tells a front.
-pub trait ServiceError: std::error::Error {
+pub(crate) trait ServiceError: std::error::Error {
     fn code(&self) -> ErrorCode;
 
     /// The error of a layer below this one that this error only carries

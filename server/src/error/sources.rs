@@ -13,7 +13,7 @@ use crate::submit::SubmitError;
 /// for the device to come back and ack, short enough not to lose the message.
 const QUEUE_FULL_RETRY: Duration = Duration::from_secs(60);
 /// How long to wait while the store or this node is unavailable.
-pub const UNAVAILABLE_RETRY: Duration = Duration::from_secs(5);
+pub(crate) const UNAVAILABLE_RETRY: Duration = Duration::from_secs(5);
 
 impl ServiceError for StoreError {
     fn code(&self) -> ErrorCode {

@@ -7,9 +7,9 @@ use crate::domain::Urgency;
 /// What the headers of `POST /push/<token>` ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushHeaders {
-    pub ttl_seconds: u32,
-    pub urgency: Urgency,
-    pub topic: Option<String>,
+    pub(crate) ttl_seconds: u32,
+    pub(crate) urgency: Urgency,
+    pub(crate) topic: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,7 +34,7 @@ pub enum HeaderProblem {
 
 impl HeaderProblem {
     /// 415 for an encoding we do not speak, 400 for the rest.
-    pub fn is_unsupported_media(&self) -> bool {
+    pub(crate) fn is_unsupported_media(&self) -> bool {
         matches!(self, HeaderProblem::UnsupportedEncoding(_))
     }
 }

@@ -29,13 +29,13 @@ use tokio::sync::watch;
 use tonic::body::Body;
 
 use crate::submit::Submitter;
-pub use reply::HttpResponse;
+pub(crate) use reply::HttpResponse;
 use reply::Refusal;
-pub use split::{Fronts, FrontsLayer};
+pub(crate) use split::FrontsLayer;
 
 /// The front's shared state; cheap to clone.
 #[derive(Clone)]
-pub struct HttpFront {
+pub(crate) struct HttpFront {
     inner: Arc<FrontParts>,
 }
 
@@ -66,7 +66,7 @@ fn route(path: &str) -> Route {
 }
 
 impl HttpFront {
-    pub fn new(
+    pub(crate) fn new(
         submitter: Submitter,
         draining: watch::Receiver<bool>,
         body_deadline: Duration,
@@ -80,7 +80,7 @@ impl HttpFront {
         }
     }
 
-    pub async fn handle(&self, request: Request<Body>) -> HttpResponse {
+    pub(crate) async fn handle(&self, request: Request<Body>) -> HttpResponse {
         let method = request.method().clone();
         let route = route(request.uri().path());
         if let (Route::Endpoint(token), &Method::POST) = (&route, &method) {

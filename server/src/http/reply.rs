@@ -12,20 +12,20 @@ use super::headers::HeaderProblem;
 use crate::error::{ErrorCode, ServiceError, UNAVAILABLE_RETRY};
 use crate::submit::{SubmitError, retry_after_seconds};
 
-pub type HttpResponse = Response<Body>;
+pub(crate) type HttpResponse = Response<Body>;
 
 /// A refusal: status, message, and the seconds to wait where retrying helps.
 #[derive(Debug)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub message: String,
-    pub retry_after: Option<u64>,
+pub(crate) struct Refusal {
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
+    pub(crate) retry_after: Option<u64>,
     /// For 405: the methods the resource allows.
-    pub allow: Option<&'static str>,
+    pub(crate) allow: Option<&'static str>,
 }
 
 impl Refusal {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
             message: message.into(),
@@ -34,12 +34,12 @@ impl Refusal {
         }
     }
 
-    pub fn retry_after(mut self, seconds: u64) -> Self {
+    pub(crate) fn retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
     }
 
-    pub fn into_response(self) -> HttpResponse {
+    pub(crate) fn into_response(self) -> HttpResponse {
         let body = serde_json::json!({
             "code": self.status.as_u16(),
             "error": self.status.canonical_reason().unwrap_or("Error"),
@@ -92,7 +92,7 @@ impl From<SubmitError> for Refusal {
 
 /// This node is shutting down: the sender should retry (another node, or
 /// this one once it is back).
-pub fn draining() -> Refusal {
+pub(crate) fn draining() -> Refusal {
     Refusal::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "this push service node is shutting down; retry",
@@ -100,7 +100,7 @@ pub fn draining() -> Refusal {
     .retry_after(retry_after_seconds(UNAVAILABLE_RETRY))
 }
 
-pub fn json(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
+pub(crate) fn json(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
     let mut response = Response::new(Body::new(Full::new(bytes::Bytes::from(body.to_string()))));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -110,7 +110,7 @@ pub fn json(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
     response
 }
 
-pub fn empty(status: StatusCode) -> HttpResponse {
+pub(crate) fn empty(status: StatusCode) -> HttpResponse {
     let mut response = Response::new(Body::empty());
     *response.status_mut() = status;
     response

@@ -17,9 +17,9 @@ use super::HttpFront;
 use crate::websocket::WebSocketFront;
 
 #[derive(Clone)]
-pub struct FrontsLayer {
-    pub http: HttpFront,
-    pub websocket: WebSocketFront,
+pub(crate) struct FrontsLayer {
+    pub(crate) http: HttpFront,
+    pub(crate) websocket: WebSocketFront,
 }
 
 impl<S> Layer<S> for FrontsLayer {
@@ -35,7 +35,7 @@ impl<S> Layer<S> for FrontsLayer {
 }
 
 #[derive(Clone)]
-pub struct Fronts<S> {
+pub(crate) struct Fronts<S> {
     grpc: S,
     http: HttpFront,
     websocket: WebSocketFront,

@@ -19,8 +19,8 @@ use tonic::body::Body;
 use tower::{Layer, Service};
 
 #[derive(Clone, Copy)]
-pub struct RequestDeadlineLayer {
-    pub limit: Duration,
+pub(crate) struct RequestDeadlineLayer {
+    pub(crate) limit: Duration,
 }
 
 impl<S> Layer<S> for RequestDeadlineLayer {
@@ -35,7 +35,7 @@ impl<S> Layer<S> for RequestDeadlineLayer {
 }
 
 #[derive(Clone)]
-pub struct RequestDeadline<S> {
+pub(crate) struct RequestDeadline<S> {
     inner: S,
     limit: Duration,
 }

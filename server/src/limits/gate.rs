@@ -15,10 +15,11 @@ use tower::{Layer, Service};
 use crate::auth::VerifiedSender;
 
 /// Identifies and meters the sender behind an `authorization` header.
-pub type Identify = Arc<dyn Fn(Option<&str>) -> Result<VerifiedSender, Status> + Send + Sync>;
+pub(super) type Identify =
+    Arc<dyn Fn(Option<&str>) -> Result<VerifiedSender, Status> + Send + Sync>;
 
 #[derive(Clone)]
-pub struct SenderGateLayer {
+pub(crate) struct SenderGateLayer {
     pub identify: Identify,
 }
 
@@ -34,7 +35,7 @@ impl<S> Layer<S> for SenderGateLayer {
 }
 
 #[derive(Clone)]
-pub struct SenderGate<S> {
+pub(crate) struct SenderGate<S> {
     inner: S,
     gate: SenderGateLayer,
 }

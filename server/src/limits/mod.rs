@@ -9,6 +9,6 @@ mod deadline;
 mod gate;
 mod rate;
 
-pub use deadline::RequestDeadlineLayer;
-pub use gate::{Identify, SenderGate, SenderGateLayer};
-pub use rate::{AddressRate, Rate, RateLimits, RateSettings};
+pub(crate) use deadline::RequestDeadlineLayer;
+pub(crate) use gate::SenderGateLayer;
+pub(crate) use rate::{AddressRate, Rate, RateLimits, RateSettings};

@@ -14,19 +14,19 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// Messages per second a bucket refills with, and how many it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub per_second: u32,
-    pub burst: u32,
+pub(crate) struct Rate {
+    pub(crate) per_second: u32,
+    pub(crate) burst: u32,
 }
 
 /// The budgets; a `per_second` of 0 turns one off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateSettings {
-    pub sender: Rate,
-    pub subscription: Rate,
-    pub device: Rate,
+pub(crate) struct RateSettings {
+    pub(crate) sender: Rate,
+    pub(crate) subscription: Rate,
+    pub(crate) device: Rate,
     /// Devices registered per IP address.
-    pub register: Rate,
+    pub(crate) register: Rate,
 }
 
 struct Bucket<K: Hash + Eq + Clone> {
@@ -49,14 +49,14 @@ impl<K: Hash + Eq + Clone> Bucket<K> {
     }
 }
 
-pub struct RateLimits {
+pub(crate) struct RateLimits {
     sender: Option<Bucket<Vec<u8>>>,
     subscription: Option<Bucket<String>>,
     device: Option<Bucket<String>>,
 }
 
 impl RateLimits {
-    pub fn new(settings: RateSettings) -> Arc<Self> {
+    pub(crate) fn new(settings: RateSettings) -> Arc<Self> {
         let limits = Arc::new(Self {
             sender: Bucket::new(settings.sender),
             subscription: Bucket::new(settings.subscription),
@@ -71,19 +71,19 @@ impl RateLimits {
         limits
     }
 
-    pub fn sender(&self, key: &[u8]) -> Result<(), Duration> {
+    pub(crate) fn sender(&self, key: &[u8]) -> Result<(), Duration> {
         self.sender
             .as_ref()
             .map_or(Ok(()), |bucket| bucket.take(&key.to_vec()))
     }
 
-    pub fn subscription(&self, id: &str) -> Result<(), Duration> {
+    pub(crate) fn subscription(&self, id: &str) -> Result<(), Duration> {
         self.subscription
             .as_ref()
             .map_or(Ok(()), |bucket| bucket.take(&id.to_owned()))
     }
 
-    pub fn device(&self, id: &str) -> Result<(), Duration> {
+    pub(crate) fn device(&self, id: &str) -> Result<(), Duration> {
         self.device
             .as_ref()
             .map_or(Ok(()), |bucket| bucket.take(&id.to_owned()))
@@ -105,12 +105,12 @@ impl RateLimits {
 /// A budget per IP address, for what a client may do without a credential:
 /// register devices (`register_rate_per_ip`), open connections
 /// (`connection_rate_per_ip`). A `per_second` of 0 admits all.
-pub struct AddressRate {
+pub(crate) struct AddressRate {
     bucket: Option<Bucket<IpAddr>>,
 }
 
 impl AddressRate {
-    pub fn new(rate: Rate) -> Arc<Self> {
+    pub(crate) fn new(rate: Rate) -> Arc<Self> {
         let limits = Arc::new(Self {
             bucket: Bucket::new(rate),
         });
@@ -126,7 +126,7 @@ impl AddressRate {
         limits
     }
 
-    pub fn take(&self, ip: IpAddr) -> Result<(), Duration> {
+    pub(crate) fn take(&self, ip: IpAddr) -> Result<(), Duration> {
         self.bucket
             .as_ref()
             .map_or(Ok(()), |bucket| bucket.take(&ip))

@@ -24,9 +24,9 @@ use crate::domain::{
 use crate::store::{Store, StoreResult};
 
 /// Events one read hands a watcher.
-pub const EVENT_PAGE: usize = 256;
+pub(crate) const EVENT_PAGE: usize = 256;
 
-pub struct Receipts {
+pub(crate) struct Receipts {
     store: Arc<dyn Store>,
     /// How long a receipt (and its events) is kept after its last change,
     /// and after its message would have expired.
@@ -39,17 +39,21 @@ pub struct Receipts {
 }
 
 /// What the sender asked for and what it became, at submit time.
-pub struct Opening<'a> {
-    pub sender_key: &'a [u8],
-    pub subscription_id: &'a str,
-    pub copies: Vec<ReceiptCopy>,
-    pub state: ReceiptState,
-    pub expires_at: UnixMillis,
+pub(crate) struct Opening<'a> {
+    pub(crate) sender_key: &'a [u8],
+    pub(crate) subscription_id: &'a str,
+    pub(crate) copies: Vec<ReceiptCopy>,
+    pub(crate) state: ReceiptState,
+    pub(crate) expires_at: UnixMillis,
 }
 
 impl Receipts {
     /// Starts the keeper too; it stops when the last handle is dropped.
-    pub fn start(store: Arc<dyn Store>, retention: Duration, max_watchers: usize) -> Arc<Self> {
+    pub(crate) fn start(
+        store: Arc<dyn Store>,
+        retention: Duration,
+        max_watchers: usize,
+    ) -> Arc<Self> {
         let receipts = Arc::new(Self {
             store,
             retention_ms: i64::try_from(retention.as_millis()).unwrap_or(i64::MAX),
@@ -64,7 +68,7 @@ impl Receipts {
         from.saturating_add(self.retention_ms)
     }
 
-    pub async fn open(&self, opening: Opening<'_>) -> StoreResult<()> {
+    pub(crate) async fn open(&self, opening: Opening<'_>) -> StoreResult<()> {
         let Some(first) = opening.copies.first() else {
             return Ok(());
         };
@@ -89,7 +93,7 @@ impl Receipts {
     }
 
     /// Moves a receipt on (if it may move); true if it did.
-    pub async fn advance(&self, message_id: &str, state: ReceiptState) -> StoreResult<bool> {
+    pub(crate) async fn advance(&self, message_id: &str, state: ReceiptState) -> StoreResult<bool> {
         let now = now_millis();
         let moved = self
             .store
@@ -105,20 +109,24 @@ impl Receipts {
 
     /// The receipt of `message_id`, if `sender_key` sent it (another key's
     /// receipt is None, exactly as an unknown one).
-    pub async fn get(&self, sender_key: &[u8], message_id: &str) -> StoreResult<Option<Receipt>> {
+    pub(crate) async fn get(
+        &self,
+        sender_key: &[u8],
+        message_id: &str,
+    ) -> StoreResult<Option<Receipt>> {
         let found = self.store.receipt(message_id).await?;
         Ok(found.filter(|receipt| receipt.key_hash == receipt_key_hash(sender_key)))
     }
 
     /// A place for one more watch stream, held for as long as it is open;
     /// None when this node has `max_receipt_watchers` already.
-    pub fn watch_permit(&self) -> Option<OwnedSemaphorePermit> {
+    pub(crate) fn watch_permit(&self) -> Option<OwnedSemaphorePermit> {
         self.watchers.clone().try_acquire_owned().ok()
     }
 
     /// The next page of `sender_key`'s events after `after`, waiting up to
     /// `wait` for one if there is none yet.
-    pub async fn next_events(
+    pub(crate) async fn next_events(
         &self,
         sender_key: &[u8],
         after: Option<&str>,

@@ -18,22 +18,22 @@ use crate::error::ApiError;
 use crate::store::{Store, SubscriptionCache};
 
 /// Whom a device's decisions cover: itself, and its account when approved.
-pub struct Reach {
+pub(crate) struct Reach {
     /// The device's own block list, then its account's (the one a new
     /// block goes on).
-    pub owners: Vec<BlockOwner>,
-    pub subscriptions: Vec<SubscriptionRecord>,
+    pub(crate) owners: Vec<BlockOwner>,
+    pub(crate) subscriptions: Vec<SubscriptionRecord>,
 }
 
 /// The senders a device deals with.
-pub struct Senders {
+pub(crate) struct Senders {
     /// Each approved key with the subscriptions bound to it.
-    pub approved: BTreeMap<Vec<u8>, Vec<String>>,
-    pub blocked: Vec<Vec<u8>>,
+    pub(crate) approved: BTreeMap<Vec<u8>, Vec<String>>,
+    pub(crate) blocked: Vec<Vec<u8>>,
 }
 
 #[derive(Clone)]
-pub struct SenderBlocks {
+pub(crate) struct SenderBlocks {
     store: Arc<dyn Store>,
     subscriptions: Arc<SubscriptionCache>,
     service_blocks: Arc<ServiceBlocks>,
@@ -41,7 +41,7 @@ pub struct SenderBlocks {
 }
 
 impl SenderBlocks {
-    pub fn new(
+    pub(crate) fn new(
         store: Arc<dyn Store>,
         subscriptions: Arc<SubscriptionCache>,
         service_blocks: Arc<ServiceBlocks>,
@@ -56,7 +56,7 @@ impl SenderBlocks {
 
     /// The device's own subscriptions and, once approved, its account's:
     /// everything its decisions cover.
-    pub async fn reach(&self, device_id: &str) -> Result<Reach, ApiError> {
+    pub(crate) async fn reach(&self, device_id: &str) -> Result<Reach, ApiError> {
         let account = self.membership.approved_account(device_id).await?;
         let mut subscriptions = self.store.subscriptions_of(device_id).await?;
         if let Some(account_id) = &account {
@@ -69,7 +69,11 @@ impl SenderBlocks {
     }
 
     /// Refuses a key the device, its account or the operator blocked.
-    pub async fn check_not_blocked(&self, device_id: &str, key: &[u8]) -> Result<(), ApiError> {
+    pub(crate) async fn check_not_blocked(
+        &self,
+        device_id: &str,
+        key: &[u8],
+    ) -> Result<(), ApiError> {
         if self.service_blocks.key_blocked(key) {
             return Err(ApiError::KeyBlockedByService);
         }
@@ -83,7 +87,7 @@ impl SenderBlocks {
         Ok(())
     }
 
-    pub async fn list(&self, device_id: &str) -> Result<Senders, ApiError> {
+    pub(crate) async fn list(&self, device_id: &str) -> Result<Senders, ApiError> {
         let reach = self.reach(device_id).await?;
         let mut approved: BTreeMap<Vec<u8>, Vec<String>> = BTreeMap::new();
         for subscription in reach.subscriptions {
@@ -102,7 +106,12 @@ impl SenderBlocks {
 
     /// Removes the subscriptions bound to `key` and, with `block`, refuses
     /// it from now on; returns how many subscriptions went.
-    pub async fn revoke(&self, device_id: &str, key: &[u8], block: bool) -> Result<u32, ApiError> {
+    pub(crate) async fn revoke(
+        &self,
+        device_id: &str,
+        key: &[u8],
+        block: bool,
+    ) -> Result<u32, ApiError> {
         check_key(key)?;
         let reach = self.reach(device_id).await?;
         let mut removed = 0;
@@ -128,7 +137,7 @@ impl SenderBlocks {
         Ok(removed)
     }
 
-    pub async fn unblock(&self, device_id: &str, key: &[u8]) -> Result<(), ApiError> {
+    pub(crate) async fn unblock(&self, device_id: &str, key: &[u8]) -> Result<(), ApiError> {
         check_key(key)?;
         let mut lifted = false;
         for owner in self.reach(device_id).await?.owners {
@@ -149,6 +158,6 @@ fn block_owners(device_id: &str, approved_account: Option<String>) -> Vec<BlockO
 }
 
 /// An application-server key: a P-256 public point.
-pub fn check_key(key: &[u8]) -> Result<(), ApiError> {
+pub(crate) fn check_key(key: &[u8]) -> Result<(), ApiError> {
     crate::auth::check_p256_key(key).map_err(|problem| ApiError::field("app_server_key", problem))
 }

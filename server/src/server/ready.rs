@@ -15,14 +15,14 @@ use std::path::Path;
 use super::StartError;
 
 /// What the ready file announces.
-pub struct Announced<'a> {
-    pub listen: SocketAddr,
-    pub metrics: Option<SocketAddr>,
+pub(crate) struct Announced<'a> {
+    pub(crate) listen: SocketAddr,
+    pub(crate) metrics: Option<SocketAddr>,
     /// The internal listener and this node's id, in a cluster.
-    pub cluster: Option<(SocketAddr, &'a str)>,
+    pub(crate) cluster: Option<(SocketAddr, &'a str)>,
 }
 
-pub async fn write(path: &Path, announced: &Announced<'_>) -> Result<(), StartError> {
+pub(crate) async fn write(path: &Path, announced: &Announced<'_>) -> Result<(), StartError> {
     let body = serde_json::json!({
         "listen": announced.listen.to_string(),
         "metrics": announced.metrics.map(|address| address.to_string()),
@@ -45,7 +45,7 @@ pub async fn write(path: &Path, announced: &Announced<'_>) -> Result<(), StartEr
 }
 
 /// On a clean stop: a file left behind would announce a pushd that is gone.
-pub async fn remove(path: &Path) {
+pub(crate) async fn remove(path: &Path) {
     if let Err(error) = tokio::fs::remove_file(path).await {
         tracing::warn!(%error, path = %path.display(), "cannot remove the ready file");
     }

@@ -11,7 +11,7 @@ use crate::transport::TlsError;
 
 /// An error of a module whose own error type is not this boundary's
 /// concern (the cluster, bridges and identity provider have their own).
-pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+pub(super) type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -8,7 +8,7 @@ use super::Store;
 use crate::domain::now_millis;
 
 /// Runs until `shutdown` resolves, sweeping every `period`.
-pub fn spawn_expiry(
+pub(crate) fn spawn_expiry(
     store: Arc<dyn Store>,
     period: Duration,
     shutdown: tokio::sync::watch::Receiver<bool>,

@@ -20,9 +20,9 @@ use crate::domain::{
 };
 
 pub use directory::{Directory, NodeRecord, Route};
-pub use expiry::spawn_expiry;
-pub use subscription_cache::SubscriptionCache;
-pub use unused_devices::spawn_unused_device_reaper;
+pub(crate) use expiry::spawn_expiry;
+pub(crate) use subscription_cache::SubscriptionCache;
+pub(crate) use unused_devices::spawn_unused_device_reaper;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -15,14 +15,14 @@ use crate::domain::SubscriptionRecord;
 
 const MAX_ENTRIES: usize = 100_000;
 
-pub struct SubscriptionCache {
+pub(crate) struct SubscriptionCache {
     store: Arc<dyn Store>,
     ttl: Duration,
     entries: Mutex<HashMap<String, (SubscriptionRecord, Instant)>>,
 }
 
 impl SubscriptionCache {
-    pub fn new(store: Arc<dyn Store>, ttl: Duration) -> Self {
+    pub(crate) fn new(store: Arc<dyn Store>, ttl: Duration) -> Self {
         Self {
             store,
             ttl,
@@ -31,7 +31,7 @@ impl SubscriptionCache {
     }
 
     /// The subscription `id`, from the cache while fresh.
-    pub async fn get(&self, id: &str) -> StoreResult<Option<SubscriptionRecord>> {
+    pub(crate) async fn get(&self, id: &str) -> StoreResult<Option<SubscriptionRecord>> {
         if let Some(hit) = self.lookup(id) {
             return Ok(Some(hit));
         }
@@ -48,7 +48,7 @@ impl SubscriptionCache {
 
     /// Removes the subscription `id` stored under `device_id` (its creator);
     /// false if it had none.
-    pub async fn delete(&self, device_id: &str, id: &str) -> StoreResult<bool> {
+    pub(crate) async fn delete(&self, device_id: &str, id: &str) -> StoreResult<bool> {
         let removed = self.store.delete_subscription(device_id, id).await;
         // Forgotten even on failure: the store may have applied it.
         self.entries.lock().remove(id);

@@ -20,7 +20,7 @@ const LOOK_BACK: Duration = Duration::from_secs(2 * 86_400);
 const PAGE: usize = 500;
 
 /// Sweeps every `period` until `shutdown` resolves; `unused_for` of zero turns it off.
-pub fn spawn_unused_device_reaper(
+pub(crate) fn spawn_unused_device_reaper(
     store: Arc<dyn Store>,
     unused_for: Duration,
     period: Duration,
@@ -58,7 +58,7 @@ fn millis(duration: Duration) -> UnixMillis {
 }
 
 /// Removes the unused devices registered in `[from, to)`; returns how many.
-pub async fn sweep(store: &dyn Store, from: UnixMillis, to: UnixMillis) -> StoreResult<u64> {
+pub(crate) async fn sweep(store: &dyn Store, from: UnixMillis, to: UnixMillis) -> StoreResult<u64> {
     let mut removed = 0;
     let mut after = None;
     loop {

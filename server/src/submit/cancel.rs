@@ -13,7 +13,11 @@ use crate::domain::{Receipt, ReceiptState};
 impl Submitter {
     /// Cancels the copies the handle names that are still queued; answers
     /// how many were. None left is [`SubmitError::UnknownMessage`].
-    pub async fn cancel(&self, sender: &VerifiedSender, handle: &str) -> Result<u64, SubmitError> {
+    pub(crate) async fn cancel(
+        &self,
+        sender: &VerifiedSender,
+        handle: &str,
+    ) -> Result<u64, SubmitError> {
         let opened = self.opened_by(sender, handle)?;
         let mut cancelled = 0;
         for copy in &opened.copies {
@@ -34,7 +38,7 @@ impl Submitter {
     }
 
     /// The receipt of the message a handle names, for the key that sent it.
-    pub async fn receipt(
+    pub(crate) async fn receipt(
         &self,
         sender: &VerifiedSender,
         handle: &str,
@@ -66,7 +70,7 @@ impl Submitter {
     }
 
     /// The receipts service, for the fronts that stream events.
-    pub fn receipts(&self) -> &std::sync::Arc<crate::receipts::Receipts> {
+    pub(crate) fn receipts(&self) -> &std::sync::Arc<crate::receipts::Receipts> {
         &self.inner.receipts
     }
 }

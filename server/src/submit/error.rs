@@ -10,7 +10,7 @@ use crate::domain::{HeaderError, TopicError};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum SubmitError {
+pub(crate) enum SubmitError {
     #[error(transparent)]
     Vapid(#[from] VapidError),
     #[error("this sender is blocked on this push service; ask its operator why")]
@@ -54,13 +54,13 @@ pub enum SubmitError {
 
 impl SubmitError {
     /// A refusal by a rate limit, counted by which limit it was.
-    pub fn too_fast(what: &'static str, wait: Duration) -> Self {
+    pub(crate) fn too_fast(what: &'static str, wait: Duration) -> Self {
         metrics::counter!("pushd_rate_limited_total", "limit" => what).increment(1);
         Self::TooFast { what, wait }
     }
 }
 
 /// Whole seconds to wait, at least 1 (what `retry-after` carries).
-pub fn retry_after_seconds(wait: Duration) -> u64 {
+pub(crate) fn retry_after_seconds(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }

@@ -14,10 +14,10 @@ use crate::store::StoreError;
 /// What became of every copy.
 pub(super) struct Fanout {
     /// The copies that were kept or delivered, first one first.
-    pub copies: Vec<MessageCopy>,
-    pub outcome: Outcome,
-    pub devices: u32,
-    pub devices_full: u32,
+    pub(crate) copies: Vec<MessageCopy>,
+    pub(crate) outcome: Outcome,
+    pub(crate) devices: u32,
+    pub(crate) devices_full: u32,
 }
 
 impl Submitter {

@@ -17,6 +17,8 @@ mod fanout;
 mod routing;
 mod service;
 
-pub use error::{SubmitError, retry_after_seconds};
-pub use routing::{Outcome, Router};
-pub use service::{Accepted, Front, Submission, Submitter, SubmitterParts, token_of};
+pub(crate) use error::{SubmitError, retry_after_seconds};
+pub(crate) use routing::{Outcome, Router};
+#[cfg(test)]
+pub(crate) use service::token_of;
+pub(crate) use service::{Front, Submission, Submitter, SubmitterParts};

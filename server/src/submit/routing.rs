@@ -14,7 +14,7 @@ use crate::store::{Admission, RetentionLimits, Store, StoreResult};
 
 /// What became of one copy of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Durable and handed to the device's live stream.
     Delivered,
     /// Durable; the device gets it when it connects (or through its bridge).
@@ -25,7 +25,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// As the HTTP front and `pushctl send` print it.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Outcome::Delivered => "delivered",
             Outcome::Stored => "stored",
@@ -35,16 +35,16 @@ impl Outcome {
 }
 
 /// The ways to a device: streams on this node, other nodes, push services.
-pub struct Router {
+pub(crate) struct Router {
     store: Arc<dyn Store>,
-    pub hub: Arc<Hub>,
-    pub cluster: Option<Arc<Cluster>>,
-    pub bridges: Arc<Bridges>,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) cluster: Option<Arc<Cluster>>,
+    pub(crate) bridges: Arc<Bridges>,
     retention: RetentionLimits,
 }
 
 impl Router {
-    pub fn new(
+    pub(crate) fn new(
         store: Arc<dyn Store>,
         hub: Arc<Hub>,
         cluster: Option<Arc<Cluster>>,
@@ -62,7 +62,7 @@ impl Router {
 
     /// TTL 0: RFC 8030 says deliver immediately or not at all, and never
     /// store; so never bridged either (a wake-up would find nothing).
-    pub async fn deliver_now_or_never(&self, message: &QueuedMessage) -> Outcome {
+    pub(crate) async fn deliver_now_or_never(&self, message: &QueuedMessage) -> Outcome {
         let sent = match self.hub.get(&message.device_id) {
             Some(live) => live.offer(message) == Offer::Sent,
             None => self.forward(message, false, false).await == Forwarded::Sent,
@@ -74,7 +74,7 @@ impl Router {
         }
     }
 
-    pub async fn store_and_deliver(&self, message: QueuedMessage) -> StoreResult<Outcome> {
+    pub(crate) async fn store_and_deliver(&self, message: QueuedMessage) -> StoreResult<Outcome> {
         let local = self.hub.get(&message.device_id);
         let streaming_here = local
             .as_ref()

@@ -18,13 +18,13 @@ use crate::store::{Store, SubscriptionCache};
 
 /// Which front a submission came through; a label on the metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Front {
+pub(crate) enum Front {
     Grpc,
     Http,
 }
 
 impl Front {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Front::Grpc => "grpc",
             Front::Http => "http",
@@ -34,58 +34,58 @@ impl Front {
 
 /// One message as a sender hands it in, already off the wire.
 #[derive(Debug, Clone)]
-pub struct Submission {
+pub(crate) struct Submission {
     /// The subscription's endpoint URL, or just its last segment.
-    pub endpoint: String,
-    pub payload: Vec<u8>,
-    pub ttl_seconds: u32,
-    pub urgency: Urgency,
-    pub topic: Option<String>,
+    pub(crate) endpoint: String,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) ttl_seconds: u32,
+    pub(crate) urgency: Urgency,
+    pub(crate) topic: Option<String>,
     /// Keep a delivery receipt ([`crate::receipts`]).
-    pub receipt: bool,
+    pub(crate) receipt: bool,
 }
 
 /// What the sender is told on success.
 #[derive(Debug, Clone)]
-pub struct Accepted {
+pub(crate) struct Accepted {
     /// The first copy's id.
-    pub message_id: String,
+    pub(crate) message_id: String,
     /// The message's URL (`<public url>/m/<handle>`): the handle names
     /// every copy and the sending key.
-    pub location: String,
-    pub outcome: Outcome,
+    pub(crate) location: String,
+    pub(crate) outcome: Outcome,
     /// The TTL applied: the one asked for, capped at the maximum.
-    pub ttl_seconds: u32,
-    pub devices: u32,
-    pub devices_full: u32,
+    pub(crate) ttl_seconds: u32,
+    pub(crate) devices: u32,
+    pub(crate) devices_full: u32,
 }
 
 /// What the service is built from; every field is shared with the parts of
 /// the server that also use it (the device services remove subscriptions
 /// through the same cache).
-pub struct SubmitterParts {
-    pub store: Arc<dyn Store>,
-    pub subscriptions: Arc<SubscriptionCache>,
-    pub vapid: Arc<VapidVerifier>,
-    pub rates: Arc<RateLimits>,
-    pub service_blocks: Arc<ServiceBlocks>,
-    pub endpoint_tokens: Arc<EndpointTokens>,
-    pub handles: Arc<MessageHandles>,
-    pub router: Arc<Router>,
-    pub receipts: Arc<Receipts>,
-    pub max_ttl_seconds: u32,
+pub(crate) struct SubmitterParts {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) subscriptions: Arc<SubscriptionCache>,
+    pub(crate) vapid: Arc<VapidVerifier>,
+    pub(crate) rates: Arc<RateLimits>,
+    pub(crate) service_blocks: Arc<ServiceBlocks>,
+    pub(crate) endpoint_tokens: Arc<EndpointTokens>,
+    pub(crate) handles: Arc<MessageHandles>,
+    pub(crate) router: Arc<Router>,
+    pub(crate) receipts: Arc<Receipts>,
+    pub(crate) max_ttl_seconds: u32,
     /// Start of message URLs, as of endpoint URLs.
-    pub public_url: String,
+    pub(crate) public_url: String,
 }
 
 /// Cheap to clone: every front holds one.
 #[derive(Clone)]
-pub struct Submitter {
+pub(crate) struct Submitter {
     pub(super) inner: Arc<SubmitterParts>,
 }
 
 impl Submitter {
-    pub fn new(parts: SubmitterParts) -> Self {
+    pub(crate) fn new(parts: SubmitterParts) -> Self {
         Self {
             inner: Arc::new(parts),
         }
@@ -93,7 +93,10 @@ impl Submitter {
 
     /// The sender behind an `authorization` header, metered by its verified
     /// key (not the `k=` a forger can copy): nobody spends another's budget.
-    pub fn identify(&self, authorization: Option<&str>) -> Result<VerifiedSender, SubmitError> {
+    pub(crate) fn identify(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<VerifiedSender, SubmitError> {
         let now = (now_millis() / 1000) as u64;
         let sender = self.inner.vapid.verify(authorization, now)?;
         self.inner
@@ -103,7 +106,7 @@ impl Submitter {
         Ok(sender)
     }
 
-    pub async fn submit(
+    pub(crate) async fn submit(
         &self,
         sender: &VerifiedSender,
         submission: Submission,
@@ -238,7 +241,7 @@ impl Submitter {
 }
 
 /// The token at the end of an endpoint URL (or the token itself).
-pub fn token_of(endpoint: &str) -> Result<&str, SubmitError> {
+pub(crate) fn token_of(endpoint: &str) -> Result<&str, SubmitError> {
     if endpoint.is_empty() {
         return Err(SubmitError::MissingEndpoint);
     }

@@ -28,13 +28,13 @@ const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
 
 /// An accepted TCP connection and the slot it holds until it closes.
-pub struct Admitted {
-    pub tcp: TcpStream,
-    pub slot: ConnectionSlot,
+pub(crate) struct Admitted {
+    pub(crate) tcp: TcpStream,
+    pub(crate) slot: ConnectionSlot,
 }
 
 /// Accepts on `listener` until the returned stream is dropped.
-pub fn accept(
+pub(crate) fn accept(
     listener: TcpListener,
     settings: &ConnectionSettings,
     max_connections: u32,

@@ -10,7 +10,7 @@ const RESERVED: u64 = 256;
 const AT_LEAST: u64 = 64;
 
 /// Raises the soft open-files limit to the hard one; returns the limit in force.
-pub fn raise_open_files_limit() -> Option<u64> {
+pub(crate) fn raise_open_files_limit() -> Option<u64> {
     let before = rlimit::Resource::NOFILE.get().ok().map(|(soft, _)| soft);
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(now) => {
@@ -31,7 +31,7 @@ pub fn raise_open_files_limit() -> Option<u64> {
 }
 
 /// `max_connections` as configured, or derived from the open-files limit.
-pub fn max_connections(configured: u32, open_files: Option<u64>) -> u32 {
+pub(crate) fn max_connections(configured: u32, open_files: Option<u64>) -> u32 {
     if configured > 0 {
         return configured;
     }

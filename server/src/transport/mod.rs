@@ -12,24 +12,24 @@ use tokio_rustls::TlsAcceptor;
 use tokio_stream::{Stream, StreamExt as _};
 
 mod accept;
-pub mod descriptors;
+pub(crate) mod descriptors;
 mod serve;
 mod settings;
 mod slots;
 mod stream;
 mod tls;
 
-pub use serve::{ConnectionLimits, serve};
-pub use settings::ConnectionSettings;
-pub use stream::{Lifetime, PublicStream};
-pub use tls::{TlsError, acceptor as tls};
+pub(crate) use serve::{ConnectionLimits, serve};
+pub(crate) use settings::ConnectionSettings;
+pub(crate) use stream::{Lifetime, PublicStream};
+pub(crate) use tls::{TlsError, acceptor as tls};
 
 /// Pending connections the kernel may queue before pushd accepts them. A
 /// fleet reconnecting after a restart arrives as a burst far above tokio's
 /// default of 128 (the kernel caps this at `net.core.somaxconn`).
 const LISTEN_BACKLOG: u32 = 4096;
 
-pub fn bind(address: SocketAddr) -> io::Result<TcpListener> {
+pub(crate) fn bind(address: SocketAddr) -> io::Result<TcpListener> {
     let socket = if address.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
@@ -42,7 +42,7 @@ pub fn bind(address: SocketAddr) -> io::Result<TcpListener> {
 
 /// The connections the public port serves: admitted, and through the TLS
 /// handshake when TLS is configured.
-pub fn connections(
+pub(crate) fn connections(
     listener: TcpListener,
     settings: &ConnectionSettings,
     max_connections: u32,

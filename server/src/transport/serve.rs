@@ -26,25 +26,25 @@ use super::PublicStream;
 
 /// What every connection is served with.
 #[derive(Debug, Clone, Copy)]
-pub struct ConnectionLimits {
-    pub max_streams: u32,
+pub(crate) struct ConnectionLimits {
+    pub(crate) max_streams: u32,
     /// Streams pushd may reset for a client's protocol errors before it
     /// closes the connection.
-    pub max_local_resets: usize,
+    pub(crate) max_local_resets: usize,
     /// After this a connection is asked to close (`GOAWAY`); the cut after
     /// the grace is the connection's own deadline ([`super::Lifetime`]).
-    pub max_age: Option<Duration>,
-    pub keepalive_interval: Duration,
-    pub keepalive_timeout: Duration,
+    pub(crate) max_age: Option<Duration>,
+    pub(crate) keepalive_interval: Duration,
+    pub(crate) keepalive_timeout: Duration,
     /// Time an HTTP/1.1 client has to send a request's headers.
-    pub header_read_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
     /// Bytes HTTP/2 buffers per stream for a client that reads slowly.
-    pub max_send_buffer: usize,
+    pub(crate) max_send_buffer: usize,
 }
 
 /// Serves `connections` with `service` until `shutdown` resolves, then asks
 /// each connection to finish and returns once all have closed.
-pub async fn serve<S>(
+pub(crate) async fn serve<S>(
     connections: impl Stream<Item = std::io::Result<PublicStream>>,
     service: S,
     limits: ConnectionLimits,

@@ -6,27 +6,27 @@
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
-pub struct ConnectionSettings {
+pub(crate) struct ConnectionSettings {
     /// Connections open at once on the public port; 0 = derived at start
     /// from the open-files limit (see `transport::descriptors`).
-    pub max_connections: u32,
+    pub(crate) max_connections: u32,
     /// Connections open at once from one IP address; 0 = no limit.
-    pub max_connections_per_ip: u32,
+    pub(crate) max_connections_per_ip: u32,
     /// New connections per second per IP address (bursts of 5x); 0 = no limit.
-    pub connection_rate_per_ip: u32,
+    pub(crate) connection_rate_per_ip: u32,
     /// HTTP/2 streams open at once per connection.
-    pub max_streams_per_connection: u32,
+    pub(crate) max_streams_per_connection: u32,
     /// A request's answer must start within this (a stream's, once open, may run on).
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     /// After this, a connection is asked to close (HTTP/2 GOAWAY) ...
-    pub max_connection_age: Option<Duration>,
+    pub(crate) max_connection_age: Option<Duration>,
     /// ... and closed this much later, whatever it still has open.
-    pub max_connection_age_grace: Duration,
+    pub(crate) max_connection_age_grace: Duration,
     /// Sent data unacknowledged (or unsent behind a zero window) this long
     /// means a dead peer: the kernel drops the connection (TCP_USER_TIMEOUT).
-    pub tcp_user_timeout: Duration,
+    pub(crate) tcp_user_timeout: Duration,
     /// Bytes of messages one `Listen` stream may have sent and not seen acked.
-    pub max_stream_unacked_bytes: u32,
+    pub(crate) max_stream_unacked_bytes: u32,
     /// The same, all streams of the node together.
-    pub max_unacked_bytes_total: u32,
+    pub(crate) max_unacked_bytes_total: u32,
 }

@@ -12,14 +12,14 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::limits::{AddressRate, Rate};
 
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// The address opened too many connections in the last seconds.
     Rate,
     /// The address holds its share of open connections.
     PerIp,
 }
 
-pub struct Slots {
+pub(crate) struct Slots {
     free: Arc<Semaphore>,
     per_ip: u32,
     open: Arc<Mutex<HashMap<IpAddr, u32>>>,
@@ -27,14 +27,14 @@ pub struct Slots {
 }
 
 /// One open connection's claim; dropping it frees the slot.
-pub struct ConnectionSlot {
+pub(crate) struct ConnectionSlot {
     _permit: OwnedSemaphorePermit,
     ip: IpAddr,
     open: Option<Arc<Mutex<HashMap<IpAddr, u32>>>>,
 }
 
 impl Slots {
-    pub fn new(max_connections: u32, per_ip: u32, per_second: u32) -> Self {
+    pub(crate) fn new(max_connections: u32, per_ip: u32, per_second: u32) -> Self {
         let rate = AddressRate::new(Rate {
             per_second,
             burst: per_second.saturating_mul(5),
@@ -49,7 +49,7 @@ impl Slots {
 
     /// Waits for a free slot: taken before `accept`, so a full node leaves
     /// new connections in the kernel's queue rather than taking and closing them.
-    pub async fn free(&self) -> OwnedSemaphorePermit {
+    pub(crate) async fn free(&self) -> OwnedSemaphorePermit {
         self.free
             .clone()
             .acquire_owned()
@@ -58,7 +58,7 @@ impl Slots {
     }
 
     /// Binds a free slot to the connection from `ip`, if the address may have one.
-    pub fn admit(
+    pub(crate) fn admit(
         &self,
         permit: OwnedSemaphorePermit,
         ip: IpAddr,

@@ -22,20 +22,20 @@ use super::slots::ConnectionSlot;
 /// much within the handshake timeout is not a client.
 const OPENING_BYTES: usize = 24;
 
-pub enum Io {
+pub(crate) enum Io {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
 }
 
 /// How long a connection may take to open, and live.
 #[derive(Clone, Copy)]
-pub struct Lifetime {
-    pub opening: Duration,
+pub(crate) struct Lifetime {
+    pub(crate) opening: Duration,
     /// `max_connection_age` + grace, when there is an age limit.
-    pub at_most: Option<Duration>,
+    pub(crate) at_most: Option<Duration>,
 }
 
-pub struct PublicStream {
+pub(crate) struct PublicStream {
     io: Io,
     _slot: ConnectionSlot,
     /// Bytes still to read before the opening deadline is lifted.
@@ -46,7 +46,7 @@ pub struct PublicStream {
 }
 
 impl PublicStream {
-    pub fn new(io: Io, slot: ConnectionSlot, lifetime: Lifetime) -> Self {
+    pub(crate) fn new(io: Io, slot: ConnectionSlot, lifetime: Lifetime) -> Self {
         let started = Instant::now();
         Self {
             io,

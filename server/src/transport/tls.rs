@@ -53,7 +53,7 @@ pub enum TlsError {
 
 /// TLS for the public listener from PEM files: the certificate chain and
 /// its key. ALPN offers `h2` first (gRPC and HTTP/2 senders), then `http/1.1`.
-pub fn acceptor(cert_file: &Path, key_file: &Path) -> Result<TlsAcceptor, TlsError> {
+pub(crate) fn acceptor(cert_file: &Path, key_file: &Path) -> Result<TlsAcceptor, TlsError> {
     use pki_types::pem::PemObject as _;
     let read = |path: &Path, what: &'static str| {
         std::fs::read(path).map_err(|source| TlsError::Read {
@@ -92,7 +92,7 @@ pub fn acceptor(cert_file: &Path, key_file: &Path) -> Result<TlsAcceptor, TlsErr
 /// The TLS connections made from accepted TCP ones. The task ends when the
 /// server drops the stream (it stops accepting on shutdown), and the accept
 /// loop with it.
-pub fn handshakes(
+pub(crate) fn handshakes(
     accepted: impl Stream<Item = Admitted> + Send + 'static,
     acceptor: TlsAcceptor,
     lifetime: Lifetime,

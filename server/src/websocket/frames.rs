@@ -94,12 +94,12 @@ pub fn parse(text: &str) -> Result<ClientMessage, FrameError> {
     }
 }
 
-pub fn hello(uaid: &str) -> String {
+pub(crate) fn hello(uaid: &str) -> String {
     json!({"messageType": "hello", "uaid": uaid, "status": 200, "use_webpush": true, "broadcasts": {}})
         .to_string()
 }
 
-pub fn registered(channel_id: &str, status: u16, endpoint: Option<&str>) -> String {
+pub(crate) fn registered(channel_id: &str, status: u16, endpoint: Option<&str>) -> String {
     let mut reply = json!({"messageType": "register", "channelID": channel_id, "status": status});
     if let Some(endpoint) = endpoint {
         reply["pushEndpoint"] = json!(endpoint);
@@ -107,12 +107,12 @@ pub fn registered(channel_id: &str, status: u16, endpoint: Option<&str>) -> Stri
     reply.to_string()
 }
 
-pub fn unregistered(channel_id: &str, status: u16) -> String {
+pub(crate) fn unregistered(channel_id: &str, status: u16) -> String {
     json!({"messageType": "unregister", "channelID": channel_id, "status": status}).to_string()
 }
 
 /// A message for the client; `data` is the aes128gcm body, base64url.
-pub fn notification(channel_id: &str, version: &str, ttl: i64, data: &str) -> String {
+pub(crate) fn notification(channel_id: &str, version: &str, ttl: i64, data: &str) -> String {
     json!({
         "messageType": "notification",
         "channelID": channel_id,

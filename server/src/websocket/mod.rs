@@ -21,19 +21,19 @@ pub mod channel;
 pub mod frames;
 mod session;
 
-pub const SUBPROTOCOL: &str = "push-notification";
+pub(crate) const SUBPROTOCOL: &str = "push-notification";
 /// Largest frame a client may send: a register or an ack batch is far smaller.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 #[derive(Clone)]
-pub struct WebSocketFront {
+pub(crate) struct WebSocketFront {
     devices: Devices,
     subscriptions: Subscriptions,
     handshake_timeout: Duration,
 }
 
 impl WebSocketFront {
-    pub fn new(
+    pub(crate) fn new(
         devices: Devices,
         subscriptions: Subscriptions,
         handshake_timeout: Duration,
@@ -47,7 +47,7 @@ impl WebSocketFront {
 
     /// Answers an upgrade request: `101` and the session on the upgraded
     /// connection, or `400` saying what is missing.
-    pub fn accept(&self, mut request: Request<Body>) -> Response<Body> {
+    pub(crate) fn accept(&self, mut request: Request<Body>) -> Response<Body> {
         let Some(key) = request.headers().get(header::SEC_WEBSOCKET_KEY).cloned() else {
             return refuse("a WebSocket upgrade needs Sec-WebSocket-Key");
         };
@@ -110,7 +110,7 @@ impl WebSocketFront {
 }
 
 /// A GET asking to upgrade to WebSocket.
-pub fn is_upgrade<B>(request: &Request<B>) -> bool {
+pub(crate) fn is_upgrade<B>(request: &Request<B>) -> bool {
     request.method() == http::Method::GET
         && request
             .headers()

@@ -35,7 +35,7 @@ const TRY_AGAIN_LATER: u16 = 1013;
 
 type Frames = mpsc::Sender<Result<pb::ClientFrame, Status>>;
 
-pub async fn run<S>(
+pub(crate) async fn run<S>(
     mut socket: WebSocketStream<S>,
     front: &WebSocketFront,
     peer: Option<SocketAddr>,

@@ -40,7 +40,7 @@ type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 /// Why the provider's keys could not be fetched. A failed refresh keeps
 /// the keys held; at startup it stops pushd.
 #[derive(Debug, thiserror::Error)]
-pub enum JwksError {
+pub(crate) enum JwksError {
     #[error("loading the system's TLS roots: {0}")]
     TlsRoots(#[source] std::io::Error),
     #[error("oidc_jwks_url {url:?}: {source}")]
@@ -76,14 +76,14 @@ pub enum JwksError {
 
 /// Why there is no key to check a token with.
 #[derive(Debug, PartialEq, Eq)]
-pub enum KeyError {
+pub(crate) enum KeyError {
     /// The provider, asked recently and successfully, does not publish it.
     Unknown,
     /// The last fetch failed and the key is not among those held.
     Unavailable,
 }
 
-pub struct JwksCache {
+pub(crate) struct JwksCache {
     url: String,
     client: Client<Https, Empty<Bytes>>,
     held: Mutex<Held>,
@@ -113,7 +113,7 @@ impl Held {
 
 impl JwksCache {
     /// Fetches the document once, so a wrong URL stops pushd at startup.
-    pub async fn load(url: &str) -> Result<Self, JwksError> {
+    pub(crate) async fn load(url: &str) -> Result<Self, JwksError> {
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(JwksError::TlsRoots)?
@@ -138,7 +138,7 @@ impl JwksCache {
 
     /// The key with this id, refetching the document if it is stale or
     /// lacks the id, and the provider was not asked moments ago.
-    pub async fn key(&self, kid: &str) -> Result<Jwk, KeyError> {
+    pub(crate) async fn key(&self, kid: &str) -> Result<Jwk, KeyError> {
         if let Some(answer) = self.answer_without_fetching(kid) {
             return answer;
         }

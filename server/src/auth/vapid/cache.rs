@@ -10,7 +10,7 @@ use super::header::Signature;
 
 /// What a cache entry is filed under: SHA-256 of the sender's public key and
 /// the JWT's signing input ([`super::header::Presented::cache_key`]).
-pub type TokenKey = [u8; 32];
+pub(crate) type TokenKey = [u8; 32];
 
 /// Per entry beyond its own fields: the linked map's node links and hash,
 /// its table slot, and allocator rounding of the two heap buffers, rounded
@@ -36,12 +36,12 @@ impl Entry {
 /// How full the cache is; exported as gauges and read by tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheUsage {
-    pub entries: usize,
+    pub(crate) entries: usize,
     pub bytes: usize,
-    pub capacity_bytes: usize,
+    pub(crate) capacity_bytes: usize,
 }
 
-pub struct TokenCache {
+pub(crate) struct TokenCache {
     entries: LruCache<TokenKey, Entry>,
     bytes: usize,
     capacity_bytes: usize,
@@ -49,7 +49,7 @@ pub struct TokenCache {
 
 impl TokenCache {
     /// A cache holding at most `capacity_bytes`; 0 keeps nothing.
-    pub fn new(capacity_bytes: usize) -> Self {
+    pub(crate) fn new(capacity_bytes: usize) -> Self {
         Self {
             entries: LruCache::new_unbounded(),
             bytes: 0,
@@ -59,14 +59,14 @@ impl TokenCache {
 
     /// The sender verified under `key`, if `signature` is the one verified
     /// then (up to ECDSA's (r, s) / (r, n - s) twin); marks it recently used.
-    pub fn get(&mut self, key: &TokenKey, signature: &Signature) -> Option<VerifiedSender> {
+    pub(crate) fn get(&mut self, key: &TokenKey, signature: &Signature) -> Option<VerifiedSender> {
         let entry = self.entries.get(key)?;
         (entry.signature == *signature).then(|| entry.sender.clone())
     }
 
     /// Files `sender` under `key`, evicting the least recently used entries
     /// until it fits. An entry larger than the whole budget is not kept.
-    pub fn insert(&mut self, key: TokenKey, signature: Signature, sender: VerifiedSender) {
+    pub(crate) fn insert(&mut self, key: TokenKey, signature: Signature, sender: VerifiedSender) {
         self.remove(&key);
         let entry = Entry { sender, signature };
         let weight = entry.weight();
@@ -84,13 +84,13 @@ impl TokenCache {
         self.bytes += weight;
     }
 
-    pub fn remove(&mut self, key: &TokenKey) {
+    pub(crate) fn remove(&mut self, key: &TokenKey) {
         if let Some(entry) = self.entries.remove(key) {
             self.bytes -= entry.weight();
         }
     }
 
-    pub fn usage(&self) -> CacheUsage {
+    pub(crate) fn usage(&self) -> CacheUsage {
         CacheUsage {
             entries: self.entries.len(),
             bytes: self.bytes,

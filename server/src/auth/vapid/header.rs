@@ -15,10 +15,10 @@ use super::cache::TokenKey;
 /// signature and an 87-character key. 2 KiB leaves room for a long `sub`
 /// URL and a long origin; past that, a token costs us memory and hashing
 /// for nothing a sender needs.
-pub const MAX_HEADER_BYTES: usize = 2048;
+pub(crate) const MAX_HEADER_BYTES: usize = 2048;
 
 /// An ES256 signature, r || s, 32 bytes each (RFC 7518 §3.4).
-pub type Signature = [u8; 64];
+pub(crate) type Signature = [u8; 64];
 
 /// base64url characters of a 64-byte signature, unpadded.
 const SIGNATURE_CHARS: usize = 86;
@@ -32,22 +32,22 @@ const P256_ORDER: [u8; 32] = [
 
 /// One header, parsed.
 #[derive(Debug)]
-pub struct Presented<'a> {
+pub(crate) struct Presented<'a> {
     /// The whole JWT, for the full check.
-    pub token: &'a str,
+    pub(crate) token: &'a str,
     /// `<header>.<claims>`: what the signature covers.
-    pub signing_input: &'a str,
+    pub(crate) signing_input: &'a str,
     /// The signature in low-s form ([`low_s`]).
-    pub signature: Signature,
+    pub(crate) signature: Signature,
     /// The `k=` key, decoded: 65 bytes, not yet checked to be on the curve.
-    pub public_key: Vec<u8>,
+    pub(crate) public_key: Vec<u8>,
 }
 
 impl Presented<'_> {
     /// SHA-256 of key and signing input. The key is always 65 bytes, so the
     /// concatenation splits one way only: equal digests mean the same
     /// content under the same key.
-    pub fn cache_key(&self) -> TokenKey {
+    pub(crate) fn cache_key(&self) -> TokenKey {
         let mut hasher = openssl::sha::Sha256::new();
         hasher.update(&self.public_key);
         hasher.update(self.signing_input.as_bytes());
@@ -55,7 +55,7 @@ impl Presented<'_> {
     }
 }
 
-pub fn parse(header: &str) -> Result<Presented<'_>, VapidError> {
+pub(crate) fn parse(header: &str) -> Result<Presented<'_>, VapidError> {
     if header.len() > MAX_HEADER_BYTES {
         return Err(VapidError::TooLarge {
             bytes: header.len(),
@@ -162,7 +162,7 @@ fn decode_key(key: &str) -> Result<Vec<u8>, VapidError> {
 /// ECDSA's (r, s) and (r, n - s) both verify; the smaller s stands for
 /// both, so a sender (or anyone who saw its token) flipping s gets the same
 /// cache entry. An s >= n is no valid signature and is left as is.
-pub fn low_s(mut signature: Signature) -> Signature {
+pub(crate) fn low_s(mut signature: Signature) -> Signature {
     let mut s = [0; 32];
     s.copy_from_slice(&signature[32..]);
     if s >= P256_ORDER {

@@ -16,7 +16,6 @@ use parking_lot::{Mutex, MutexGuard};
 
 pub use cache::CacheUsage;
 use cache::{TokenCache, TokenKey};
-pub use header::MAX_HEADER_BYTES;
 use header::{Presented, Signature};
 
 use super::jwt;

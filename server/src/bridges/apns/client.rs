@@ -15,7 +15,7 @@ use super::{ApnsFailure, ApnsRequest, ApnsTransport, Priority};
 
 /// How pushd proves itself to Apple.
 #[derive(Clone)]
-pub enum ApnsCredentials {
+pub(crate) enum ApnsCredentials {
     /// A .p8 signing key with its key id and team id.
     Token {
         key_file: std::path::PathBuf,
@@ -49,7 +49,7 @@ impl std::fmt::Debug for ApnsCredentials {
 
 /// Why the APNs client could not be made from the configured credentials.
 #[derive(Debug, thiserror::Error)]
-pub enum ApnsClientError {
+pub(crate) enum ApnsClientError {
     #[error("opening {}: {source}", path.display())]
     Open {
         path: PathBuf,
@@ -67,13 +67,13 @@ pub enum ApnsClientError {
 }
 
 /// One client per environment; a device's bridge says which it uses.
-pub struct ApnsH2 {
+pub(crate) struct ApnsH2 {
     production: Client,
     sandbox: Client,
 }
 
 impl ApnsH2 {
-    pub fn new(credentials: &ApnsCredentials) -> Result<Self, ApnsClientError> {
+    pub(crate) fn new(credentials: &ApnsCredentials) -> Result<Self, ApnsClientError> {
         Ok(Self {
             production: client(credentials, Endpoint::Production)?,
             sandbox: client(credentials, Endpoint::Sandbox)?,

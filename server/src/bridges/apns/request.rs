@@ -16,7 +16,7 @@ pub enum Priority {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApnsRequest {
-    pub device_token: String,
+    pub(crate) device_token: String,
     pub sandbox: bool,
     /// `apns-topic`: the app's bundle id.
     pub topic: String,
@@ -28,9 +28,9 @@ pub struct ApnsRequest {
     /// `apns-collapse-id`: the Web Push topic, so a newer one replaces it.
     pub collapse_id: Option<String>,
     /// `aps.alert.title`, replaced by the app's Notification Service Extension.
-    pub alert_title: String,
+    pub(crate) alert_title: String,
     /// The `push` dictionary the app's SDK reads.
-    pub fields: Vec<(&'static str, String)>,
+    pub(crate) fields: Vec<(&'static str, String)>,
 }
 
 impl ApnsRequest {

@@ -14,9 +14,9 @@ use super::statements::prepare_in;
 use crate::domain::{AccountDevice, SubscriptionRecord};
 use crate::store::{StoreError, StoreResult};
 
-pub struct AccountStatements {
-    pub insert_subscription: PreparedStatement,
-    pub delete_subscription: PreparedStatement,
+pub(crate) struct AccountStatements {
+    pub(crate) insert_subscription: PreparedStatement,
+    pub(crate) delete_subscription: PreparedStatement,
     select_subscriptions: PreparedStatement,
     claim_device: PreparedStatement,
     select_device_account: PreparedStatement,
@@ -36,7 +36,7 @@ const MEMBER_COLUMNS: &str =
 type MemberRow = (String, String, String, Vec<u8>, Vec<u8>, bool, i64);
 
 impl AccountStatements {
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         session: &Session,
         keyspace: &str,
         consistency: Consistency,

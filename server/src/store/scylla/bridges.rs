@@ -11,7 +11,7 @@ use super::statements::prepare_in;
 use crate::domain::{Bridge, QueuedMessage, UnixMillis, Urgency, now_millis};
 use crate::store::{PendingQuery, StoreError, StoreResult};
 
-pub struct BridgeStatements {
+pub(crate) struct BridgeStatements {
     upsert: PreparedStatement,
     delete: PreparedStatement,
     forget: PreparedStatement,
@@ -20,7 +20,7 @@ pub struct BridgeStatements {
 }
 
 impl BridgeStatements {
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         session: &Session,
         keyspace: &str,
         consistency: Consistency,

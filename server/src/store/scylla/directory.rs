@@ -19,7 +19,7 @@ use crate::domain::now_millis;
 use crate::store::StoreResult;
 use crate::store::{Directory, NodeRecord, Route};
 
-pub struct DirectoryStatements {
+pub(crate) struct DirectoryStatements {
     heartbeat: PreparedStatement,
     remove_node: PreparedStatement,
     live_nodes: PreparedStatement,
@@ -29,7 +29,7 @@ pub struct DirectoryStatements {
 }
 
 impl DirectoryStatements {
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         session: &Session,
         keyspace: &str,
         consistency: Consistency,

@@ -41,7 +41,8 @@ use crate::domain::{
 use schema::{backend, unavailable};
 use statements::Statements;
 
-pub use options::{CqlTls, CqlTlsError, ScyllaOptions, ScyllaOptionsError};
+pub use options::ScyllaOptions;
+pub use options::{CqlTls, ScyllaOptionsError};
 
 pub struct ScyllaStore {
     session: Arc<Session>,

@@ -34,7 +34,7 @@ pub enum ScyllaOptionsError {
 
 /// Why the TLS context for the database could not be made.
 #[derive(Debug, thiserror::Error)]
-pub enum CqlTlsError {
+pub(crate) enum CqlTlsError {
     #[error("TLS setup: {0}")]
     Setup(#[source] ErrorStack),
     #[error("reading {what} {}: {source}", path.display())]
@@ -53,7 +53,7 @@ pub struct ScyllaOptions {
     pub keyspace: String,
     /// Used only when pushd creates the keyspace.
     pub replication_factor: u32,
-    pub consistency: Consistency,
+    pub(crate) consistency: Consistency,
     /// Per request; a timed-out write is reported as a failure, never as OK.
     pub request_timeout: Duration,
     /// TLS to the database nodes; None is plaintext.
@@ -67,13 +67,13 @@ pub struct CqlTls {
     /// trusted roots when absent.
     pub ca_file: Option<PathBuf>,
     /// PEM client certificate and key, for clusters that require them.
-    pub client_cert: Option<(PathBuf, PathBuf)>,
+    pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
 }
 
 impl CqlTls {
     /// The driver's OpenSSL context: peer verification on (it also checks
     /// each node's certificate against the node's IP address).
-    pub fn connector(&self) -> Result<SslConnectorBuilder, CqlTlsError> {
+    pub(crate) fn connector(&self) -> Result<SslConnectorBuilder, CqlTlsError> {
         let file = |what: &'static str, path: &PathBuf| {
             let path = path.clone();
             move |source| CqlTlsError::File { what, path, source }
@@ -194,7 +194,7 @@ impl ScyllaOptions {
     /// then reads the route, and only overlapping reads guarantee one of
     /// the two sees the other. ONE and LOCAL_ONE do not (except with a
     /// single replica, where a quorum is that same one replica).
-    pub fn reads_see_writes(&self) -> bool {
+    pub(crate) fn reads_see_writes(&self) -> bool {
         matches!(
             self.consistency,
             Consistency::Quorum

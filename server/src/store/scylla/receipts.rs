@@ -47,7 +47,7 @@ type ReceiptRow = (
     Option<i64>,
 );
 
-pub struct ReceiptStatements {
+pub(crate) struct ReceiptStatements {
     write: PreparedStatement,
     select: PreparedStatement,
     insert_event: PreparedStatement,
@@ -58,7 +58,7 @@ pub struct ReceiptStatements {
 }
 
 impl ReceiptStatements {
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         session: &Session,
         keyspace: &str,
         consistency: Consistency,

@@ -21,13 +21,13 @@ fn hour(at: UnixMillis) -> i64 {
     at.div_euclid(HOUR)
 }
 
-pub struct RegistrationStatements {
+pub(crate) struct RegistrationStatements {
     insert: PreparedStatement,
     select: PreparedStatement,
 }
 
 impl RegistrationStatements {
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         session: &Session,
         keyspace: &str,
         consistency: Consistency,

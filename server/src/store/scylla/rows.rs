@@ -8,10 +8,10 @@ use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, Urgency};
 use crate::store::{PendingQuery, StoreError, StoreResult};
 
 /// id, subscription_id, topic, urgency, payload, received_at, expires_at
-pub type PendingRow = (String, String, Option<String>, i8, Vec<u8>, i64, i64);
+pub(crate) type PendingRow = (String, String, Option<String>, i8, Vec<u8>, i64, i64);
 
 /// A lightweight transaction's `[applied]` column; false means the id exists.
-pub fn require_applied(result: QueryResult, what: &str) -> StoreResult<()> {
+pub(crate) fn require_applied(result: QueryResult, what: &str) -> StoreResult<()> {
     let rows = result.into_rows_result().map_err(backend)?;
     let row: Row = rows.first_row().map_err(backend)?;
     match row.columns.first() {
@@ -23,7 +23,7 @@ pub fn require_applied(result: QueryResult, what: &str) -> StoreResult<()> {
     }
 }
 
-pub fn maybe_device(result: QueryResult) -> StoreResult<Option<DeviceRecord>> {
+pub(crate) fn maybe_device(result: QueryResult) -> StoreResult<Option<DeviceRecord>> {
     let rows = result.into_rows_result().map_err(backend)?;
     let row = rows
         .maybe_first_row::<(String, Vec<u8>, i64)>()
@@ -36,7 +36,7 @@ pub fn maybe_device(result: QueryResult) -> StoreResult<Option<DeviceRecord>> {
 }
 
 /// Rows of `id, device_id, app_server_key, created_at, account_id`.
-pub fn subscriptions(result: QueryResult) -> StoreResult<Vec<SubscriptionRecord>> {
+pub(crate) fn subscriptions(result: QueryResult) -> StoreResult<Vec<SubscriptionRecord>> {
     let rows = result.into_rows_result().map_err(backend)?;
     let typed = rows
         .rows::<(String, String, Option<Vec<u8>>, i64, Option<String>)>()
@@ -56,7 +56,7 @@ pub fn subscriptions(result: QueryResult) -> StoreResult<Vec<SubscriptionRecord>
 }
 
 /// Rows of `id, device_id, app_server_key, created_at` from a device's own list.
-pub fn own_subscriptions(result: QueryResult) -> StoreResult<Vec<SubscriptionRecord>> {
+pub(crate) fn own_subscriptions(result: QueryResult) -> StoreResult<Vec<SubscriptionRecord>> {
     let rows = result.into_rows_result().map_err(backend)?;
     let typed = rows
         .rows::<(String, String, Option<Vec<u8>>, i64)>()
@@ -76,7 +76,7 @@ pub fn own_subscriptions(result: QueryResult) -> StoreResult<Vec<SubscriptionRec
 }
 
 /// A lightweight transaction's `[applied]` column.
-pub fn applied(result: QueryResult) -> StoreResult<bool> {
+pub(crate) fn applied(result: QueryResult) -> StoreResult<bool> {
     let rows = result.into_rows_result().map_err(backend)?;
     let row: Row = rows.first_row().map_err(backend)?;
     Ok(matches!(
@@ -85,7 +85,7 @@ pub fn applied(result: QueryResult) -> StoreResult<bool> {
     ))
 }
 
-pub fn maybe_text(result: QueryResult) -> StoreResult<Option<String>> {
+pub(crate) fn maybe_text(result: QueryResult) -> StoreResult<Option<String>> {
     let rows = result.into_rows_result().map_err(backend)?;
     Ok(rows
         .maybe_first_row::<(String,)>()
@@ -94,10 +94,10 @@ pub fn maybe_text(result: QueryResult) -> StoreResult<Option<String>> {
 }
 
 /// id, subscription_id, size, expires_at of a queued message.
-pub type QueuedShare = (String, String, Option<i32>, i64);
+pub(crate) type QueuedShare = (String, String, Option<i32>, i64);
 
 /// The message, if it is due under `query` (not expired, urgent enough).
-pub fn pending_message(row: PendingRow, query: &PendingQuery) -> Option<QueuedMessage> {
+pub(crate) fn pending_message(row: PendingRow, query: &PendingQuery) -> Option<QueuedMessage> {
     let (id, subscription_id, topic, urgency, payload, received_at, expires_at) = row;
     let urgency = Urgency::from_u8(u8::try_from(urgency).ok()?).unwrap_or(Urgency::Normal);
     if expires_at <= query.now || urgency < query.min_urgency {

@@ -118,9 +118,9 @@ const MIGRATIONS: &[&[&str]] = &[
     ],
 ];
 
-pub const VERSION: i32 = MIGRATIONS.len() as i32;
+pub(crate) const VERSION: i32 = MIGRATIONS.len() as i32;
 
-pub async fn migrate(
+pub(crate) async fn migrate(
     session: &Session,
     keyspace: &str,
     replication_factor: u32,
@@ -186,10 +186,10 @@ async fn run(session: &Session, statement: &str) -> StoreResult<()> {
     Ok(())
 }
 
-pub fn unavailable(error: impl std::fmt::Display) -> StoreError {
+pub(crate) fn unavailable(error: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
 
-pub fn backend(error: impl std::fmt::Display) -> StoreError {
+pub(crate) fn backend(error: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(error.to_string())
 }

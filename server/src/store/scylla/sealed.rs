@@ -11,24 +11,24 @@ use super::statements::prepare_in;
 use crate::domain::SealedKeys;
 use crate::store::StoreResult;
 
-pub struct SealedStatements {
+pub(crate) struct SealedStatements {
     insert: PreparedStatement,
     select: PreparedStatement,
     /// One bundle: its subscription went away.
-    pub delete: PreparedStatement,
+    pub(crate) delete: PreparedStatement,
     /// Every bundle of a device: the device went away.
-    pub delete_of: PreparedStatement,
+    pub(crate) delete_of: PreparedStatement,
     block: PreparedStatement,
     unblock: PreparedStatement,
     select_blocked: PreparedStatement,
     /// A whole block list: its device went away.
-    pub delete_blocks: PreparedStatement,
+    pub(crate) delete_blocks: PreparedStatement,
     insert_secret: PreparedStatement,
     select_secret: PreparedStatement,
 }
 
 impl SealedStatements {
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         session: &Session,
         keyspace: &str,
         consistency: Consistency,

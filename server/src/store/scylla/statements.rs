@@ -9,28 +9,28 @@ use scylla::statement::prepared::PreparedStatement;
 use super::schema::unavailable;
 use crate::store::StoreResult;
 
-pub struct Statements {
-    pub insert_device: PreparedStatement,
-    pub select_device: PreparedStatement,
-    pub insert_subscription: PreparedStatement,
-    pub insert_subscription_by_device: PreparedStatement,
-    pub select_subscription: PreparedStatement,
-    pub select_subscriptions_of: PreparedStatement,
-    pub delete_subscription: PreparedStatement,
-    pub delete_subscription_by_device: PreparedStatement,
-    pub delete_topics_of: PreparedStatement,
-    pub insert_message: PreparedStatement,
-    pub select_pending: PreparedStatement,
-    pub select_usage: PreparedStatement,
-    pub select_existing: PreparedStatement,
-    pub delete_messages: PreparedStatement,
-    pub select_topic: PreparedStatement,
-    pub insert_topic: PreparedStatement,
-    pub select_message_subscriptions: PreparedStatement,
+pub(crate) struct Statements {
+    pub(crate) insert_device: PreparedStatement,
+    pub(crate) select_device: PreparedStatement,
+    pub(crate) insert_subscription: PreparedStatement,
+    pub(crate) insert_subscription_by_device: PreparedStatement,
+    pub(crate) select_subscription: PreparedStatement,
+    pub(crate) select_subscriptions_of: PreparedStatement,
+    pub(crate) delete_subscription: PreparedStatement,
+    pub(crate) delete_subscription_by_device: PreparedStatement,
+    pub(crate) delete_topics_of: PreparedStatement,
+    pub(crate) insert_message: PreparedStatement,
+    pub(crate) select_pending: PreparedStatement,
+    pub(crate) select_usage: PreparedStatement,
+    pub(crate) select_existing: PreparedStatement,
+    pub(crate) delete_messages: PreparedStatement,
+    pub(crate) select_topic: PreparedStatement,
+    pub(crate) insert_topic: PreparedStatement,
+    pub(crate) select_message_subscriptions: PreparedStatement,
 }
 
 impl Statements {
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         session: &Session,
         keyspace: &str,
         consistency: Consistency,
@@ -82,7 +82,7 @@ impl Statements {
 }
 
 /// Prepares `cql` with `{ks}` replaced by the keyspace, at `consistency`.
-pub async fn prepare_in(
+pub(crate) async fn prepare_in(
     session: &Session,
     keyspace: &str,
     consistency: Consistency,

@@ -41,7 +41,7 @@ use crate::store::StoreResult;
 
 /// Width of an expiry bucket: a device has at most one row per writer per
 /// bucket its unexpired messages fall in (28 days of TTL: 112 buckets).
-pub const BUCKET_MS: i64 = 6 * 3_600_000;
+pub(crate) const BUCKET_MS: i64 = 6 * 3_600_000;
 /// Rows outlive their bucket by this much, for clocks slightly apart.
 const GRACE_SECONDS: i64 = 3_600;
 /// Bounds the writer's memory; past it the process starts a new writer id
@@ -49,56 +49,56 @@ const GRACE_SECONDS: i64 = 3_600;
 const MAX_TALLIES: usize = 100_000;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    pub messages: i64,
-    pub bytes: i64,
+pub(crate) struct Usage {
+    pub(crate) messages: i64,
+    pub(crate) bytes: i64,
 }
 
 impl Usage {
-    pub fn of_message(size: i64) -> Self {
+    pub(crate) fn of_message(size: i64) -> Self {
         Self {
             messages: 1,
             bytes: size,
         }
     }
 
-    pub fn minus(self, other: Usage) -> Usage {
+    pub(crate) fn minus(self, other: Usage) -> Usage {
         Usage {
             messages: self.messages - other.messages,
             bytes: self.bytes - other.bytes,
         }
     }
 
-    pub fn plus(self, other: Usage) -> Usage {
+    pub(crate) fn plus(self, other: Usage) -> Usage {
         self.minus(other.negated())
     }
 
-    pub fn negated(self) -> Usage {
+    pub(crate) fn negated(self) -> Usage {
         Usage::default().minus(self)
     }
 }
 
 /// The bucket a message expiring at `expires_at` is counted in; the first
 /// bucket still open at `now` is `bucket_of(now)`.
-pub fn bucket_of(expires_at: UnixMillis) -> i64 {
+pub(crate) fn bucket_of(expires_at: UnixMillis) -> i64 {
     expires_at.div_euclid(BUCKET_MS) + 1
 }
 
 /// What one read of a device's ledger found.
-pub struct LedgerRead {
-    pub by_bucket: HashMap<i64, Usage>,
-    pub rows: u64,
+pub(crate) struct LedgerRead {
+    pub(crate) by_bucket: HashMap<i64, Usage>,
+    pub(crate) rows: u64,
 }
 
 impl LedgerRead {
-    pub fn total(&self) -> Usage {
+    pub(crate) fn total(&self) -> Usage {
         self.by_bucket
             .values()
             .fold(Usage::default(), |sum, usage| sum.plus(*usage))
     }
 }
 
-pub struct UsageLedger {
+pub(crate) struct UsageLedger {
     write: PreparedStatement,
     read: PreparedStatement,
     forget: PreparedStatement,
@@ -114,7 +114,7 @@ struct Tallies {
 }
 
 impl UsageLedger {
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         session: &Session,
         keyspace: &str,
         consistency: Consistency,
@@ -140,7 +140,7 @@ impl UsageLedger {
     }
 
     /// The device's usage in buckets still open at `now`, by bucket.
-    pub async fn read(
+    pub(crate) async fn read(
         &self,
         session: &Session,
         device_id: &str,
@@ -165,7 +165,7 @@ impl UsageLedger {
     }
 
     /// Adds `delta` to the device's usage in `bucket`.
-    pub async fn add(
+    pub(crate) async fn add(
         &self,
         session: &Session,
         device_id: &str,
@@ -220,7 +220,11 @@ impl UsageLedger {
     }
 
     /// Drops a removed device's rows.
-    pub async fn forget_device(&self, session: &Session, device_id: &str) -> StoreResult<()> {
+    pub(crate) async fn forget_device(
+        &self,
+        session: &Session,
+        device_id: &str,
+    ) -> StoreResult<()> {
         self.tallies
             .lock()
             .rows

@@ -35,7 +35,7 @@ fn minute(at: UnixMillis) -> i64 {
     at.div_euclid(MINUTE)
 }
 
-pub struct WakeUpStatements {
+pub(crate) struct WakeUpStatements {
     insert: PreparedStatement,
     insert_minute: PreparedStatement,
     delete: PreparedStatement,
@@ -47,7 +47,7 @@ pub struct WakeUpStatements {
 }
 
 impl WakeUpStatements {
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         session: &Session,
         keyspace: &str,
         consistency: Consistency,

@@ -9,7 +9,7 @@ use crate::store::{StoreError, StoreResult};
 
 /// What an account write does.
 #[derive(Debug)]
-pub enum AccountChange {
+pub(crate) enum AccountChange {
     AddMember(AccountDevice),
     Approve {
         account_id: String,
@@ -33,7 +33,7 @@ pub enum AccountChange {
 }
 
 /// Applies `change` in one savepoint; true if anything matched.
-pub fn apply(tx: &Connection, change: &AccountChange) -> StoreResult<bool> {
+pub(crate) fn apply(tx: &Connection, change: &AccountChange) -> StoreResult<bool> {
     match change {
         AccountChange::AddMember(member) => {
             tx.prepare_cached(
@@ -155,7 +155,7 @@ fn member(row: &Row<'_>) -> rusqlite::Result<AccountDevice> {
     })
 }
 
-pub fn account_of(
+pub(crate) fn account_of(
     connection: &Connection,
     device_id: &str,
 ) -> rusqlite::Result<Vec<AccountDevice>> {
@@ -165,7 +165,10 @@ pub fn account_of(
     rows.collect()
 }
 
-pub fn members(connection: &Connection, account_id: &str) -> rusqlite::Result<Vec<AccountDevice>> {
+pub(crate) fn members(
+    connection: &Connection,
+    account_id: &str,
+) -> rusqlite::Result<Vec<AccountDevice>> {
     let sql = format!(
         "SELECT {MEMBER_COLUMNS} FROM account_devices WHERE account_id = ?1
          ORDER BY added_at, device_id"
@@ -175,7 +178,7 @@ pub fn members(connection: &Connection, account_id: &str) -> rusqlite::Result<Ve
     rows.collect()
 }
 
-pub fn subscriptions(
+pub(crate) fn subscriptions(
     connection: &Connection,
     account_id: &str,
 ) -> rusqlite::Result<Vec<SubscriptionRecord>> {
@@ -188,20 +191,23 @@ pub fn subscriptions(
     rows.collect()
 }
 
-pub fn secret(connection: &Connection, name: &str) -> rusqlite::Result<Vec<u8>> {
+pub(crate) fn secret(connection: &Connection, name: &str) -> rusqlite::Result<Vec<u8>> {
     connection
         .prepare_cached("SELECT value FROM service_secrets WHERE name = ?1")?
         .query_row(params![name], |row| row.get(0))
 }
 
-pub fn blocked(connection: &Connection, owner: &str) -> rusqlite::Result<Vec<Vec<u8>>> {
+pub(crate) fn blocked(connection: &Connection, owner: &str) -> rusqlite::Result<Vec<Vec<u8>>> {
     let mut statement =
         connection.prepare_cached("SELECT key FROM sender_blocks WHERE owner = ?1 ORDER BY key")?;
     let rows = statement.query_map(params![owner], |row| row.get(0))?;
     rows.collect()
 }
 
-pub fn sealed_for(connection: &Connection, device_id: &str) -> rusqlite::Result<Vec<SealedKeys>> {
+pub(crate) fn sealed_for(
+    connection: &Connection,
+    device_id: &str,
+) -> rusqlite::Result<Vec<SealedKeys>> {
     let mut statement = connection.prepare_cached(
         "SELECT recipient_device_id, subscription_id, sender_device_id, sealed, created_at
          FROM sealed_keys WHERE recipient_device_id = ?1 ORDER BY created_at, subscription_id",

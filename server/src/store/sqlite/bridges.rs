@@ -7,7 +7,7 @@ use crate::domain::{Bridge, QueuedMessage, UnixMillis, now_millis};
 
 /// What a bridge write does.
 #[derive(Debug)]
-pub enum BridgeChange {
+pub(crate) enum BridgeChange {
     Set(Bridge),
     Remove,
     /// Remove only if the stored token is this one.
@@ -15,7 +15,11 @@ pub enum BridgeChange {
 }
 
 /// Applies `change`; true if a row was written or removed.
-pub fn apply(tx: &Connection, device_id: &str, change: &BridgeChange) -> rusqlite::Result<bool> {
+pub(crate) fn apply(
+    tx: &Connection,
+    device_id: &str,
+    change: &BridgeChange,
+) -> rusqlite::Result<bool> {
     let changed = match change {
         BridgeChange::Set(bridge) => {
             let (kind, token, scope, sandbox) = bridge.parts();
@@ -44,7 +48,7 @@ pub fn apply(tx: &Connection, device_id: &str, change: &BridgeChange) -> rusqlit
     Ok(changed > 0)
 }
 
-pub fn bridge(connection: &Connection, device_id: &str) -> rusqlite::Result<Option<Bridge>> {
+pub(crate) fn bridge(connection: &Connection, device_id: &str) -> rusqlite::Result<Option<Bridge>> {
     let found = connection
         .prepare_cached("SELECT kind, token, scope, sandbox FROM bridges WHERE device_id = ?1")?
         .query_row(params![device_id], |row| {
@@ -60,7 +64,7 @@ pub fn bridge(connection: &Connection, device_id: &str) -> rusqlite::Result<Opti
         .and_then(|(kind, token, scope, sandbox)| Bridge::from_parts(&kind, token, scope, sandbox)))
 }
 
-pub fn messages(
+pub(crate) fn messages(
     connection: &Connection,
     device_id: &str,
     message_ids: &[String],

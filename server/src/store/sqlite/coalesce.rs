@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use super::op::WriteOp;
 
 /// Marks each untopical insert whose ack follows it in `batch`.
-pub fn coalesce(batch: &mut [WriteOp]) {
+pub(crate) fn coalesce(batch: &mut [WriteOp]) {
     if batch.len() < 2 {
         return;
     }

@@ -60,7 +60,7 @@ fn finish<T: Send + 'static>(reply: Reply<T>, result: StoreResult<T>) -> Finish 
     })
 }
 
-pub fn commit_batch(
+pub(crate) fn commit_batch(
     connection: &mut Connection,
     state: &mut WriterState,
     batch: &mut Vec<WriteOp>,

@@ -18,7 +18,7 @@ struct Held {
     op: Option<WriteOp>,
 }
 
-pub struct Deferred {
+pub(crate) struct Deferred {
     hold: Duration,
     /// Arrival order, which is also deadline order (the hold is constant).
     entries: VecDeque<Held>,
@@ -29,7 +29,7 @@ pub struct Deferred {
 }
 
 impl Deferred {
-    pub fn new(hold: Duration) -> Self {
+    pub(crate) fn new(hold: Duration) -> Self {
         Self {
             hold,
             entries: VecDeque::new(),
@@ -39,16 +39,16 @@ impl Deferred {
     }
 
     /// True if this insert should wait for its ack rather than go straight in.
-    pub fn wants(&self, op: &WriteOp) -> bool {
+    pub(crate) fn wants(&self, op: &WriteOp) -> bool {
         !self.hold.is_zero()
             && matches!(op, WriteOp::Enqueue { message, admission: crate::store::Admission::DeliveredLive, .. } if message.topic.is_none())
     }
 
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.entries.front().map(|held| held.deadline)
     }
 
-    pub fn hold(&mut self, op: WriteOp) {
+    pub(crate) fn hold(&mut self, op: WriteOp) {
         if let WriteOp::Enqueue { message, .. } = &op {
             let sequence = self.front_sequence + self.entries.len() as u64;
             self.by_key
@@ -61,7 +61,7 @@ impl Deferred {
     }
 
     /// Answers a held insert of this message "already acked"; true if there was one.
-    pub fn cancel(&mut self, device_id: &str, message_id: &str) -> bool {
+    pub(crate) fn cancel(&mut self, device_id: &str, message_id: &str) -> bool {
         let Some(sequence) = self
             .by_key
             .remove(&(device_id.to_owned(), message_id.to_owned()))
@@ -83,7 +83,7 @@ impl Deferred {
     }
 
     /// Moves inserts whose hold ran out into `batch`, oldest first.
-    pub fn take_due(&mut self, now: Instant, batch: &mut Vec<WriteOp>) {
+    pub(crate) fn take_due(&mut self, now: Instant, batch: &mut Vec<WriteOp>) {
         while self
             .entries
             .front()
@@ -94,7 +94,7 @@ impl Deferred {
     }
 
     /// Moves every held insert into `batch` (before anything that must see them).
-    pub fn take_all(&mut self, batch: &mut Vec<WriteOp>) {
+    pub(crate) fn take_all(&mut self, batch: &mut Vec<WriteOp>) {
         while !self.entries.is_empty() {
             self.pop_into(batch);
         }

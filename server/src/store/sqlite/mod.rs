@@ -43,11 +43,11 @@ use writer::WriterHandle;
 pub struct SqliteOptions {
     /// Wait for fsync on every commit (survives power loss), not only for the
     /// OS to have the data (survives a crash of pushd).
-    pub synchronous_full: bool,
-    pub readers: usize,
+    pub(crate) synchronous_full: bool,
+    pub(crate) readers: usize,
     /// How long an insert of a live-delivered message waits for its ack,
     /// which makes the write unnecessary. Zero writes at once.
-    pub live_ack_wait: Duration,
+    pub(crate) live_ack_wait: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -74,7 +74,7 @@ impl SqliteStore {
     }
 
     /// Finishes every queued write and stops the writer thread.
-    pub async fn close(&self) {
+    pub(crate) async fn close(&self) {
         self.writer.close().await;
     }
 }

@@ -11,9 +11,9 @@ use crate::domain::{
 };
 use crate::store::{Admission, Enqueued, StoreError, StoreResult};
 
-pub type Reply<T> = oneshot::Sender<StoreResult<T>>;
+pub(crate) type Reply<T> = oneshot::Sender<StoreResult<T>>;
 
-pub enum WriteOp {
+pub(crate) enum WriteOp {
     CreateDevice(DeviceRecord, Reply<()>),
     CreateSubscription(SubscriptionRecord, Reply<()>),
     DeleteSubscription {
@@ -63,6 +63,6 @@ pub enum WriteOp {
     Close(oneshot::Sender<()>),
 }
 
-pub fn closed() -> StoreError {
+pub(crate) fn closed() -> StoreError {
     StoreError::Unavailable("the store is shutting down".into())
 }

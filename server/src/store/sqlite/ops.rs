@@ -22,17 +22,17 @@ const MAX_CACHED_DEVICES: usize = 100_000;
 /// What the writer remembers between transactions. Only the writer thread
 /// touches it, so it needs no lock.
 #[derive(Default)]
-pub struct WriterState {
+pub(crate) struct WriterState {
     usage: HashMap<String, Usage>,
     tombstones: Tombstones,
 }
 
 impl WriterState {
-    pub fn forget_usage(&mut self) {
+    pub(crate) fn forget_usage(&mut self) {
         self.usage.clear();
     }
 
-    pub fn forget_device(&mut self, device_id: &str) {
+    pub(crate) fn forget_device(&mut self, device_id: &str) {
         self.usage.remove(device_id);
     }
 
@@ -54,7 +54,7 @@ impl WriterState {
             .ok_or_else(|| StoreError::Backend("usage cache lost an entry it just inserted".into()))
     }
 
-    pub fn enqueue(
+    pub(crate) fn enqueue(
         &mut self,
         tx: &Connection,
         message: QueuedMessage,
@@ -124,7 +124,7 @@ impl WriterState {
 
     /// One DELETE for the whole batch; ids it did not find are remembered
     /// (a write of them still on its way must not resurrect them).
-    pub fn ack(
+    pub(crate) fn ack(
         &mut self,
         tx: &Connection,
         device_id: &str,
@@ -202,7 +202,7 @@ fn insert_message(tx: &Connection, message: &QueuedMessage) -> StoreResult<()> {
 }
 
 /// Runs one operation in its own savepoint so a failure undoes only that operation.
-pub fn isolated<T>(
+pub(crate) fn isolated<T>(
     transaction: &mut Transaction<'_>,
     op: impl FnOnce(&Connection) -> StoreResult<T>,
 ) -> StoreResult<T> {
@@ -215,7 +215,7 @@ pub fn isolated<T>(
     result
 }
 
-pub fn create_device(tx: &Connection, device: &DeviceRecord) -> StoreResult<()> {
+pub(crate) fn create_device(tx: &Connection, device: &DeviceRecord) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO devices (id, secret_hash, created_at) VALUES (?1, ?2, ?3)",
         params![device.id, device.secret_hash, device.created_at],
@@ -224,7 +224,10 @@ pub fn create_device(tx: &Connection, device: &DeviceRecord) -> StoreResult<()> 
     Ok(())
 }
 
-pub fn create_subscription(tx: &Connection, subscription: &SubscriptionRecord) -> StoreResult<()> {
+pub(crate) fn create_subscription(
+    tx: &Connection,
+    subscription: &SubscriptionRecord,
+) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO subscriptions (id, device_id, app_server_key, created_at, account_id) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![subscription.id, subscription.device_id, subscription.app_server_key, subscription.created_at, subscription.account_id],
@@ -233,7 +236,7 @@ pub fn create_subscription(tx: &Connection, subscription: &SubscriptionRecord) -
     Ok(())
 }
 
-pub fn delete_subscription(
+pub(crate) fn delete_subscription(
     tx: &Connection,
     device_id: &str,
     subscription_id: &str,
@@ -260,7 +263,7 @@ pub fn delete_subscription(
     Ok(true)
 }
 
-pub fn purge_expired(tx: &Connection, now: UnixMillis) -> StoreResult<u64> {
+pub(crate) fn purge_expired(tx: &Connection, now: UnixMillis) -> StoreResult<u64> {
     let removed = tx
         .execute("DELETE FROM messages WHERE expires_at <= ?1", params![now])
         .map_err(backend)?;

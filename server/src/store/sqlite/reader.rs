@@ -11,13 +11,13 @@ use super::{backend, row};
 use crate::domain::{DeviceRecord, QueuedMessage, SubscriptionRecord, UnixMillis};
 use crate::store::{PendingQuery, StoreError, StoreResult};
 
-pub struct ReaderPool {
+pub(crate) struct ReaderPool {
     idle: Arc<Mutex<Vec<Connection>>>,
     permits: Arc<Semaphore>,
 }
 
 impl ReaderPool {
-    pub fn open(path: &Path, size: usize) -> StoreResult<Self> {
+    pub(crate) fn open(path: &Path, size: usize) -> StoreResult<Self> {
         let mut connections = Vec::with_capacity(size);
         for _ in 0..size {
             let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -34,7 +34,7 @@ impl ReaderPool {
     }
 
     /// Runs `query` on an idle connection without blocking the async runtime.
-    pub async fn run<T, F>(&self, query: F) -> StoreResult<T>
+    pub(crate) async fn run<T, F>(&self, query: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -63,7 +63,7 @@ fn closed() -> StoreError {
     StoreError::Unavailable("the store is closed".into())
 }
 
-pub fn registered_between(
+pub(crate) fn registered_between(
     connection: &Connection,
     (from, to): (UnixMillis, UnixMillis),
     after: Option<(UnixMillis, String)>,
@@ -81,7 +81,10 @@ pub fn registered_between(
         .collect()
 }
 
-pub fn device(connection: &Connection, device_id: &str) -> rusqlite::Result<Option<DeviceRecord>> {
+pub(crate) fn device(
+    connection: &Connection,
+    device_id: &str,
+) -> rusqlite::Result<Option<DeviceRecord>> {
     let mut statement = connection
         .prepare_cached("SELECT id, secret_hash, created_at FROM devices WHERE id = ?1")?;
     statement
@@ -95,7 +98,7 @@ pub fn device(connection: &Connection, device_id: &str) -> rusqlite::Result<Opti
         .optional()
 }
 
-pub fn subscription(
+pub(crate) fn subscription(
     connection: &Connection,
     id: &str,
 ) -> rusqlite::Result<Option<SubscriptionRecord>> {
@@ -109,7 +112,7 @@ pub fn subscription(
         .optional()
 }
 
-pub fn subscriptions_of(
+pub(crate) fn subscriptions_of(
     connection: &Connection,
     device_id: &str,
 ) -> rusqlite::Result<Vec<SubscriptionRecord>> {
@@ -123,7 +126,7 @@ pub fn subscriptions_of(
     rows.collect()
 }
 
-pub fn pending(
+pub(crate) fn pending(
     connection: &Connection,
     query: &PendingQuery,
 ) -> rusqlite::Result<Vec<QueuedMessage>> {

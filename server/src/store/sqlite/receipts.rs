@@ -11,7 +11,7 @@ use crate::store::StoreResult;
 
 /// What a receipt write does.
 #[derive(Debug)]
-pub enum ReceiptChange {
+pub(crate) enum ReceiptChange {
     Put {
         receipt: Receipt,
         keep_until: UnixMillis,
@@ -25,7 +25,7 @@ pub enum ReceiptChange {
 }
 
 /// Applies `change` (in the caller's savepoint); the event appended, if any.
-pub fn apply(tx: &Connection, change: &ReceiptChange) -> StoreResult<Option<ReceiptEvent>> {
+pub(crate) fn apply(tx: &Connection, change: &ReceiptChange) -> StoreResult<Option<ReceiptEvent>> {
     match change {
         ReceiptChange::Put {
             receipt,
@@ -132,7 +132,7 @@ fn receipt_row(row: &Row<'_>) -> rusqlite::Result<Receipt> {
     })
 }
 
-pub fn find(connection: &Connection, message_id: &str) -> rusqlite::Result<Option<Receipt>> {
+pub(crate) fn find(connection: &Connection, message_id: &str) -> rusqlite::Result<Option<Receipt>> {
     connection
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM receipts WHERE message_id = ?1"
@@ -144,7 +144,7 @@ pub fn find(connection: &Connection, message_id: &str) -> rusqlite::Result<Optio
         })
 }
 
-pub fn pending(connection: &Connection, limit: usize) -> rusqlite::Result<Vec<Receipt>> {
+pub(crate) fn pending(connection: &Connection, limit: usize) -> rusqlite::Result<Vec<Receipt>> {
     connection
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM receipts WHERE state < ?1 ORDER BY message_id LIMIT ?2"
@@ -159,7 +159,7 @@ pub fn pending(connection: &Connection, limit: usize) -> rusqlite::Result<Vec<Re
         })
 }
 
-pub fn events(
+pub(crate) fn events(
     connection: &Connection,
     key_hash: &[u8],
     after: Option<&str>,
@@ -189,7 +189,7 @@ pub fn events(
 }
 
 /// Deletes what is kept until before `now`; how many receipts went.
-pub fn purge(tx: &Connection, now: UnixMillis) -> StoreResult<u64> {
+pub(crate) fn purge(tx: &Connection, now: UnixMillis) -> StoreResult<u64> {
     tx.execute(
         "DELETE FROM receipt_events WHERE keep_until < ?1",
         params![now],

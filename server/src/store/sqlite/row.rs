@@ -4,10 +4,10 @@ use rusqlite::Row;
 
 use crate::domain::{QueuedMessage, SubscriptionRecord, Urgency};
 
-pub const MESSAGE_COLUMNS: &str =
+pub(crate) const MESSAGE_COLUMNS: &str =
     "id, device_id, subscription_id, topic, urgency, payload, received_at, expires_at";
 
-pub fn message(row: &Row<'_>) -> rusqlite::Result<QueuedMessage> {
+pub(crate) fn message(row: &Row<'_>) -> rusqlite::Result<QueuedMessage> {
     let urgency: u8 = row.get(4)?;
     Ok(QueuedMessage {
         id: row.get(0)?,
@@ -23,9 +23,10 @@ pub fn message(row: &Row<'_>) -> rusqlite::Result<QueuedMessage> {
     })
 }
 
-pub const SUBSCRIPTION_COLUMNS: &str = "id, device_id, app_server_key, created_at, account_id";
+pub(crate) const SUBSCRIPTION_COLUMNS: &str =
+    "id, device_id, app_server_key, created_at, account_id";
 
-pub fn subscription(row: &Row<'_>) -> rusqlite::Result<SubscriptionRecord> {
+pub(crate) fn subscription(row: &Row<'_>) -> rusqlite::Result<SubscriptionRecord> {
     Ok(SubscriptionRecord {
         id: row.get(0)?,
         device_id: row.get(1)?,

@@ -126,11 +126,11 @@ const MIGRATIONS: &[&str] = &[
 "#,
 ];
 
-pub const VERSION: u32 = MIGRATIONS.len() as u32;
+pub(crate) const VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Connection settings every connection needs. WAL lets readers run beside
 /// the single writer; `synchronous` decides whether a commit waits for fsync.
-pub fn configure(connection: &Connection, synchronous_full: bool) -> rusqlite::Result<()> {
+pub(crate) fn configure(connection: &Connection, synchronous_full: bool) -> rusqlite::Result<()> {
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(
         None,
@@ -143,7 +143,7 @@ pub fn configure(connection: &Connection, synchronous_full: bool) -> rusqlite::R
 
 /// Why the database could not be brought to [`VERSION`].
 #[derive(Debug, thiserror::Error)]
-pub enum MigrationError {
+pub(crate) enum MigrationError {
     #[error("reading schema version: {0}")]
     ReadVersion(#[source] rusqlite::Error),
     #[error(
@@ -160,7 +160,7 @@ pub enum MigrationError {
 }
 
 /// Brings the database to [`VERSION`]; refuses a database from a newer pushd.
-pub fn migrate(connection: &mut Connection) -> Result<(), MigrationError> {
+pub(crate) fn migrate(connection: &mut Connection) -> Result<(), MigrationError> {
     let current: u32 = connection
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(MigrationError::ReadVersion)?;

@@ -13,13 +13,13 @@ const KEEP_FOR: Duration = Duration::from_secs(120);
 const MAX_ENTRIES: usize = 200_000;
 
 #[derive(Default)]
-pub struct Tombstones {
+pub(crate) struct Tombstones {
     by_key: HashMap<(String, String), Instant>,
     order: VecDeque<((String, String), Instant)>,
 }
 
 impl Tombstones {
-    pub fn remember(&mut self, device_id: &str, message_id: &str) {
+    pub(crate) fn remember(&mut self, device_id: &str, message_id: &str) {
         let now = Instant::now();
         self.evict(now);
         let key = (device_id.to_owned(), message_id.to_owned());
@@ -28,7 +28,7 @@ impl Tombstones {
     }
 
     /// True (and forgotten) if this message was acked before it was written.
-    pub fn take(&mut self, device_id: &str, message_id: &str) -> bool {
+    pub(crate) fn take(&mut self, device_id: &str, message_id: &str) -> bool {
         if self.by_key.is_empty() {
             return false;
         }

@@ -7,7 +7,7 @@ use crate::domain::{UnixMillis, WakeUp};
 
 /// What a wake-up write does; every one answers with the wake-ups it took.
 #[derive(Debug)]
-pub enum WakeUpChange {
+pub(crate) enum WakeUpChange {
     Schedule(WakeUp),
     Claim {
         now: UnixMillis,
@@ -17,7 +17,7 @@ pub enum WakeUpChange {
     Finish(WakeUp),
 }
 
-pub fn apply(tx: &Connection, change: &WakeUpChange) -> rusqlite::Result<Vec<WakeUp>> {
+pub(crate) fn apply(tx: &Connection, change: &WakeUpChange) -> rusqlite::Result<Vec<WakeUp>> {
     match change {
         WakeUpChange::Schedule(wake_up) => {
             tx.prepare_cached(
@@ -56,7 +56,7 @@ pub fn apply(tx: &Connection, change: &WakeUpChange) -> rusqlite::Result<Vec<Wak
 }
 
 /// Up to `limit` wake-ups due at `now`, soonest first.
-pub fn due(
+pub(crate) fn due(
     connection: &Connection,
     now: UnixMillis,
     limit: usize,

@@ -26,12 +26,12 @@ const QUEUE_DEPTH: usize = 65_536;
 /// Longest nap while only held inserts and their acks are coming in.
 const GATHER: Duration = Duration::from_micros(500);
 
-pub struct WriterHandle {
+pub(crate) struct WriterHandle {
     queue: mpsc::Sender<WriteOp>,
 }
 
 impl WriterHandle {
-    pub fn start(path: &Path, synchronous_full: bool, hold: Duration) -> StoreResult<Self> {
+    pub(crate) fn start(path: &Path, synchronous_full: bool, hold: Duration) -> StoreResult<Self> {
         let mut connection = Connection::open(path).map_err(backend)?;
         schema::configure(&connection, synchronous_full).map_err(backend)?;
         schema::migrate(&mut connection).map_err(|error| StoreError::Backend(error.to_string()))?;
@@ -44,13 +44,13 @@ impl WriterHandle {
     }
 
     /// Queues one operation and waits for its committed result.
-    pub async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> WriteOp) -> StoreResult<T> {
+    pub(crate) async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> WriteOp) -> StoreResult<T> {
         let (reply, result) = oneshot::channel();
         self.queue.send(make(reply)).await.map_err(|_| closed())?;
         result.await.map_err(|_| closed())?
     }
 
-    pub async fn close(&self) {
+    pub(crate) async fn close(&self) {
         let (done, finished) = oneshot::channel();
         if self.queue.send(WriteOp::Close(done)).await.is_ok() {
             let _ = finished.await;
