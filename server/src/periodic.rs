@@ -1,5 +1,6 @@
-//! Housekeeping that runs on a timer for as long as what it tends lives:
-//! the task holds only a weak reference, so dropping the owner ends it.
+//! Housekeeping on a timer: [`every`] runs for as long as what it tends
+//! lives (the task holds only a weak reference, so dropping the owner ends
+//! it); [`Ticks`] paces a sweep that stops with the server.
 
 use std::future::Future;
 use std::sync::{Arc, Weak};
@@ -22,4 +23,28 @@ where
             task(owner).await;
         }
     });
+}
+
+/// Ticks every `period` (the first at once) until `shutdown` changes: the
+/// loop of a background sweep that stops with the server.
+pub(crate) struct Ticks {
+    ticker: tokio::time::Interval,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Ticks {
+    pub(crate) fn new(period: Duration, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
+        let mut ticker = tokio::time::interval(period);
+        // A sweep that overran does not run twice to catch up.
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self { ticker, shutdown }
+    }
+
+    /// Waits for the next tick; false once shutdown has begun.
+    pub(crate) async fn next(&mut self) -> bool {
+        tokio::select! {
+            _ = self.ticker.tick() => true,
+            _ = self.shutdown.changed() => false,
+        }
+    }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::Store;
 use crate::domain::now_millis;
+use crate::periodic::Ticks;
 
 /// Runs until `shutdown` resolves, sweeping every `period`.
 pub(crate) fn spawn_expiry(
@@ -14,14 +15,8 @@ pub(crate) fn spawn_expiry(
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut shutdown = shutdown;
-        let mut ticker = tokio::time::interval(period);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                _ = shutdown.changed() => return,
-            }
+        let mut ticks = Ticks::new(period, shutdown);
+        while ticks.next().await {
             match store.purge_expired(now_millis()).await {
                 Ok(0) => {}
                 Ok(expired) => {

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use super::{Store, StoreResult};
 use crate::domain::{UnixMillis, now_millis};
+use crate::periodic::Ticks;
 
 /// How far before the cutoff the first sweep after a start begins.
 const LOOK_BACK: Duration = Duration::from_secs(2 * 86_400);
@@ -24,20 +25,15 @@ pub(crate) fn spawn_unused_device_reaper(
     store: Arc<dyn Store>,
     unused_for: Duration,
     period: Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     if unused_for.is_zero() {
         return;
     }
     tokio::spawn(async move {
         let mut swept_to = now_millis() - millis(unused_for) - millis(LOOK_BACK);
-        let mut ticker = tokio::time::interval(period);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                _ = shutdown.changed() => return,
-            }
+        let mut ticks = Ticks::new(period, shutdown);
+        while ticks.next().await {
             let cutoff = now_millis() - millis(unused_for);
             match sweep(store.as_ref(), swept_to, cutoff).await {
                 Ok(removed) => {

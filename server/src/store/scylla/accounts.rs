@@ -3,14 +3,12 @@
 //! A device's account is claimed in `device_accounts` with a lightweight
 //! transaction, so two racing joins cannot put one device in two accounts.
 
-use scylla::client::session::Session;
-use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 
 use super::ScyllaStore;
 use super::rows::{self, applied};
 use super::schema::backend;
-use super::statements::prepare_in;
+use super::statements::Preparer;
 use crate::domain::{AccountDevice, SubscriptionRecord};
 use crate::store::{StoreError, StoreResult};
 
@@ -36,29 +34,23 @@ const MEMBER_COLUMNS: &str =
 type MemberRow = (String, String, String, Vec<u8>, Vec<u8>, bool, i64);
 
 impl AccountStatements {
-    pub(crate) async fn prepare(
-        session: &Session,
-        keyspace: &str,
-        consistency: Consistency,
-    ) -> StoreResult<Self> {
-        let prepare =
-            |cql: String| async move { prepare_in(session, keyspace, consistency, &cql).await };
+    pub(crate) async fn prepare(p: &Preparer<'_>) -> StoreResult<Self> {
         let members = format!("SELECT {MEMBER_COLUMNS} FROM {{ks}}.account_devices");
         Ok(Self {
-            insert_subscription: prepare("INSERT INTO {ks}.account_subscriptions (account_id, id, device_id, app_server_key, created_at) VALUES (?, ?, ?, ?, ?)".into()).await?,
-            delete_subscription: prepare("DELETE FROM {ks}.account_subscriptions WHERE account_id = ? AND id = ?".into()).await?,
-            select_subscriptions: prepare("SELECT id, device_id, app_server_key, created_at, account_id FROM {ks}.account_subscriptions WHERE account_id = ?".into()).await?,
-            claim_device: prepare("INSERT INTO {ks}.device_accounts (device_id, account_id) VALUES (?, ?) IF NOT EXISTS".into()).await?,
-            select_device_account: prepare("SELECT account_id FROM {ks}.device_accounts WHERE device_id = ?".into()).await?,
-            delete_device_account: prepare("DELETE FROM {ks}.device_accounts WHERE device_id = ?".into()).await?,
-            insert_member: prepare(format!("INSERT INTO {{ks}}.account_devices ({MEMBER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)")).await?,
-            select_member: prepare(format!("{members} WHERE account_id = ? AND device_id = ?")).await?,
-            select_members: prepare(format!("{members} WHERE account_id = ?")).await?,
-            approve: prepare("UPDATE {ks}.account_devices SET approved = true WHERE account_id = ? AND device_id = ? IF EXISTS".into()).await?,
-            delete_member: prepare("DELETE FROM {ks}.account_devices WHERE account_id = ? AND device_id = ?".into()).await?,
-            delete_device: prepare("DELETE FROM {ks}.devices WHERE id = ?".into()).await?,
-            delete_queue: prepare("DELETE FROM {ks}.messages WHERE device_id = ?".into()).await?,
-            delete_topics: prepare("DELETE FROM {ks}.device_topics WHERE device_id = ?".into()).await?,
+            insert_subscription: p.cql("INSERT INTO {ks}.account_subscriptions (account_id, id, device_id, app_server_key, created_at) VALUES (?, ?, ?, ?, ?)").await?,
+            delete_subscription: p.cql("DELETE FROM {ks}.account_subscriptions WHERE account_id = ? AND id = ?").await?,
+            select_subscriptions: p.cql("SELECT id, device_id, app_server_key, created_at, account_id FROM {ks}.account_subscriptions WHERE account_id = ?").await?,
+            claim_device: p.cql("INSERT INTO {ks}.device_accounts (device_id, account_id) VALUES (?, ?) IF NOT EXISTS").await?,
+            select_device_account: p.cql("SELECT account_id FROM {ks}.device_accounts WHERE device_id = ?").await?,
+            delete_device_account: p.cql("DELETE FROM {ks}.device_accounts WHERE device_id = ?").await?,
+            insert_member: p.cql(format!("INSERT INTO {{ks}}.account_devices ({MEMBER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)")).await?,
+            select_member: p.cql(format!("{members} WHERE account_id = ? AND device_id = ?")).await?,
+            select_members: p.cql(format!("{members} WHERE account_id = ?")).await?,
+            approve: p.cql("UPDATE {ks}.account_devices SET approved = true WHERE account_id = ? AND device_id = ? IF EXISTS").await?,
+            delete_member: p.cql("DELETE FROM {ks}.account_devices WHERE account_id = ? AND device_id = ?").await?,
+            delete_device: p.cql("DELETE FROM {ks}.devices WHERE id = ?").await?,
+            delete_queue: p.cql("DELETE FROM {ks}.messages WHERE device_id = ?").await?,
+            delete_topics: p.cql("DELETE FROM {ks}.device_topics WHERE device_id = ?").await?,
         })
     }
 }

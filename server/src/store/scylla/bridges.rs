@@ -1,13 +1,11 @@
 //! Bridges and message lookups by id in CQL.
 
-use scylla::client::session::Session;
-use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 
 use super::ScyllaStore;
 use super::rows::{self, PendingRow, require_applied};
 use super::schema::backend;
-use super::statements::prepare_in;
+use super::statements::Preparer;
 use crate::domain::{Bridge, QueuedMessage, UnixMillis, Urgency, now_millis};
 use crate::store::{PendingQuery, StoreError, StoreResult};
 
@@ -20,26 +18,21 @@ pub(crate) struct BridgeStatements {
 }
 
 impl BridgeStatements {
-    pub(crate) async fn prepare(
-        session: &Session,
-        keyspace: &str,
-        consistency: Consistency,
-    ) -> StoreResult<Self> {
-        let prepare = |cql: &'static str| prepare_in(session, keyspace, consistency, cql);
+    pub(crate) async fn prepare(p: &Preparer<'_>) -> StoreResult<Self> {
         Ok(Self {
-            upsert: prepare(
+            upsert: p.cql(
                 "INSERT INTO {ks}.bridges (device_id, kind, provider_token, scope, sandbox, updated_at)
                  VALUES (?, ?, ?, ?, ?, ?)",
             )
             .await?,
-            delete: prepare("DELETE FROM {ks}.bridges WHERE device_id = ?").await?,
+            delete: p.cql("DELETE FROM {ks}.bridges WHERE device_id = ?").await?,
             // A lightweight transaction: a token the app replaced meanwhile stays.
-            forget: prepare("DELETE FROM {ks}.bridges WHERE device_id = ? IF provider_token = ?").await?,
-            select: prepare(
+            forget: p.cql("DELETE FROM {ks}.bridges WHERE device_id = ? IF provider_token = ?").await?,
+            select: p.cql(
                 "SELECT kind, provider_token, scope, sandbox FROM {ks}.bridges WHERE device_id = ?",
             )
             .await?,
-            messages: prepare(
+            messages: p.cql(
                 "SELECT id, subscription_id, topic, urgency, payload, received_at, expires_at
                  FROM {ks}.messages WHERE device_id = ? AND id IN ?",
             )

@@ -7,14 +7,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use scylla::client::session::Session;
-use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 use tokio_stream::StreamExt as _;
 
 use super::ScyllaStore;
 use super::schema::{backend, unavailable};
-use super::statements::prepare_in;
+use super::statements::Preparer;
 use crate::domain::now_millis;
 use crate::store::StoreResult;
 use crate::store::{Directory, NodeRecord, Route};
@@ -29,29 +27,24 @@ pub(crate) struct DirectoryStatements {
 }
 
 impl DirectoryStatements {
-    pub(crate) async fn prepare(
-        session: &Session,
-        keyspace: &str,
-        consistency: Consistency,
-    ) -> StoreResult<Self> {
-        let prepare = |cql: &'static str| prepare_in(session, keyspace, consistency, cql);
+    pub(crate) async fn prepare(p: &Preparer<'_>) -> StoreResult<Self> {
         Ok(Self {
-            heartbeat: prepare(
+            heartbeat: p.cql(
                 "INSERT INTO {ks}.nodes (node_id, address, heartbeat_at) VALUES (?, ?, ?) USING TTL ?",
             )
             .await?,
-            remove_node: prepare("DELETE FROM {ks}.nodes WHERE node_id = ?").await?,
-            live_nodes: prepare("SELECT node_id, address FROM {ks}.nodes").await?,
-            select_route: prepare(
+            remove_node: p.cql("DELETE FROM {ks}.nodes WHERE node_id = ?").await?,
+            live_nodes: p.cql("SELECT node_id, address FROM {ks}.nodes").await?,
+            select_route: p.cql(
                 "SELECT node_id, address, claimed_at FROM {ks}.device_routes WHERE device_id = ?",
             )
             .await?,
-            insert_route: prepare(
+            insert_route: p.cql(
                 "INSERT INTO {ks}.device_routes (device_id, node_id, address, claimed_at)
                  VALUES (?, ?, ?, ?) USING TIMESTAMP ?",
             )
             .await?,
-            delete_route: prepare(
+            delete_route: p.cql(
                 "DELETE FROM {ks}.device_routes USING TIMESTAMP ? WHERE device_id = ?",
             )
             .await?,

@@ -39,7 +39,7 @@ use crate::domain::{
     SealedKeys, SubscriptionRecord, UnixMillis, WakeUp, now_micros, now_millis,
 };
 use schema::{backend, unavailable};
-use statements::Statements;
+use statements::{Preparer, Statements};
 
 pub use options::ScyllaOptions;
 pub use options::{CqlTls, ScyllaOptionsError};
@@ -84,37 +84,20 @@ impl ScyllaStore {
         if migrate {
             schema::migrate(&session, &options.keyspace, options.replication_factor).await?;
         }
-        let statements =
-            Statements::prepare(&session, &options.keyspace, options.consistency).await?;
-        let directory = directory::DirectoryStatements::prepare(
-            &session,
-            &options.keyspace,
-            options.consistency,
-        )
-        .await?;
-        let bridges =
-            bridges::BridgeStatements::prepare(&session, &options.keyspace, options.consistency)
-                .await?;
-        let accounts =
-            accounts::AccountStatements::prepare(&session, &options.keyspace, options.consistency)
-                .await?;
-        let sealed =
-            sealed::SealedStatements::prepare(&session, &options.keyspace, options.consistency)
-                .await?;
-        let receipts =
-            receipts::ReceiptStatements::prepare(&session, &options.keyspace, options.consistency)
-                .await?;
-        let wake_ups =
-            wake_ups::WakeUpStatements::prepare(&session, &options.keyspace, options.consistency)
-                .await?;
-        let registrations = registrations::RegistrationStatements::prepare(
-            &session,
-            &options.keyspace,
-            options.consistency,
-        )
-        .await?;
-        let usage =
-            usage::UsageLedger::prepare(&session, &options.keyspace, options.consistency).await?;
+        let p = Preparer {
+            session: &session,
+            keyspace: &options.keyspace,
+            consistency: options.consistency,
+        };
+        let statements = Statements::prepare(&p).await?;
+        let directory = directory::DirectoryStatements::prepare(&p).await?;
+        let bridges = bridges::BridgeStatements::prepare(&p).await?;
+        let accounts = accounts::AccountStatements::prepare(&p).await?;
+        let sealed = sealed::SealedStatements::prepare(&p).await?;
+        let receipts = receipts::ReceiptStatements::prepare(&p).await?;
+        let wake_ups = wake_ups::WakeUpStatements::prepare(&p).await?;
+        let registrations = registrations::RegistrationStatements::prepare(&p).await?;
+        let usage = usage::UsageLedger::prepare(&p).await?;
         Ok(Self {
             registrations,
             session: Arc::new(session),

@@ -17,14 +17,12 @@
 
 use std::collections::BTreeMap;
 
-use scylla::client::session::Session;
-use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 use tokio_stream::StreamExt as _;
 
 use super::ScyllaStore;
 use super::schema::{backend, unavailable};
-use super::statements::prepare_in;
+use super::statements::Preparer;
 use crate::domain::{
     Receipt, ReceiptEvent, ReceiptState, UnixMillis, copies_from_text, copies_to_text, now_millis,
 };
@@ -58,35 +56,30 @@ pub(crate) struct ReceiptStatements {
 }
 
 impl ReceiptStatements {
-    pub(crate) async fn prepare(
-        session: &Session,
-        keyspace: &str,
-        consistency: Consistency,
-    ) -> StoreResult<Self> {
-        let prepare = |cql: &'static str| prepare_in(session, keyspace, consistency, cql);
+    pub(crate) async fn prepare(p: &Preparer<'_>) -> StoreResult<Self> {
         Ok(Self {
             // Files a receipt or moves it on: the fixed fields are written
             // again so they get the new TTL, and the state joins `states`.
-            write: prepare(
+            write: p.cql(
                 "UPDATE {ks}.receipts USING TTL ? SET key_hash = ?, subscription_id = ?, copies = ?,
                  expires_at = ?, states[?] = ? WHERE message_id = ?",
             )
             .await?,
-            select: prepare(
+            select: p.cql(
                 "SELECT key_hash, subscription_id, copies, states, expires_at FROM {ks}.receipts WHERE message_id = ?",
             )
             .await?,
-            insert_event: prepare(
+            insert_event: p.cql(
                 "INSERT INTO {ks}.receipt_events (key_hash, cursor, message_id, state, at) VALUES (?, ?, ?, ?, ?) USING TTL ?",
             )
             .await?,
-            select_events: prepare(
+            select_events: p.cql(
                 "SELECT cursor, message_id, state, at FROM {ks}.receipt_events WHERE key_hash = ? AND cursor > ? LIMIT ?",
             )
             .await?,
-            insert_pending: prepare("INSERT INTO {ks}.pending_receipts (bucket, message_id) VALUES (?, ?) USING TTL ?").await?,
-            delete_pending: prepare("DELETE FROM {ks}.pending_receipts WHERE bucket = ? AND message_id = ?").await?,
-            select_pending: prepare("SELECT message_id FROM {ks}.pending_receipts WHERE bucket = ?").await?,
+            insert_pending: p.cql("INSERT INTO {ks}.pending_receipts (bucket, message_id) VALUES (?, ?) USING TTL ?").await?,
+            delete_pending: p.cql("DELETE FROM {ks}.pending_receipts WHERE bucket = ? AND message_id = ?").await?,
+            select_pending: p.cql("SELECT message_id FROM {ks}.pending_receipts WHERE bucket = ?").await?,
         })
     }
 }

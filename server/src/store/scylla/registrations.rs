@@ -3,13 +3,11 @@
 //! of scanning the devices table. Rows expire by themselves a while after
 //! the sweep has looked at them.
 
-use scylla::client::session::Session;
-use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 
 use super::ScyllaStore;
 use super::schema::backend;
-use super::statements::prepare_in;
+use super::statements::Preparer;
 use crate::domain::UnixMillis;
 use crate::store::StoreResult;
 
@@ -27,18 +25,13 @@ pub(crate) struct RegistrationStatements {
 }
 
 impl RegistrationStatements {
-    pub(crate) async fn prepare(
-        session: &Session,
-        keyspace: &str,
-        consistency: Consistency,
-    ) -> StoreResult<Self> {
-        let prepare = |cql: &'static str| prepare_in(session, keyspace, consistency, cql);
+    pub(crate) async fn prepare(p: &Preparer<'_>) -> StoreResult<Self> {
         Ok(Self {
-            insert: prepare(
+            insert: p.cql(
                 "INSERT INTO {ks}.devices_by_hour (hour, created_at, device_id) VALUES (?, ?, ?) USING TTL ?",
             )
             .await?,
-            select: prepare(
+            select: p.cql(
                 "SELECT created_at, device_id FROM {ks}.devices_by_hour WHERE hour = ? \
                  AND (created_at, device_id) > (?, ?) AND created_at < ? LIMIT ?",
             )

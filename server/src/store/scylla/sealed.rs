@@ -1,13 +1,11 @@
 //! Sealed key bundles (one partition per recipient device) and sender block
 //! lists (one partition per owner) in CQL.
 
-use scylla::client::session::Session;
-use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 
 use super::ScyllaStore;
 use super::schema::backend;
-use super::statements::prepare_in;
+use super::statements::Preparer;
 use crate::domain::SealedKeys;
 use crate::store::StoreResult;
 
@@ -28,25 +26,20 @@ pub(crate) struct SealedStatements {
 }
 
 impl SealedStatements {
-    pub(crate) async fn prepare(
-        session: &Session,
-        keyspace: &str,
-        consistency: Consistency,
-    ) -> StoreResult<Self> {
-        let prepare = |cql: &'static str| prepare_in(session, keyspace, consistency, cql);
+    pub(crate) async fn prepare(p: &Preparer<'_>) -> StoreResult<Self> {
         Ok(Self {
-            insert: prepare("INSERT INTO {ks}.sealed_keys (recipient_device_id, subscription_id, sender_device_id, sealed, created_at) VALUES (?, ?, ?, ?, ?)").await?,
-            select: prepare("SELECT recipient_device_id, subscription_id, sender_device_id, sealed, created_at FROM {ks}.sealed_keys WHERE recipient_device_id = ?").await?,
-            delete: prepare("DELETE FROM {ks}.sealed_keys WHERE recipient_device_id = ? AND subscription_id = ?").await?,
-            delete_of: prepare("DELETE FROM {ks}.sealed_keys WHERE recipient_device_id = ?").await?,
-            block: prepare("INSERT INTO {ks}.sender_blocks (owner, key, created_at) VALUES (?, ?, ?)").await?,
+            insert: p.cql("INSERT INTO {ks}.sealed_keys (recipient_device_id, subscription_id, sender_device_id, sealed, created_at) VALUES (?, ?, ?, ?, ?)").await?,
+            select: p.cql("SELECT recipient_device_id, subscription_id, sender_device_id, sealed, created_at FROM {ks}.sealed_keys WHERE recipient_device_id = ?").await?,
+            delete: p.cql("DELETE FROM {ks}.sealed_keys WHERE recipient_device_id = ? AND subscription_id = ?").await?,
+            delete_of: p.cql("DELETE FROM {ks}.sealed_keys WHERE recipient_device_id = ?").await?,
+            block: p.cql("INSERT INTO {ks}.sender_blocks (owner, key, created_at) VALUES (?, ?, ?)").await?,
             // A lightweight transaction, to say whether there was a block to lift.
-            unblock: prepare("DELETE FROM {ks}.sender_blocks WHERE owner = ? AND key = ? IF EXISTS").await?,
-            select_blocked: prepare("SELECT key FROM {ks}.sender_blocks WHERE owner = ?").await?,
-            delete_blocks: prepare("DELETE FROM {ks}.sender_blocks WHERE owner = ?").await?,
+            unblock: p.cql("DELETE FROM {ks}.sender_blocks WHERE owner = ? AND key = ? IF EXISTS").await?,
+            select_blocked: p.cql("SELECT key FROM {ks}.sender_blocks WHERE owner = ?").await?,
+            delete_blocks: p.cql("DELETE FROM {ks}.sender_blocks WHERE owner = ?").await?,
             // A lightweight transaction: the first node to start decides.
-            insert_secret: prepare("INSERT INTO {ks}.service_secrets (name, value) VALUES (?, ?) IF NOT EXISTS").await?,
-            select_secret: prepare("SELECT value FROM {ks}.service_secrets WHERE name = ?").await?,
+            insert_secret: p.cql("INSERT INTO {ks}.service_secrets (name, value) VALUES (?, ?) IF NOT EXISTS").await?,
+            select_secret: p.cql("SELECT value FROM {ks}.service_secrets WHERE name = ?").await?,
         })
     }
 }

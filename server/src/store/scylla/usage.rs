@@ -30,12 +30,11 @@ use std::collections::HashMap;
 
 use parking_lot::Mutex;
 use scylla::client::session::Session;
-use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 use tokio_stream::StreamExt as _;
 
 use super::schema::{backend, unavailable};
-use super::statements::prepare_in;
+use super::statements::Preparer;
 use crate::domain::{UnixMillis, now_micros};
 use crate::store::StoreResult;
 
@@ -114,23 +113,18 @@ struct Tallies {
 }
 
 impl UsageLedger {
-    pub(crate) async fn prepare(
-        session: &Session,
-        keyspace: &str,
-        consistency: Consistency,
-    ) -> StoreResult<Self> {
-        let prepare = |cql: &'static str| prepare_in(session, keyspace, consistency, cql);
+    pub(crate) async fn prepare(p: &Preparer<'_>) -> StoreResult<Self> {
         Ok(Self {
-            write: prepare(
+            write: p.cql(
                 "INSERT INTO {ks}.queue_usage (device_id, bucket, writer, messages, bytes)
                  VALUES (?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?",
             )
             .await?,
-            read: prepare(
+            read: p.cql(
                 "SELECT bucket, messages, bytes FROM {ks}.queue_usage WHERE device_id = ? AND bucket >= ?",
             )
             .await?,
-            forget: prepare("DELETE FROM {ks}.queue_usage WHERE device_id = ?").await?,
+            forget: p.cql("DELETE FROM {ks}.queue_usage WHERE device_id = ?").await?,
             tallies: Mutex::new(Tallies {
                 writer: uuid::Uuid::new_v4().to_string(),
                 rows: HashMap::new(),

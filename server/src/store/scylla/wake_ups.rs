@@ -13,14 +13,12 @@
 //! batch (the row moves to its lease minute, atomically), so two nodes that
 //! claim one wake-up at once both send it: a duplicate, never a loss.
 
-use scylla::client::session::Session;
-use scylla::statement::Consistency;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 
 use super::ScyllaStore;
 use super::schema::{backend, unavailable};
-use super::statements::prepare_in;
+use super::statements::Preparer;
 use crate::domain::{UnixMillis, WakeUp};
 use crate::store::StoreResult;
 
@@ -47,25 +45,20 @@ pub(crate) struct WakeUpStatements {
 }
 
 impl WakeUpStatements {
-    pub(crate) async fn prepare(
-        session: &Session,
-        keyspace: &str,
-        consistency: Consistency,
-    ) -> StoreResult<Self> {
-        let prepare = |cql: &'static str| prepare_in(session, keyspace, consistency, cql);
+    pub(crate) async fn prepare(p: &Preparer<'_>) -> StoreResult<Self> {
         Ok(Self {
-            insert: prepare("INSERT INTO {ks}.wake_ups (minute, due_at, message_id, device_id) VALUES (?, ?, ?, ?)").await?,
-            insert_minute: prepare("INSERT INTO {ks}.wake_up_minutes (shard, minute) VALUES (0, ?)").await?,
-            delete: prepare("DELETE FROM {ks}.wake_ups WHERE minute = ? AND due_at = ? AND message_id = ?").await?,
-            select_minutes: prepare(
+            insert: p.cql("INSERT INTO {ks}.wake_ups (minute, due_at, message_id, device_id) VALUES (?, ?, ?, ?)").await?,
+            insert_minute: p.cql("INSERT INTO {ks}.wake_up_minutes (shard, minute) VALUES (0, ?)").await?,
+            delete: p.cql("DELETE FROM {ks}.wake_ups WHERE minute = ? AND due_at = ? AND message_id = ?").await?,
+            select_minutes: p.cql(
                 "SELECT minute FROM {ks}.wake_up_minutes WHERE shard = 0 AND minute >= ? AND minute <= ? LIMIT ?",
             )
             .await?,
-            select_due: prepare(
+            select_due: p.cql(
                 "SELECT device_id, message_id, due_at FROM {ks}.wake_ups WHERE minute = ? AND due_at <= ? LIMIT ?",
             )
             .await?,
-            delete_minute: prepare("DELETE FROM {ks}.wake_up_minutes WHERE shard = 0 AND minute = ?").await?,
+            delete_minute: p.cql("DELETE FROM {ks}.wake_up_minutes WHERE shard = 0 AND minute = ?").await?,
             floor: parking_lot::Mutex::new(i64::MIN),
         })
     }
