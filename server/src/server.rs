@@ -8,157 +8,33 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use push_proto::admin as admin_pb;
-use push_proto::v1::{
-    FILE_DESCRIPTOR_SET, device_server::DeviceServer, sender_server::SenderServer,
-};
-
 use tokio::net::TcpListener;
 
-use crate::api::{DeviceApi, SenderApi, admin_service};
-use crate::auth::{ENDPOINT_TOKEN_SECRET, OidcAuthenticator, ServiceBlocks};
 use crate::bridges;
-use crate::cluster::{ClusterNode, Directory};
+use crate::cluster::ClusterNode;
 use crate::config::{Settings, StoreChoice};
-use crate::delivery::{Hub, Unacked};
-use crate::http::{FrontsLayer, HttpFront};
-use crate::limits::RequestDeadlineLayer;
-use crate::services::{Foundations, ServiceLimits, Services};
-use crate::store::scylla::ScyllaStore;
-use crate::store::sqlite::{SqliteOptions, SqliteStore};
-use crate::store::{Store, spawn_expiry, spawn_unused_device_reaper};
+use crate::delivery::Hub;
+use crate::store::{spawn_expiry, spawn_unused_device_reaper};
 use crate::submit::Router;
-use crate::websocket::WebSocketFront;
 use crate::{telemetry, transport};
-use tower::Layer as _;
+use open::{Opened, open_store};
 
+mod assemble;
+mod listeners;
+mod open;
 mod ready;
+mod routes;
 mod start_error;
 
+pub use listeners::Listeners;
 pub use start_error::StartError;
 
-/// Largest frame a client may send; a Hello or an ack batch is far smaller,
-/// and a 4096-byte payload plus framing fits with room to spare.
-const MAX_DECODING_BYTES: usize = 64 * 1024;
 /// Streams pushd may reset for a client's protocol errors before it closes
 /// the connection (h2's own default).
 const MAX_LOCAL_ERROR_RESETS: usize = 1024;
 /// What HTTP/2 buffers per stream for a slow reader (hyper's default is
 /// 400 KiB); a stream's unacked messages are bounded on their own.
 const MAX_SEND_BUFFER: usize = 64 * 1024;
-
-/// The endpoint token key (message handles derive theirs from it too): made
-/// by the first node to start, shared by all.
-async fn token_master(store: &dyn Store) -> Result<Vec<u8>, StartError> {
-    let mut candidate = [0u8; 32];
-    openssl::rand::rand_bytes(&mut candidate).map_err(StartError::Random)?;
-    store
-        .service_secret(ENDPOINT_TOKEN_SECRET, &candidate)
-        .await
-        .map_err(|source| StartError::Store {
-            what: "endpoint token key",
-            source,
-        })
-}
-
-/// The configured store, with the views of it the server needs besides
-/// [`Store`].
-struct Opened {
-    store: Arc<dyn Store>,
-    /// Closed (its writer flushed) on shutdown.
-    sqlite: Option<Arc<SqliteStore>>,
-    /// A store the nodes share keeps the cluster directory.
-    directory: Option<Arc<dyn Directory>>,
-}
-
-async fn open_store(settings: &Settings) -> Result<Opened, StartError> {
-    match &settings.store {
-        StoreChoice::Scylla(options) => {
-            let store = ScyllaStore::connect(options, true)
-                .await
-                .map_err(|source| StartError::Scylla {
-                    nodes: options.nodes.clone(),
-                    keyspace: options.keyspace.clone(),
-                    source,
-                })?;
-            let store = Arc::new(store);
-            Ok(Opened {
-                store: store.clone(),
-                sqlite: None,
-                directory: Some(store),
-            })
-        }
-        StoreChoice::Sqlite => {
-            std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::DataDir {
-                path: settings.data_dir.clone(),
-                source,
-            })?;
-            let database = settings.data_dir.join("pushd.sqlite3");
-            let options = SqliteOptions {
-                synchronous_full: settings.sqlite_synchronous_full,
-                live_ack_wait: settings.live_ack_wait,
-                ..SqliteOptions::default()
-            };
-            let sqlite = Arc::new(SqliteStore::open(&database, options).map_err(|source| {
-                StartError::Sqlite {
-                    path: database.clone(),
-                    source,
-                }
-            })?);
-            Ok(Opened {
-                store: sqlite.clone(),
-                sqlite: Some(sqlite),
-                directory: None,
-            })
-        }
-    }
-}
-
-/// The sockets pushd serves on, bound before [`serve`] is called.
-pub struct Listeners {
-    /// gRPC, RFC 8030 HTTP and WebSocket, on one port.
-    pub public: TcpListener,
-    /// Prometheus `/metrics`; None serves none.
-    pub metrics: Option<TcpListener>,
-    /// The internal node-to-node service; needed when the settings name a cluster.
-    pub cluster: Option<TcpListener>,
-}
-
-impl Listeners {
-    /// Binds the addresses the settings name (`listen`, `metrics_listen`,
-    /// `cluster_listen`).
-    pub(crate) async fn bind(settings: &Settings) -> Result<Self, StartError> {
-        let failed = |what, address| {
-            move |source| StartError::Bind {
-                what,
-                address,
-                source,
-            }
-        };
-        let public = transport::bind(settings.listen)
-            .map_err(failed("the public listener (listen)", settings.listen))?;
-        let metrics = match settings.metrics_listen {
-            Some(address) => Some(
-                TcpListener::bind(address)
-                    .await
-                    .map_err(failed("metrics (metrics_listen)", address))?,
-            ),
-            None => None,
-        };
-        let cluster = match &settings.cluster {
-            Some(cluster) => Some(TcpListener::bind(cluster.listen).await.map_err(failed(
-                "the cluster listener (cluster_listen)",
-                cluster.listen,
-            ))?),
-            None => None,
-        };
-        Ok(Self {
-            public,
-            metrics,
-            cluster,
-        })
-    }
-}
 
 /// Runs `pushd` on the addresses in `settings` until `shutdown` resolves,
 /// then drains and returns.
@@ -244,67 +120,10 @@ pub async fn serve(
             .map_err(|error| StartError::Bridges(error.into()))?,
         settings.retention,
     ));
-    let limits = ServiceLimits {
-        max_ttl_seconds: settings.max_ttl_seconds,
-        retention: settings.retention,
-        handshake_timeout: settings.handshake_timeout,
-        max_account_devices: settings.max_account_devices,
-        max_subscriptions_per_device: settings.security.max_subscriptions_per_device,
-        rates: settings.security.rates,
-        receipt_retention: settings.receipt_retention,
-        max_receipt_watchers: settings.max_receipt_watchers,
-        unacked: Unacked::new(
-            settings.connections.max_stream_unacked_bytes,
-            settings.connections.max_unacked_bytes_total,
-        ),
-        vapid_cache_bytes: settings.security.vapid_cache_bytes,
-    };
-    let service_blocks = Arc::new(ServiceBlocks::default());
-    service_blocks
-        .reload(store.as_ref())
-        .await
-        .map_err(|source| StartError::Store {
-            what: "sender block list",
-            source,
-        })?;
-    service_blocks.keep_reloading(store.clone());
-    let admin = settings
-        .security
-        .admin_token
-        .as_deref()
-        .map(|token| admin_service(store.clone(), service_blocks.clone(), token));
-    let oidc = match &settings.security.oidc {
-        Some(oidc) => Some(Arc::new(
-            OidcAuthenticator::start(oidc.clone(), store.clone())
-                .await
-                .map_err(|error| StartError::IdentityProvider(error.into()))?,
-        )),
-        None => None,
-    };
-    let services = Services::build(
-        Foundations {
-            store: store.clone(),
-            router,
-            public_url: public_url.clone(),
-            service_blocks,
-            oidc,
-            token_master: token_master(store.as_ref()).await?,
-        },
-        limits,
-    );
-    let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<SenderServer<SenderApi>>().await;
-    health.set_serving::<DeviceServer<DeviceApi>>().await;
-    let mut reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        // So `grpcurl` can call the health service by name too.
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
-    // Advertised only where served: listing it elsewhere would tell a
-    // scanner of an API that answers UNIMPLEMENTED.
-    if admin.is_some() {
-        reflection = reflection.register_encoded_file_descriptor_set(admin_pb::FILE_DESCRIPTOR_SET);
-    }
-    let reflection = reflection.build_v1().map_err(StartError::Reflection)?;
+    let (services, admin) =
+        assemble::services(&settings, &store, router, public_url.clone()).await?;
+    let (service, health) =
+        routes::public_service(&settings, &services, admin, draining.clone()).await?;
 
     let (stop_expiry, expiry_stopped) = tokio::sync::watch::channel(false);
     spawn_unused_device_reaper(
@@ -319,8 +138,7 @@ pub async fn serve(
     let drain_hub = hub.clone();
     let signal = async move {
         shutdown.await;
-        health.set_not_serving::<SenderServer<SenderApi>>().await;
-        health.set_not_serving::<DeviceServer<DeviceApi>>().await;
+        routes::not_serving(&health).await;
         let streams = drain_hub.drain();
         tracing::info!(
             streams,
@@ -365,43 +183,6 @@ pub async fn serve(
                 .map(|age| age + connections.max_connection_age_grace),
         },
     );
-    let http_front = HttpFront::new(
-        services.sender.clone(),
-        draining.clone(),
-        settings.handshake_timeout,
-    );
-    let websocket_front = WebSocketFront::new(
-        services.devices.clone(),
-        services.subscriptions.clone(),
-        settings.handshake_timeout,
-    );
-    let sender_api = SenderApi::new(&services);
-    let mut routes =
-        tonic::service::Routes::new(health_service.max_decoding_message_size(MAX_DECODING_BYTES))
-            .add_service(reflection.max_decoding_message_size(MAX_DECODING_BYTES))
-            .add_service(
-                sender_api.gate().layer(
-                    SenderServer::new(sender_api).max_decoding_message_size(MAX_DECODING_BYTES),
-                ),
-            )
-            .add_service(
-                DeviceServer::new(DeviceApi::new(&services))
-                    .max_decoding_message_size(MAX_DECODING_BYTES),
-            );
-    if let Some(admin) = admin {
-        routes = routes.add_service(admin);
-    }
-    let service = tower::ServiceBuilder::new()
-        // Outermost: requests that are not gRPC never reach the gRPC routes.
-        .layer(FrontsLayer {
-            http: http_front,
-            websocket: websocket_front,
-        })
-        // Inside the split: an HTTP push has its own body deadline and status.
-        .layer(RequestDeadlineLayer {
-            limit: connections.request_timeout,
-        })
-        .service(routes.prepare());
     let limits = transport::ConnectionLimits {
         // One connection holds at most this many streams (each a request
         // and its buffers); the client waits for a free one.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tonic::Request;
 
-pub(crate) use admin::admin_service;
+pub(crate) use admin::{GuardedAdmin, admin_service};
 
 use crate::account::Accounts;
 use crate::auth::Presented;
