@@ -181,7 +181,7 @@ impl LiveConnection {
 
     /// Ends the stream with an error.
     pub(crate) async fn fail(&self, error: StreamError) {
-        let _ = self.outbound.send(Err(error)).await;
+        let _ = self.outbound.send(Err(Box::new(error))).await;
     }
 
     /// Of the ids in an ack frame, those this stream sent: only these are

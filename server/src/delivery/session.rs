@@ -54,12 +54,14 @@ impl Session {
             match tokio::time::timeout(self.handshake_timeout, next_frame(&mut inbound)).await {
                 Err(_) => {
                     let wait = self.handshake_timeout.as_secs();
-                    let _ = outbound.send(Err(StreamError::NoHello(wait))).await;
+                    let _ = outbound
+                        .send(Err(Box::new(StreamError::NoHello(wait))))
+                        .await;
                     return;
                 }
                 Ok(Err(status)) => {
                     let malformed = StreamError::Malformed(status.message().to_owned());
-                    let _ = outbound.send(Err(malformed)).await;
+                    let _ = outbound.send(Err(Box::new(malformed))).await;
                     return;
                 }
                 Ok(Ok(None)) => return,
@@ -67,7 +69,7 @@ impl Session {
                     frame: Some(client_frame::Frame::Hello(hello)),
                 }))) => hello,
                 Ok(Ok(Some(_))) => {
-                    let _ = outbound.send(Err(StreamError::HelloFirst)).await;
+                    let _ = outbound.send(Err(Box::new(StreamError::HelloFirst))).await;
                     return;
                 }
             };
@@ -75,7 +77,7 @@ impl Session {
             Urgency::threshold_from_i32(hello.min_urgency),
             Presence::from_i32(hello.presence),
         ) else {
-            let _ = outbound.send(Err(StreamError::BadHello)).await;
+            let _ = outbound.send(Err(Box::new(StreamError::BadHello))).await;
             return;
         };
         let connection = Arc::new(LiveConnection::new(
