@@ -13,7 +13,7 @@ use tokio::process::{Child, Command};
 use crate::cli::TargetArgs;
 use crate::procfs::ProcessSample;
 
-/// How long a started pushd may take to log its address.
+/// How long a started pushd may take to announce its address.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Log lines kept so a pushd that dies mid-run can be explained.
 const LOG_TAIL: usize = 40;
@@ -87,6 +87,8 @@ async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUn
         .prefix("pushd-loadtest-")
         .tempdir_in(&target.data_parent)
         .with_context(|| format!("creating a data folder in {}", target.data_parent.display()))?;
+    // pushd writes its bound addresses here once it listens.
+    let ready_file = data_dir.path().join("ready.json");
     let mut child = Command::new(binary)
         .args([
             "--listen",
@@ -96,13 +98,13 @@ async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUn
             "--data-dir",
         ])
         .arg(data_dir.path())
+        .arg("--ready-file")
+        .arg(&ready_file)
         .args(unlimited(&target.pushd_args))
         .args(&target.pushd_args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        // The address is read from an info-level line; an inherited RUST_LOG could hide it.
-        .env_remove("RUST_LOG")
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("starting {}", binary.display()))?;
@@ -110,31 +112,36 @@ async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUn
         .stderr
         .take()
         .context("pushd stderr was not captured")?;
-    let mut lines = BufReader::new(stderr).lines();
-    let log_tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
-    let address = tokio::time::timeout(STARTUP_TIMEOUT, async {
-        while let Some(line) = lines.next_line().await? {
-            remember(&log_tail, &line);
-            if let Some(address) = grpc_addr_in(&line) {
-                return Ok(address);
-            }
-        }
-        let tail: Vec<String> = log_tail
-            .lock()
-            .map(|t| t.clone())
-            .unwrap_or_default()
-            .into();
-        bail!("pushd exited before listening:\n{}", tail.join("\n"))
-    })
-    .await
-    .context("pushd did not log grpc_addr= within 30 s")??;
     // Keep reading: a full stderr pipe would block pushd's logging and stall the server.
+    let log_tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
     let tail = log_tail.clone();
     tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             remember(&tail, &line);
         }
     });
+    let address = tokio::time::timeout(STARTUP_TIMEOUT, async {
+        loop {
+            if let Some(address) = announced_address(&ready_file) {
+                return Ok(address);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let tail: Vec<String> = log_tail
+                    .lock()
+                    .map(|t| t.clone())
+                    .unwrap_or_default()
+                    .into();
+                bail!(
+                    "pushd exited ({status}) before listening:\n{}",
+                    tail.join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .context("pushd did not write its ready file within 30 s")??;
     eprintln!(
         "loadtest: started pushd pid {} on {address} (data in {})",
         child.id().unwrap_or(0),
@@ -158,25 +165,12 @@ fn remember(tail: &Mutex<VecDeque<String>>, line: &str) {
     }
 }
 
-/// The address in pushd's `grpc_addr=127.0.0.1:PORT` log field, with any ANSI colouring
-/// (a terminal-style log) stripped first.
-fn grpc_addr_in(line: &str) -> Option<std::net::SocketAddr> {
-    let mut plain = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // Skip `ESC [ ... letter`.
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            plain.push(c);
-        }
-    }
-    let (_, rest) = plain.split_once("grpc_addr=")?;
-    rest.split_whitespace().next()?.parse().ok()
+/// The public address in the ready file pushd writes (`{"listen": "127.0.0.1:PORT", ...}`),
+/// once it is there: pushd renames it into place whole.
+fn announced_address(ready_file: &std::path::Path) -> Option<std::net::SocketAddr> {
+    let text = std::fs::read_to_string(ready_file).ok()?;
+    let announced: serde_json::Value = serde_json::from_str(&text).ok()?;
+    announced.get("listen")?.as_str()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -184,11 +178,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_the_address_in_plain_and_coloured_logs() {
-        let plain = "2025-01-01T00:00:00Z  INFO pushd: pushd listening grpc_addr=127.0.0.1:40123 metrics_addr=off";
-        assert_eq!(grpc_addr_in(plain).map(|a| a.port()), Some(40123), "plain");
-        let coloured = "\u{1b}[3mgrpc_addr\u{1b}[0m\u{1b}[2m=\u{1b}[0m127.0.0.1:9 \u{1b}[3mmetrics";
-        assert_eq!(grpc_addr_in(coloured).map(|a| a.port()), Some(9));
-        assert_eq!(grpc_addr_in("device registered"), None);
+    fn reads_the_address_pushd_announces() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let file = folder.path().join("ready.json");
+        assert_eq!(announced_address(&file), None, "not written yet");
+        std::fs::write(
+            &file,
+            r#"{"listen":"127.0.0.1:40123","metrics":null,"cluster":null,"pid":7}"#,
+        )
+        .expect("write");
+        assert_eq!(announced_address(&file).map(|a| a.port()), Some(40123));
     }
 }
