@@ -52,7 +52,10 @@ pub(crate) async fn run<S>(
         Ok(None) => return,
         Err(_) => return close(&mut socket, PROTOCOL_ERROR, "no hello in time").await,
     };
-    let (device_id, uaid) = match device(front, uaid, peer).await {
+    // Boxed here and below: a future holds room for its largest state, and
+    // these (registration, subscribing) would otherwise widen every idle
+    // client's task for as long as it is connected.
+    let (device_id, uaid) = match Box::pin(device(front, uaid, peer)).await {
         Ok(device) => device,
         Err((code, why)) => return close(&mut socket, code, &why).await,
     };
@@ -80,7 +83,7 @@ pub(crate) async fn run<S>(
                     Some(Ok(_)) => continue,
                 };
                 let reply = match frames::parse(text.as_str()) {
-                    Ok(message) => answer(front, &device_id, &frames, message).await,
+                    Ok(message) => Box::pin(answer(front, &device_id, &frames, message)).await,
                     Err(problem) => return close(&mut socket, INVALID_DATA, &problem.to_string()).await,
                 };
                 match reply {
