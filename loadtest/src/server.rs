@@ -54,11 +54,9 @@ impl ServerUnderTest {
             return Ok(());
         };
         if let Ok(Some(status)) = child.try_wait() {
-            let tail = self.log_tail.lock().map(|t| t.clone()).unwrap_or_default();
-            let tail: Vec<String> = tail.into_iter().collect();
             bail!(
                 "pushd exited ({status}); last log lines:\n{}",
-                tail.join("\n")
+                recalled(&self.log_tail)
             );
         }
         Ok(())
@@ -127,14 +125,9 @@ async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUn
                 return Ok(address);
             }
             if let Ok(Some(status)) = child.try_wait() {
-                let tail: Vec<String> = log_tail
-                    .lock()
-                    .map(|t| t.clone())
-                    .unwrap_or_default()
-                    .into();
                 bail!(
                     "pushd exited ({status}) before listening:\n{}",
-                    tail.join("\n")
+                    recalled(&log_tail)
                 );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -154,6 +147,13 @@ async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUn
         _data_dir: Some(data_dir),
         log_tail,
     })
+}
+
+/// The remembered log lines, oldest first, one per line.
+fn recalled(tail: &Mutex<VecDeque<String>>) -> String {
+    tail.lock()
+        .map(|tail| Vec::from(tail.clone()).join("\n"))
+        .unwrap_or_default()
 }
 
 fn remember(tail: &Mutex<VecDeque<String>>, line: &str) {

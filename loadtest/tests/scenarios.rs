@@ -9,32 +9,35 @@ use serde_json::Value;
 /// A whole scenario, setup included, must finish well within this.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Starts pushd in this process on a free loopback port; it stops when the test's runtime ends.
+/// Serves pushd in this process on a loopback port bound here (connections wait in its
+/// backlog until it serves); it stops when the test's runtime ends.
 async fn start_pushd(data_dir: &std::path::Path) -> String {
-    // Port 0 would hide the address in a log line; asking the OS for a free port is simpler.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|probe| probe.local_addr())
-        .expect("a free port")
-        .port();
     let flags = Overrides {
-        listen: Some(([127, 0, 0, 1], port).into()),
         metrics_listen: Some("off".into()),
         data_dir: Some(data_dir.to_path_buf()),
         log: Some("warn".into()),
         ..Overrides::default()
     };
     let settings = pushd::Settings::resolve(flags, Overrides::default()).expect("settings");
-    tokio::spawn(pushd::run(settings, std::future::pending()));
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return format!("http://127.0.0.1:{port}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("pushd did not start listening on port {port}");
+    let public = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", public.local_addr().expect("address"));
+    let listeners = pushd::Listeners {
+        public,
+        metrics: None,
+        cluster: None,
+    };
+    tokio::spawn(pushd::serve(settings, listeners, std::future::pending()));
+    url
+}
+
+/// A run's summary says every accepted message reached its device.
+fn assert_every_message_arrived(run: &Value) {
+    let accepted = run["accepted"].as_u64().expect("accepted");
+    assert!(accepted > 50, "{run}");
+    assert_eq!(run["delivered"].as_u64(), Some(accepted), "{run}");
+    assert_eq!(run["missing"].as_u64(), Some(0), "{run}");
 }
 
 /// Runs the `loadtest` binary with `args` and parses its JSON summary.
@@ -80,14 +83,7 @@ async fn every_scenario_runs_against_a_real_server() {
         "5",
     ])
     .await;
-    let accepted = throughput["accepted"].as_u64().expect("accepted");
-    assert!(accepted > 50, "{throughput}");
-    assert_eq!(
-        throughput["delivered"].as_u64(),
-        Some(accepted),
-        "{throughput}"
-    );
-    assert_eq!(throughput["missing"].as_u64(), Some(0), "{throughput}");
+    assert_every_message_arrived(&throughput);
     assert!(
         throughput["end_to_end_p99_ms"].as_f64() > Some(0.0),
         "{throughput}"
@@ -139,14 +135,7 @@ async fn every_scenario_runs_against_a_real_server() {
         "websocket",
     ])
     .await;
-    let accepted = websocket["accepted"].as_u64().expect("accepted");
-    assert!(accepted > 50, "{websocket}");
-    assert_eq!(
-        websocket["delivered"].as_u64(),
-        Some(accepted),
-        "{websocket}"
-    );
-    assert_eq!(websocket["missing"].as_u64(), Some(0), "{websocket}");
+    assert_every_message_arrived(&websocket);
 
     let idle = loadtest(&[
         "idle",

@@ -4,7 +4,9 @@ use push_proto::v1 as pb;
 
 use crate::account::{DeviceKey, SealedBundle};
 use crate::device::Subscriptions;
-use crate::domain::{AccountDevice, ReceiptEvent, ReceiptState, SealedKeys, SubscriptionRecord};
+use crate::domain::{
+    AccountDevice, Bridge, ReceiptEvent, ReceiptState, SealedKeys, SubscriptionRecord,
+};
 
 pub(crate) fn subscription(
     subscriptions: &Subscriptions,
@@ -16,6 +18,22 @@ pub(crate) fn subscription(
         id: record.id,
         app_server_key: record.app_server_key.unwrap_or_default(),
         created_at_unix_ms: record.created_at,
+    }
+}
+
+/// The bridge a `SetBridge` names, if it names one. APNs device tokens are
+/// hex, compared in lower case.
+pub(crate) fn bridge(bridge: Option<pb::set_bridge_request::Bridge>) -> Option<Bridge> {
+    match bridge? {
+        pb::set_bridge_request::Bridge::Apns(apns) => Some(Bridge::Apns {
+            device_token: apns.device_token.to_ascii_lowercase(),
+            topic: apns.topic,
+            sandbox: apns.sandbox,
+        }),
+        pb::set_bridge_request::Bridge::Fcm(fcm) => Some(Bridge::Fcm {
+            registration_token: fcm.registration_token,
+            project_id: fcm.project_id,
+        }),
     }
 }
 

@@ -9,7 +9,6 @@ use tonic::{Request, Response, Status, Streaming};
 use super::{DeviceApi, authorization, convert, status};
 use crate::delivery::{OutboundStream, push_message};
 use crate::device::NewSubscription;
-use crate::domain::Bridge;
 use crate::error::ApiError;
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -82,23 +81,9 @@ impl device_server::Device for DeviceApi {
         request: Request<pb::SetBridgeRequest>,
     ) -> Reply<pb::SetBridgeResponse> {
         let device_id = self.device_id(&request).await?;
-        let bridge = match request.into_inner().bridge {
-            Some(pb::set_bridge_request::Bridge::Apns(apns)) => Bridge::Apns {
-                device_token: apns.device_token.to_ascii_lowercase(),
-                topic: apns.topic,
-                sandbox: apns.sandbox,
-            },
-            Some(pb::set_bridge_request::Bridge::Fcm(fcm)) => Bridge::Fcm {
-                registration_token: fcm.registration_token,
-                project_id: fcm.project_id,
-            },
-            None => {
-                return Err(ApiError::Invalid(
-                    "set one of apns or fcm (RemoveBridge removes it)".into(),
-                )
-                .into());
-            }
-        };
+        let bridge = convert::bridge(request.into_inner().bridge).ok_or_else(|| {
+            ApiError::Invalid("set one of apns or fcm (RemoveBridge removes it)".into())
+        })?;
         self.devices.set_bridge(&device_id, bridge).await?;
         Ok(Response::new(pb::SetBridgeResponse {}))
     }

@@ -5,7 +5,6 @@
 use tonic::Status;
 use tonic::metadata::MetadataValue;
 
-use crate::auth::VapidError;
 use crate::error::{ApiError, ErrorCode, ServiceError};
 use crate::store::StoreError;
 use crate::submit::{SubmitError, retry_after_seconds};
@@ -35,4 +34,4 @@ macro_rules! into_status {
     )*};
 }
 
-into_status!(ApiError, SubmitError, StoreError, VapidError);
+into_status!(ApiError, SubmitError, StoreError);

@@ -74,10 +74,10 @@ impl ServiceError for ApiError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::Invalid(_) => ErrorCode::InvalidArgument,
-            Self::NotFound(_) | Self::NoSuchSubscription | Self::NoSubscriptionForKey => {
-                ErrorCode::NotFound
-            }
-            Self::NotBlocked => ErrorCode::NotFound,
+            Self::NotFound(_)
+            | Self::NoSuchSubscription
+            | Self::NoSubscriptionForKey
+            | Self::NotBlocked => ErrorCode::NotFound,
             Self::TooManyRegistrations(_)
             | Self::SubscriptionQuota { .. }
             | Self::AccountFull { .. }
