@@ -39,11 +39,13 @@ pub struct TargetArgs {
     /// gRPC URL of a running pushd, e.g. http://127.0.0.1:8070.
     #[arg(long, required_unless_present = "pushd")]
     pub server: Option<String>,
-    /// Pid of that pushd, for server CPU and RSS figures (read from /proc).
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// Pid of that server, for server CPU and RSS figures (read from /proc). A server made of
+    /// several processes (autopush: autoconnect, autoendpoint, redis-server) is charged for
+    /// all of them: repeat the flag or give a comma list.
+    #[arg(long = "server-pid", value_delimiter = ',')]
+    pub server_pids: Vec<u32>,
     /// Start this pushd binary on 127.0.0.1:0 with a temporary data folder instead.
-    #[arg(long, conflicts_with_all = ["server", "server_pid"])]
+    #[arg(long, conflicts_with_all = ["server", "server_pids"])]
     pub pushd: Option<PathBuf>,
     /// Extra argument for the started pushd; repeat for several (e.g. --pushd-arg=--sqlite-sync=normal).
     #[arg(long = "pushd-arg", allow_hyphen_values = true)]
@@ -199,5 +201,19 @@ mod tests {
             panic!("not a throughput run");
         };
         assert_eq!(args.submit_over, SubmitOver::Http2);
+        let cli = Cli::parse_from([
+            "loadtest",
+            "idle",
+            "--server",
+            "ws://127.0.0.1:8080/",
+            "--server-pid",
+            "11,12",
+            "--server-pid",
+            "13",
+        ]);
+        let Command::Idle(args) = cli.command else {
+            panic!("not an idle run");
+        };
+        assert_eq!(args.target.server_pids, [11, 12, 13]);
     }
 }

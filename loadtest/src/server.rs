@@ -21,7 +21,8 @@ const LOG_TAIL: usize = 40;
 pub struct ServerUnderTest {
     /// `http://host:port` of the gRPC listener.
     pub url: String,
-    pub pid: Option<u32>,
+    /// The processes charged for the server's CPU and memory (none: figures without them).
+    pub pids: Vec<u32>,
     /// Kept so the process is killed and the data folder removed when this is dropped.
     child: Option<Child>,
     _data_dir: Option<tempfile::TempDir>,
@@ -34,7 +35,7 @@ impl ServerUnderTest {
             (Some(binary), _) => start(binary, target).await,
             (None, Some(url)) => Ok(ServerUnderTest {
                 url: url.trim_end_matches('/').to_owned(),
-                pid: target.server_pid,
+                pids: target.server_pids.clone(),
                 child: None,
                 _data_dir: None,
                 log_tail: Arc::default(),
@@ -43,9 +44,12 @@ impl ServerUnderTest {
         }
     }
 
-    /// A sample of the server process, when its pid is known.
+    /// A sample of the server's processes added up, when their pids are known.
     pub fn sample(&self) -> anyhow::Result<Option<ProcessSample>> {
-        self.pid.map(ProcessSample::take).transpose()
+        if self.pids.is_empty() {
+            return Ok(None);
+        }
+        ProcessSample::take_all(&self.pids).map(Some)
     }
 
     /// Fails if a pushd we started has exited, quoting the end of its log.
@@ -142,7 +146,7 @@ async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUn
     );
     Ok(ServerUnderTest {
         url: format!("http://{address}"),
-        pid: child.id(),
+        pids: child.id().into_iter().collect(),
         child: Some(child),
         _data_dir: Some(data_dir),
         log_tail,

@@ -72,6 +72,7 @@ pub async fn run(args: ThroughputArgs) -> anyhow::Result<()> {
 
     let mut summary = Summary::new("throughput");
     summary.add("server", server.url.clone());
+    summary.add("server_pids", server.pids.clone());
     if let Some(submit_to) = &args.submit_to {
         summary.add("submitted_to", submit_to.clone());
     }
