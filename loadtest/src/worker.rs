@@ -114,7 +114,7 @@ async fn prepare(plan: &WorkerPlan) -> anyhow::Result<Vec<(RegisteredDevice, Opt
     Ok(prepared)
 }
 
-/// Opens every device's own connection and stream.
+/// Opens every device's own connection and stream; `live[i]` is `devices[i]`'s.
 async fn connect_all(
     plan: &WorkerPlan,
     devices: &[(RegisteredDevice, Option<Target>)],
@@ -123,25 +123,41 @@ async fn connect_all(
 ) -> anyhow::Result<Vec<LiveDevice>> {
     let permits = Arc::new(Semaphore::new(plan.connect_concurrency));
     let mut opening = JoinSet::new();
-    for (device, _) in devices {
+    for (index, (device, _)) in devices.iter().enumerate() {
         let permit = permits.clone().acquire_owned().await?;
         let (device, url, source) = (device.clone(), plan.server_url.clone(), plan.source_ip);
         let over = plan.devices_over;
         let (delivered, closing) = (delivered.clone(), closing.clone());
         opening.spawn(async move {
             let _permit = permit;
-            if over == DevicesOver::Websocket {
-                return crate::websocket::connect(&url, source, &device, delivered, closing).await;
-            }
-            let channel = client::connect(&url, source).await?;
-            LiveDevice::connect(channel, &device, delivered, closing).await
+            let live = if over == DevicesOver::Websocket {
+                crate::websocket::connect(&url, source, &device, delivered, closing).await?
+            } else {
+                let channel = client::connect(&url, source).await?;
+                LiveDevice::connect(channel, &device, delivered, closing).await?
+            };
+            Ok((index, live))
         });
     }
-    let mut live = Vec::with_capacity(devices.len());
-    while let Some(result) = opening.join_next().await {
-        live.push(joined(Some(result))?);
+    joined_in_order(opening, devices.len()).await
+}
+
+/// What `count` tasks made, put back in the order of the index each returned: they finish
+/// in any order, and a join by order needs device `i` beside target `i`.
+pub(crate) async fn joined_in_order<T: 'static>(
+    mut tasks: JoinSet<anyhow::Result<(usize, T)>>,
+    count: usize,
+) -> anyhow::Result<Vec<T>> {
+    let mut slots: Vec<Option<T>> = (0..count).map(|_| None).collect();
+    while let Some(result) = tasks.join_next().await {
+        let (index, made) = joined(Some(result))?;
+        let slot = slots.get_mut(index).context("task index out of range")?;
+        *slot = Some(made);
     }
-    Ok(live)
+    slots
+        .into_iter()
+        .collect::<Option<Vec<T>>>()
+        .context("a task returned no result")
 }
 
 fn joined<T>(

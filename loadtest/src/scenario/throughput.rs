@@ -9,7 +9,7 @@ use super::{SETUP_TIMEOUT, slowest};
 use crate::cli::{Rate, ThroughputArgs};
 use crate::fleet::{self, Fleet};
 use crate::procfs::{CpuUsage, total_cpu_seconds};
-use crate::protocol::{Command, Event, LoadPlan, LoadReport};
+use crate::protocol::{Command, Event, JoinBy, LoadPlan, LoadReport};
 use crate::server::ServerUnderTest;
 use crate::summary::Summary;
 
@@ -129,6 +129,7 @@ fn describe(summary: &mut Summary, report: &LoadReport) {
         per_second(report.delivered, report.deliver_elapsed_ms),
         0,
     );
+    summary.add("latency_join", JoinBy::name(report.latency_join));
     summary.add("missing", report.missing);
     summary.add("duplicates", report.duplicates);
     summary.add("unknown_ids", report.unknown);
