@@ -12,28 +12,44 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use push_proto::v1::sender_client::SenderClient;
 use tokio::sync::watch;
+use tonic::metadata::AsciiMetadataValue;
 
+use crate::cli::DevicesOver;
 use crate::client;
 use crate::device::LiveDevice;
 use crate::join::join;
 use crate::protocol::{LoadPlan, LoadReport, SubmitOver, WorkerPlan};
 use crate::submit::{self, Senders, SubmitPlan, Target};
-use crate::submit_http::HttpSenders;
+use crate::submit_http::{HttpSenders, MessageIds};
 
 /// How often the grace period checks whether everything arrived.
 const ARRIVAL_POLL: Duration = Duration::from_millis(5);
 
+/// Runs the load; `live[i]` is the device `targets[i]` reaches, and `authorization` the
+/// VAPID header every submission carries.
 pub async fn run(
     plan: &WorkerPlan,
     load: &LoadPlan,
     targets: Vec<Target>,
+    authorization: AsciiMetadataValue,
     delivered: Arc<AtomicU64>,
     closing: watch::Sender<bool>,
     live: Vec<LiveDevice>,
 ) -> anyhow::Result<LoadReport> {
     let first_endpoint = &targets.first().context("no devices to send to")?.endpoint;
-    let authorization = client::vapid_authorization(first_endpoint)?;
-    let url = plan.submit_url.as_deref().unwrap_or(&plan.server_url);
+    let webpush = plan.devices_over == DevicesOver::Webpush;
+    // A standard-only sender knows a subscription by its endpoint URL alone.
+    let endpoint_origin = push_sdk::vapid::audience_for(first_endpoint);
+    let url = match (webpush, &plan.submit_url) {
+        (true, _) => endpoint_origin.context("endpoint origin")?,
+        (false, Some(url)) => url.clone(),
+        (false, None) => plan.server_url.clone(),
+    };
+    let url = url.as_str();
+    let ids = match webpush {
+        true => MessageIds::Location,
+        false => MessageIds::ResponseBody,
+    };
     let senders = match load.submit_over {
         SubmitOver::Grpc => {
             let mut senders = Vec::with_capacity(load.sender_channels);
@@ -50,8 +66,8 @@ pub async fn run(
                 _ => load.sender_channels,
             };
             let value = authorization.to_str().context("authorization value")?;
-            let http =
-                HttpSenders::connect(over, url, plan.source_ip, value, &targets, connections);
+            let source = plan.source_ip;
+            let http = HttpSenders::connect(over, url, source, value, &targets, connections, ids);
             Senders::Http(http.await?)
         }
     };

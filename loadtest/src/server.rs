@@ -1,5 +1,6 @@
-//! The pushd under test: one the user already runs (`--server` + `--server-pid`), or one the
-//! coordinator starts itself (`--pushd PATH`) on a free port with a throwaway data folder.
+//! The server under test: one the user already runs (`--server` + `--server-pid`, pushd or,
+//! for a standard-only run, any push service), or a pushd the coordinator starts itself
+//! (`--pushd PATH`) on a free port with a throwaway data folder.
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -153,6 +154,15 @@ async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUn
     })
 }
 
+/// Where WebSocket push clients connect: a `ws://` URL as given; for an `http://` one, the
+/// same host and port at `/`, where pushd serves the protocol on its one public port.
+pub fn websocket_url(url: &str) -> String {
+    match url.strip_prefix("http://") {
+        Some(authority) => format!("ws://{}/", authority.trim_end_matches('/')),
+        None => url.to_owned(),
+    }
+}
+
 /// The remembered log lines, oldest first, one per line.
 fn recalled(tail: &Mutex<VecDeque<String>>) -> String {
     tail.lock()
@@ -192,5 +202,17 @@ mod tests {
         )
         .expect("write");
         assert_eq!(announced_address(&file).map(|a| a.port()), Some(40123));
+    }
+
+    #[test]
+    fn websocket_clients_go_to_the_same_port() {
+        assert_eq!(
+            websocket_url("http://127.0.0.1:8070"),
+            "ws://127.0.0.1:8070/"
+        );
+        assert_eq!(
+            websocket_url("ws://127.0.0.1:8080/"),
+            "ws://127.0.0.1:8080/"
+        );
     }
 }

@@ -20,6 +20,7 @@ use crate::device::LiveDevice;
 use crate::load;
 use crate::protocol::{Command, Event, WorkerPlan};
 use crate::submit::Target;
+use crate::webpush;
 
 /// Register/Subscribe calls in flight per worker during setup.
 const SETUP_CONCURRENCY: usize = 64;
@@ -45,7 +46,12 @@ pub async fn run() -> anyhow::Result<()> {
 
 async fn work(plan: &WorkerPlan, commands: &mut Commands) -> anyhow::Result<()> {
     let started = Instant::now();
-    let devices = prepare(plan).await?;
+    let webpush = plan.devices_over == DevicesOver::Webpush;
+    // Standard-only devices register over their own WebSocket when they connect.
+    let devices = match webpush {
+        true => Vec::new(),
+        false => prepare(plan).await?,
+    };
     emit(&Event::Registered {
         devices: devices.len(),
         elapsed_ms: started.elapsed().as_millis() as u64,
@@ -56,7 +62,18 @@ async fn work(plan: &WorkerPlan, commands: &mut Commands) -> anyhow::Result<()> 
     let started = Instant::now();
     let (closing, closing_seen) = watch::channel(false);
     let delivered = Arc::new(AtomicU64::new(0));
-    let live = connect_all(plan, &devices, &delivered, closing_seen).await?;
+    let (live, targets, authorization) = match webpush {
+        true => {
+            let connected = webpush::device::connect_all(plan, &delivered, closing_seen).await?;
+            let authorization = Some(connected.authorization);
+            (connected.live, connected.targets, authorization)
+        }
+        false => {
+            let live = connect_all(plan, &devices, &delivered, closing_seen).await?;
+            let targets = devices.into_iter().filter_map(|(_, target)| target);
+            (live, targets.collect::<Vec<_>>(), None)
+        }
+    };
     emit(&Event::Connected {
         devices: live.len(),
         elapsed_ms: started.elapsed().as_millis() as u64,
@@ -67,8 +84,15 @@ async fn work(plan: &WorkerPlan, commands: &mut Commands) -> anyhow::Result<()> 
                 .load
                 .as_ref()
                 .context("Go sent to a worker with no load")?;
-            let targets = devices.into_iter().filter_map(|(_, target)| target);
-            let report = load::run(plan, load, targets.collect(), delivered, closing, live).await?;
+            let authorization = match authorization {
+                Some(authorization) => authorization,
+                None => {
+                    let first = targets.first().context("no devices to send to")?;
+                    client::vapid_authorization(&first.endpoint)?
+                }
+            };
+            let report =
+                load::run(plan, load, targets, authorization, delivered, closing, live).await?;
             emit(&Event::Report(Box::new(report)));
             next_command(commands).await?;
         }

@@ -46,6 +46,7 @@ pub async fn run(args: IdleArgs) -> anyhow::Result<()> {
     let mut summary = Summary::new("idle");
     summary.add("server", server.url.clone());
     summary.add("server_pids", server.pids.clone());
+    summary.add("devices_over", args.target.devices_over.name());
     summary.add("devices", args.devices);
     summary.add("workers", workers);
     summary.add("register_ms", slowest(&registered));
