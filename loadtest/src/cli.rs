@@ -178,6 +178,10 @@ pub struct DrainArgs {
     /// Plaintext bytes per message.
     #[arg(long, default_value_t = 128)]
     pub payload: usize,
+    /// Seconds a returning device waits for its queued messages. gRPC and websocket: a
+    /// slower drain fails the run; webpush: the round is reported with what arrived.
+    #[arg(long, default_value_t = 30)]
+    pub drain_timeout: u64,
 }
 
 /// Submission pacing.

@@ -8,8 +8,8 @@
 //! - [`fleet`] and [`protocol`]: the worker processes and the JSON lines they exchange.
 //! - [`worker`], [`device`], [`submit`], [`submit_http`], [`load`], [`join`]: what runs
 //!   inside a worker.
-//! - [`webpush`]: devices and senders of a run that uses only the standard protocols, so
-//!   pushd and other push services (autopush-rs) can be compared.
+//! - [`webpush`]: devices, senders and the drain of a run that uses only the standard
+//!   protocols, so pushd and other push services (autopush-rs) can be compared.
 //! - [`server`], [`procfs`]: the server under test and what it costs.
 //! - [`histogram`], [`summary`]: mergeable latency figures and the printed result.
 #![forbid(unsafe_code)]

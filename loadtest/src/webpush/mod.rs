@@ -9,6 +9,8 @@
 //! - Senders: RFC 8030 `POST` to each `pushEndpoint` ([`crate::submit_http`]) with `TTL`,
 //!   `Content-Encoding: aes128gcm` and `Authorization: vapid t=…, k=…` for the endpoint's
 //!   origin; only `201` counts as accepted, and the id is the `Location`'s last segment.
+//! - [`drain`]: a device goes away, messages are posted, it comes back with its `uaid` and
+//!   `channelIDs`; what arrived, twice, or not at all is counted, never assumed.
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE;
 use push_sdk::vapid::VapidKey;
@@ -17,7 +19,9 @@ use tonic::metadata::AsciiMetadataValue;
 use crate::client;
 
 pub mod device;
+pub mod drain;
 pub mod socket;
+mod tally;
 
 /// The application server of a run: one VAPID key, which every channel is restricted to.
 pub struct SenderKey {

@@ -160,6 +160,11 @@ impl PushSocket {
             .await
     }
 
+    /// Closes the connection as a browser going away does: a close frame, then the socket.
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+
     async fn send(&mut self, message: Value) -> anyhow::Result<()> {
         let text = message.to_string();
         self.socket
