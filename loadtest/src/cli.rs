@@ -36,14 +36,18 @@ pub enum Command {
 /// Which server to load, and how the run is reported.
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
-    /// gRPC URL of a running pushd, e.g. http://127.0.0.1:8070.
+    /// URL of a running pushd, e.g. http://127.0.0.1:8070; with `--devices-over webpush`,
+    /// the WebSocket URL of any push service, e.g. ws://127.0.0.1:8080/ (an http:// URL
+    /// means the same host and port, where pushd serves the WebSocket at /).
     #[arg(long, required_unless_present = "pushd")]
     pub server: Option<String>,
-    /// Pid of that pushd, for server CPU and RSS figures (read from /proc).
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// Pid of that server, for server CPU and RSS figures (read from /proc). A server made of
+    /// several processes (autopush: autoconnect, autoendpoint, redis-server) is charged for
+    /// all of them: repeat the flag or give a comma list.
+    #[arg(long = "server-pid", value_delimiter = ',')]
+    pub server_pids: Vec<u32>,
     /// Start this pushd binary on 127.0.0.1:0 with a temporary data folder instead.
-    #[arg(long, conflicts_with_all = ["server", "server_pid"])]
+    #[arg(long, conflicts_with_all = ["server", "server_pids"])]
     pub pushd: Option<PathBuf>,
     /// Extra argument for the started pushd; repeat for several (e.g. --pushd-arg=--sqlite-sync=normal).
     #[arg(long = "pushd-arg", allow_hyphen_values = true)]
@@ -61,8 +65,10 @@ pub struct TargetArgs {
     /// `nstat` ListenOverflows). 32 stays well clear of that for servers with tokio's default 128.
     #[arg(long, default_value_t = 32)]
     pub connect_concurrency: usize,
-    /// How devices listen: gRPC `Listen` streams, or the WebSocket push protocol Firefox
-    /// speaks (`websocket`).
+    /// How devices listen: gRPC `Listen` streams; the WebSocket push protocol Firefox speaks,
+    /// with devices registered over pushd's gRPC API (`websocket`); or nothing but the
+    /// standard protocols, for any push service (`webpush`: each device says hello without
+    /// a uaid and registers a channel over its WebSocket, senders POST to its endpoint).
     #[arg(long, value_enum, default_value_t = DevicesOver::Grpc)]
     pub devices_over: DevicesOver,
     /// Print the summary as one JSON object instead of text.
@@ -76,6 +82,17 @@ pub struct TargetArgs {
 pub enum DevicesOver {
     Grpc,
     Websocket,
+    Webpush,
+}
+
+impl DevicesOver {
+    pub fn name(self) -> &'static str {
+        match self {
+            DevicesOver::Grpc => "grpc",
+            DevicesOver::Websocket => "websocket",
+            DevicesOver::Webpush => "webpush",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -107,8 +124,9 @@ pub struct ThroughputArgs {
     /// How submissions travel: gRPC `SubmitMessage`, or RFC 8030 `POST <endpoint>` over
     /// HTTP/1.1 (`--window` keep-alive connections per worker, one request in flight on each;
     /// `--sender-channels` does not apply) or over h2c (`--sender-channels` connections).
-    #[arg(long, value_enum, default_value_t = SubmitOver::Grpc)]
-    pub submit_over: SubmitOver,
+    /// [default: grpc, or http1 with `--devices-over webpush`]
+    #[arg(long, value_enum)]
+    pub submit_over: Option<SubmitOver>,
     /// TTL of each message; above 0 every accepted message is stored durably first.
     #[arg(long, default_value_t = 3600)]
     pub ttl: u32,
@@ -119,6 +137,17 @@ pub struct ThroughputArgs {
     /// message crosses nodes; devices still connect to the target server.
     #[arg(long)]
     pub submit_to: Option<String>,
+}
+
+impl ThroughputArgs {
+    /// `--submit-over`, or what the devices allow: webpush devices have only an endpoint URL.
+    pub fn submit_over(&self) -> SubmitOver {
+        match (self.submit_over, self.target.devices_over) {
+            (Some(over), _) => over,
+            (None, DevicesOver::Webpush) => SubmitOver::Http1,
+            (None, _) => SubmitOver::Grpc,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -149,6 +178,10 @@ pub struct DrainArgs {
     /// Plaintext bytes per message.
     #[arg(long, default_value_t = 128)]
     pub payload: usize,
+    /// Seconds a returning device waits for its queued messages. gRPC and websocket: a
+    /// slower drain fails the run; webpush: the round is reported with what arrived.
+    #[arg(long, default_value_t = 30)]
+    pub drain_timeout: u64,
 }
 
 /// Submission pacing.
@@ -198,6 +231,37 @@ mod tests {
         let Command::Throughput(args) = cli.command else {
             panic!("not a throughput run");
         };
-        assert_eq!(args.submit_over, SubmitOver::Http2);
+        assert_eq!(args.submit_over(), SubmitOver::Http2);
+        let cli = Cli::parse_from([
+            "loadtest",
+            "idle",
+            "--server",
+            "ws://127.0.0.1:8080/",
+            "--server-pid",
+            "11,12",
+            "--server-pid",
+            "13",
+        ]);
+        let Command::Idle(args) = cli.command else {
+            panic!("not an idle run");
+        };
+        assert_eq!(args.target.server_pids, [11, 12, 13]);
+        let cli = Cli::parse_from(["loadtest", "throughput", "--pushd", "p"]);
+        let Command::Throughput(args) = cli.command else {
+            panic!("not a throughput run");
+        };
+        assert_eq!(args.submit_over(), SubmitOver::Grpc);
+        let cli = Cli::parse_from([
+            "loadtest",
+            "throughput",
+            "--pushd",
+            "p",
+            "--devices-over",
+            "webpush",
+        ]);
+        let Command::Throughput(args) = cli.command else {
+            panic!("not a throughput run");
+        };
+        assert_eq!(args.submit_over(), SubmitOver::Http1, "webpush has no gRPC");
     }
 }

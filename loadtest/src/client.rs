@@ -58,6 +58,11 @@ pub async fn tcp_from(source: IpAddr, server: SocketAddr) -> anyhow::Result<Toki
 /// `endpoint` (what RFC 8292 says the audience is).
 pub fn vapid_authorization(endpoint: &str) -> anyhow::Result<AsciiMetadataValue> {
     let key = VapidKey::generate().context("generating a VAPID key")?;
+    signed_authorization(&key, endpoint)
+}
+
+/// The `authorization` header for `key`, valid for 12 hours for the origin of `endpoint`.
+pub fn signed_authorization(key: &VapidKey, endpoint: &str) -> anyhow::Result<AsciiMetadataValue> {
     let audience = vapid::audience_for(endpoint).context("VAPID audience")?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command as Process};
 
-use crate::cli::TargetArgs;
+use crate::cli::{DevicesOver, TargetArgs};
 use crate::protocol::{Command, Event, LoadPlan, WorkerPlan};
 
 /// How long workers get to exit after `Stop` before they are killed.
@@ -23,6 +23,10 @@ pub fn plan(
     load: Option<LoadPlan>,
 ) -> anyhow::Result<Vec<WorkerPlan>> {
     let first_source = target.first_source_ip;
+    let server_url = match target.devices_over {
+        DevicesOver::Webpush => crate::server::websocket_url(server_url),
+        _ => server_url.to_owned(),
+    };
     let workers = workers.clamp(1, devices.max(1));
     (0..workers)
         .map(|index| {
@@ -35,7 +39,7 @@ pub fn plan(
                 })?;
             Ok(WorkerPlan {
                 index,
-                server_url: server_url.to_owned(),
+                server_url: server_url.clone(),
                 submit_url: None,
                 source_ip: IpAddr::V4(source),
                 // The first `devices % workers` workers take one more.

@@ -6,7 +6,10 @@
 //!
 //! - [`scenario`]: one script per subcommand (`throughput`, `idle`, `drain`).
 //! - [`fleet`] and [`protocol`]: the worker processes and the JSON lines they exchange.
-//! - [`worker`], [`device`], [`submit`], [`submit_http`], [`load`]: what runs inside a worker.
+//! - [`worker`], [`device`], [`submit`], [`submit_http`], [`load`], [`join`]: what runs
+//!   inside a worker.
+//! - [`webpush`]: devices, senders and the drain of a run that uses only the standard
+//!   protocols, so pushd and other push services (autopush-rs) can be compared.
 //! - [`server`], [`procfs`]: the server under test and what it costs.
 //! - [`histogram`], [`summary`]: mergeable latency figures and the printed result.
 #![forbid(unsafe_code)]
@@ -21,10 +24,12 @@ pub mod server;
 mod client;
 mod device;
 mod fleet;
+mod join;
 mod load;
 mod submit;
 mod submit_http;
 mod summary;
+mod webpush;
 mod websocket;
 mod worker;
 

@@ -1,5 +1,5 @@
-//! What the server process costs, read from Linux `/proc`: CPU time (whole process and per
-//! thread) and resident memory.
+//! What the server costs, read from Linux `/proc`: CPU time (whole process and per thread)
+//! and resident memory, of one process or of several added up.
 //!
 //! Reading `/proc` needs no cooperation from pushd, so the same numbers come out whether the
 //! coordinator started the server or was handed a pid.
@@ -35,6 +35,42 @@ impl ProcessSample {
             threads: threads_of(Path::new(&format!("{root}/task"))),
         })
     }
+
+    /// One look at several processes that together are the server under test (autopush is
+    /// autoconnect, autoendpoint and redis-server), added up: a comparison has to charge
+    /// every process a message passes through. With more than one, each thread name is
+    /// prefixed with its process's name, so the breakdown still says who spent it.
+    pub fn take_all(pids: &[u32]) -> anyhow::Result<Self> {
+        let taken_at = Instant::now();
+        let mut total = ProcessSample {
+            taken_at,
+            cpu_ticks: 0,
+            rss_kib: 0,
+            threads: BTreeMap::new(),
+        };
+        for &pid in pids {
+            let one = ProcessSample::take(pid)?;
+            total.cpu_ticks += one.cpu_ticks;
+            total.rss_kib += one.rss_kib;
+            let process = match pids.len() {
+                1 => String::new(),
+                _ => format!("{}/", process_name(pid)),
+            };
+            for (thread, ticks) in one.threads {
+                *total
+                    .threads
+                    .entry(format!("{process}{thread}"))
+                    .or_insert(0) += ticks;
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// The process's command name (`comm`), or its pid when that cannot be read.
+fn process_name(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map_or_else(|_| pid.to_string(), |name| name.trim().to_owned())
 }
 
 /// CPU used between two samples of the same process.
@@ -166,5 +202,17 @@ mod tests {
         let sample = ProcessSample::take(std::process::id()).expect("sample self");
         assert!(sample.rss_kib > 0);
         assert!(!sample.threads.is_empty());
+    }
+
+    #[test]
+    fn several_processes_add_up_and_name_their_threads() {
+        let me = std::process::id();
+        let one = ProcessSample::take_all(&[me]).expect("one");
+        assert!(one.threads.keys().all(|name| !name.contains('/')));
+        let twice = ProcessSample::take_all(&[me, me]).expect("twice");
+        assert!(twice.rss_kib >= one.rss_kib * 3 / 2, "RSS is summed");
+        let prefix = format!("{}/", process_name(me));
+        assert!(twice.threads.keys().all(|name| name.starts_with(&prefix)));
+        assert!(ProcessSample::take_all(&[u32::MAX]).is_err());
     }
 }

@@ -127,6 +127,32 @@ pub struct LoadReport {
     pub submit_elapsed_ms: f64,
     /// Go → last delivery.
     pub deliver_elapsed_ms: f64,
+    /// How deliveries were matched to submissions; `None` when nothing was delivered.
+    #[serde(default)]
+    pub latency_join: Option<JoinBy>,
+}
+
+/// How a worker matched deliveries to submissions (see [`crate::join`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinBy {
+    /// The id the sender was answered with is the id the device saw.
+    MessageId,
+    /// Per device, in the order the submissions were started.
+    DeviceOrder,
+    /// Workers differed (in one run against one server, this should not happen).
+    Mixed,
+}
+
+impl JoinBy {
+    pub fn name(joined: Option<JoinBy>) -> &'static str {
+        match joined {
+            Some(JoinBy::MessageId) => "message_id",
+            Some(JoinBy::DeviceOrder) => "device_order",
+            Some(JoinBy::Mixed) => "mixed",
+            None => "none",
+        }
+    }
 }
 
 impl LoadReport {
@@ -146,6 +172,12 @@ impl LoadReport {
         self.accept.merge(&other.accept);
         self.submit_elapsed_ms = self.submit_elapsed_ms.max(other.submit_elapsed_ms);
         self.deliver_elapsed_ms = self.deliver_elapsed_ms.max(other.deliver_elapsed_ms);
+        self.latency_join = match (self.latency_join, other.latency_join) {
+            (mine, None) => mine,
+            (None, theirs) => theirs,
+            (Some(mine), Some(theirs)) if mine == theirs => Some(mine),
+            _ => Some(JoinBy::Mixed),
+        };
     }
 }
 

@@ -1,5 +1,6 @@
-//! The pushd under test: one the user already runs (`--server` + `--server-pid`), or one the
-//! coordinator starts itself (`--pushd PATH`) on a free port with a throwaway data folder.
+//! The server under test: one the user already runs (`--server` + `--server-pid`, pushd or,
+//! for a standard-only run, any push service), or a pushd the coordinator starts itself
+//! (`--pushd PATH`) on a free port with a throwaway data folder.
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -21,7 +22,8 @@ const LOG_TAIL: usize = 40;
 pub struct ServerUnderTest {
     /// `http://host:port` of the gRPC listener.
     pub url: String,
-    pub pid: Option<u32>,
+    /// The processes charged for the server's CPU and memory (none: figures without them).
+    pub pids: Vec<u32>,
     /// Kept so the process is killed and the data folder removed when this is dropped.
     child: Option<Child>,
     _data_dir: Option<tempfile::TempDir>,
@@ -34,7 +36,7 @@ impl ServerUnderTest {
             (Some(binary), _) => start(binary, target).await,
             (None, Some(url)) => Ok(ServerUnderTest {
                 url: url.trim_end_matches('/').to_owned(),
-                pid: target.server_pid,
+                pids: target.server_pids.clone(),
                 child: None,
                 _data_dir: None,
                 log_tail: Arc::default(),
@@ -43,9 +45,12 @@ impl ServerUnderTest {
         }
     }
 
-    /// A sample of the server process, when its pid is known.
+    /// A sample of the server's processes added up, when their pids are known.
     pub fn sample(&self) -> anyhow::Result<Option<ProcessSample>> {
-        self.pid.map(ProcessSample::take).transpose()
+        if self.pids.is_empty() {
+            return Ok(None);
+        }
+        ProcessSample::take_all(&self.pids).map(Some)
     }
 
     /// Fails if a pushd we started has exited, quoting the end of its log.
@@ -142,11 +147,20 @@ async fn start(binary: &PathBuf, target: &TargetArgs) -> anyhow::Result<ServerUn
     );
     Ok(ServerUnderTest {
         url: format!("http://{address}"),
-        pid: child.id(),
+        pids: child.id().into_iter().collect(),
         child: Some(child),
         _data_dir: Some(data_dir),
         log_tail,
     })
+}
+
+/// Where WebSocket push clients connect: a `ws://` URL as given; for an `http://` one, the
+/// same host and port at `/`, where pushd serves the protocol on its one public port.
+pub fn websocket_url(url: &str) -> String {
+    match url.strip_prefix("http://") {
+        Some(authority) => format!("ws://{}/", authority.trim_end_matches('/')),
+        None => url.to_owned(),
+    }
 }
 
 /// The remembered log lines, oldest first, one per line.
@@ -188,5 +202,17 @@ mod tests {
         )
         .expect("write");
         assert_eq!(announced_address(&file).map(|a| a.port()), Some(40123));
+    }
+
+    #[test]
+    fn websocket_clients_go_to_the_same_port() {
+        assert_eq!(
+            websocket_url("http://127.0.0.1:8070"),
+            "ws://127.0.0.1:8070/"
+        );
+        assert_eq!(
+            websocket_url("ws://127.0.0.1:8080/"),
+            "ws://127.0.0.1:8080/"
+        );
     }
 }

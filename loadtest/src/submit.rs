@@ -53,11 +53,21 @@ pub struct SubmitPlan {
     pub duration: Duration,
 }
 
+/// One message the server accepted.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The id the server answered with (the gRPC reply's or the `201`'s).
+    pub id: String,
+    /// Which target (device) it was for, for a join by order when ids do not match.
+    pub target: usize,
+    pub started: Instant,
+}
+
 /// What the loops saw.
 #[derive(Debug, Default)]
 pub struct Submissions {
-    /// `(message id, submission start)` for every accepted message.
-    pub accepted: Vec<(String, Instant)>,
+    /// Every accepted message.
+    pub accepted: Vec<Accepted>,
     pub errors: BTreeMap<String, u64>,
     /// Start → OK, µs.
     pub accept: Histogram,
@@ -129,7 +139,11 @@ async fn submit_loop(
             Ok(message_id) => {
                 let micros = answered.duration_since(started).as_micros() as u64;
                 seen.accept.record(micros);
-                seen.accepted.push((message_id, started));
+                seen.accepted.push(Accepted {
+                    id: message_id,
+                    target: index,
+                    started,
+                });
             }
             Err(refused) => {
                 *seen.errors.entry(refused.kind).or_insert(0) += 1;

@@ -1,6 +1,7 @@
 //! Submissions as RFC 8030 `POST <endpoint URL>` instead of gRPC: `TTL`, `Content-Encoding:
-//! aes128gcm`, the same VAPID `Authorization` value and the same pre-encrypted body; the
-//! message id comes from the `201 Created` JSON body, and a refusal is counted by status.
+//! aes128gcm`, the same VAPID `Authorization` value and the same pre-encrypted body; a refusal
+//! is counted by status. The message id comes from pushd's `201 Created` JSON body, or, for a
+//! run that relies on nothing but the standard, from the `Location` the `201` carries.
 //!
 //! - HTTP/1.1: `window` keep-alive connections opened before the run; each submission loop
 //!   takes one and keeps it (one request in flight per connection, like a sender's connection
@@ -28,8 +29,19 @@ type Http1 = http1::SendRequest<Full<Bytes>>;
 #[derive(Default)]
 pub struct OwnConnection(Option<Http1>);
 
+/// Where the id of an accepted message is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageIds {
+    /// pushd's `201` body: `{"message_id": …}`, the id its devices see.
+    ResponseBody,
+    /// The last path segment of `Location` (RFC 8030 §5: the push message's resource);
+    /// whether that is what devices see depends on the server (see [`crate::join`]).
+    Location,
+}
+
 pub struct HttpSenders {
     server: SocketAddr,
+    ids: MessageIds,
     source: IpAddr,
     /// `Host` for HTTP/1.1; h2 carries it in the URI (`:authority`).
     host: Option<HeaderValue>,
@@ -50,13 +62,15 @@ impl HttpSenders {
         authorization: &str,
         targets: &[Target],
         connections: usize,
+        ids: MessageIds,
     ) -> anyhow::Result<Self> {
         let base: Uri = submit_url.parse().context("submit url")?;
         let authority = base.authority().context("submit url has no host")?.as_str();
+        // `localhost` may resolve to ::1 first; the source address decides the family.
         let server = tokio::net::lookup_host(authority)
             .await?
-            .next()
-            .with_context(|| format!("{authority} did not resolve"))?;
+            .find(|address| address.is_ipv4() == source.is_ipv4())
+            .with_context(|| format!("{authority} has no address reachable from {source}"))?;
         let h2 = over == SubmitOver::Http2;
         let mut uris = Vec::with_capacity(targets.len());
         for target in targets {
@@ -84,6 +98,7 @@ impl HttpSenders {
         }
         Ok(HttpSenders {
             server,
+            ids,
             source,
             host: (!h2)
                 .then(|| HeaderValue::from_str(authority))
@@ -128,6 +143,7 @@ impl HttpSenders {
             answered(tokio::time::timeout(UNARY_TIMEOUT, sender.send_request(request)).await)?
         };
         let status = answer.status();
+        let location = answer.headers().get(header::LOCATION).cloned();
         let body = answer.into_body().collect().await;
         let body = body.map_err(|e| refused("transport", e))?.to_bytes();
         if status != StatusCode::CREATED {
@@ -136,9 +152,14 @@ impl HttpSenders {
                 detail: format!("{status}: {}", String::from_utf8_lossy(&body)),
             });
         }
-        serde_json::from_slice::<Created>(&body)
-            .map(|created| created.message_id)
-            .map_err(|error| refused("HTTP 201 without a message id", error))
+        match self.ids {
+            MessageIds::ResponseBody => serde_json::from_slice::<Created>(&body)
+                .map(|created| created.message_id)
+                .map_err(|error| refused("HTTP 201 without a message id", error)),
+            // A `201` is an accepted message even without a `Location` (which RFC 8030
+            // requires): it is then joined by order, never by id.
+            MessageIds::Location => Ok(location.as_ref().map(last_segment).unwrap_or_default()),
+        }
     }
 
     /// On the loop's own connection: a pooled one at first, a new one after a failure.
@@ -173,6 +194,13 @@ impl HttpSenders {
     }
 }
 
+/// `https://host/m/<id>?x` → `<id>`.
+fn last_segment(location: &HeaderValue) -> String {
+    let text = location.to_str().unwrap_or_default();
+    let path = text.split(['?', '#']).next().unwrap_or_default();
+    path.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
 /// The part of the `201 Created` body the run needs.
 #[derive(serde::Deserialize)]
 struct Created {
@@ -191,5 +219,18 @@ fn refused(kind: &str, error: impl std::fmt::Display) -> Refused {
     Refused {
         kind: kind.to_owned(),
         detail: format!("{kind}: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_id_is_the_last_segment_of_location() {
+        let id = |text: &'static str| last_segment(&HeaderValue::from_static(text));
+        assert_eq!(id("http://127.0.0.1:8082/m/gAAAAABk-x_y"), "gAAAAABk-x_y");
+        assert_eq!(id("/m/abc?receipt=1"), "abc");
+        assert_eq!(id(""), "");
     }
 }

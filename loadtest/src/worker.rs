@@ -20,6 +20,7 @@ use crate::device::LiveDevice;
 use crate::load;
 use crate::protocol::{Command, Event, WorkerPlan};
 use crate::submit::Target;
+use crate::webpush;
 
 /// Register/Subscribe calls in flight per worker during setup.
 const SETUP_CONCURRENCY: usize = 64;
@@ -45,7 +46,12 @@ pub async fn run() -> anyhow::Result<()> {
 
 async fn work(plan: &WorkerPlan, commands: &mut Commands) -> anyhow::Result<()> {
     let started = Instant::now();
-    let devices = prepare(plan).await?;
+    let webpush = plan.devices_over == DevicesOver::Webpush;
+    // Standard-only devices register over their own WebSocket when they connect.
+    let devices = match webpush {
+        true => Vec::new(),
+        false => prepare(plan).await?,
+    };
     emit(&Event::Registered {
         devices: devices.len(),
         elapsed_ms: started.elapsed().as_millis() as u64,
@@ -56,7 +62,18 @@ async fn work(plan: &WorkerPlan, commands: &mut Commands) -> anyhow::Result<()> 
     let started = Instant::now();
     let (closing, closing_seen) = watch::channel(false);
     let delivered = Arc::new(AtomicU64::new(0));
-    let live = connect_all(plan, &devices, &delivered, closing_seen).await?;
+    let (live, targets, authorization) = match webpush {
+        true => {
+            let connected = webpush::device::connect_all(plan, &delivered, closing_seen).await?;
+            let authorization = Some(connected.authorization);
+            (connected.live, connected.targets, authorization)
+        }
+        false => {
+            let live = connect_all(plan, &devices, &delivered, closing_seen).await?;
+            let targets = devices.into_iter().filter_map(|(_, target)| target);
+            (live, targets.collect::<Vec<_>>(), None)
+        }
+    };
     emit(&Event::Connected {
         devices: live.len(),
         elapsed_ms: started.elapsed().as_millis() as u64,
@@ -67,8 +84,15 @@ async fn work(plan: &WorkerPlan, commands: &mut Commands) -> anyhow::Result<()> 
                 .load
                 .as_ref()
                 .context("Go sent to a worker with no load")?;
-            let targets = devices.into_iter().filter_map(|(_, target)| target);
-            let report = load::run(plan, load, targets.collect(), delivered, closing, live).await?;
+            let authorization = match authorization {
+                Some(authorization) => authorization,
+                None => {
+                    let first = targets.first().context("no devices to send to")?;
+                    client::vapid_authorization(&first.endpoint)?
+                }
+            };
+            let report =
+                load::run(plan, load, targets, authorization, delivered, closing, live).await?;
             emit(&Event::Report(Box::new(report)));
             next_command(commands).await?;
         }
@@ -114,7 +138,7 @@ async fn prepare(plan: &WorkerPlan) -> anyhow::Result<Vec<(RegisteredDevice, Opt
     Ok(prepared)
 }
 
-/// Opens every device's own connection and stream.
+/// Opens every device's own connection and stream; `live[i]` is `devices[i]`'s.
 async fn connect_all(
     plan: &WorkerPlan,
     devices: &[(RegisteredDevice, Option<Target>)],
@@ -123,25 +147,41 @@ async fn connect_all(
 ) -> anyhow::Result<Vec<LiveDevice>> {
     let permits = Arc::new(Semaphore::new(plan.connect_concurrency));
     let mut opening = JoinSet::new();
-    for (device, _) in devices {
+    for (index, (device, _)) in devices.iter().enumerate() {
         let permit = permits.clone().acquire_owned().await?;
         let (device, url, source) = (device.clone(), plan.server_url.clone(), plan.source_ip);
         let over = plan.devices_over;
         let (delivered, closing) = (delivered.clone(), closing.clone());
         opening.spawn(async move {
             let _permit = permit;
-            if over == DevicesOver::Websocket {
-                return crate::websocket::connect(&url, source, &device, delivered, closing).await;
-            }
-            let channel = client::connect(&url, source).await?;
-            LiveDevice::connect(channel, &device, delivered, closing).await
+            let live = if over == DevicesOver::Websocket {
+                crate::websocket::connect(&url, source, &device, delivered, closing).await?
+            } else {
+                let channel = client::connect(&url, source).await?;
+                LiveDevice::connect(channel, &device, delivered, closing).await?
+            };
+            Ok((index, live))
         });
     }
-    let mut live = Vec::with_capacity(devices.len());
-    while let Some(result) = opening.join_next().await {
-        live.push(joined(Some(result))?);
+    joined_in_order(opening, devices.len()).await
+}
+
+/// What `count` tasks made, put back in the order of the index each returned: they finish
+/// in any order, and a join by order needs device `i` beside target `i`.
+pub(crate) async fn joined_in_order<T: 'static>(
+    mut tasks: JoinSet<anyhow::Result<(usize, T)>>,
+    count: usize,
+) -> anyhow::Result<Vec<T>> {
+    let mut slots: Vec<Option<T>> = (0..count).map(|_| None).collect();
+    while let Some(result) = tasks.join_next().await {
+        let (index, made) = joined(Some(result))?;
+        let slot = slots.get_mut(index).context("task index out of range")?;
+        *slot = Some(made);
     }
-    Ok(live)
+    slots
+        .into_iter()
+        .collect::<Option<Vec<T>>>()
+        .context("a task returned no result")
 }
 
 fn joined<T>(

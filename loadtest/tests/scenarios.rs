@@ -12,12 +12,16 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 /// Serves pushd in this process on a loopback port bound here (connections wait in its
 /// backlog until it serves); it stops when the test's runtime ends.
 async fn start_pushd(data_dir: &std::path::Path) -> String {
-    let flags = Overrides {
+    serve_pushd(Overrides {
         metrics_listen: Some("off".into()),
         data_dir: Some(data_dir.to_path_buf()),
         log: Some("warn".into()),
         ..Overrides::default()
-    };
+    })
+    .await
+}
+
+async fn serve_pushd(flags: Overrides) -> String {
     let settings = pushd::Settings::resolve(flags, Overrides::default()).expect("settings");
     let public = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -171,4 +175,97 @@ async fn every_scenario_runs_against_a_real_server() {
         drain["last_message_ms_median"].as_f64() > Some(0.0),
         "{drain}"
     );
+}
+
+/// The standard-only mode against pushd: devices that register themselves over the
+/// WebSocket (no uaid in hello, a channel restricted to the sender's key), RFC 8030 POSTs to
+/// their endpoints, and a drain through a returning hello. Every message must arrive once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webpush_mode_runs_against_a_real_server() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    // Every device registers itself over the WebSocket from one address, as a server behind
+    // a proxy would see it; pushd's per-address registration budget would stop that.
+    let url = serve_pushd(Overrides {
+        metrics_listen: Some("off".into()),
+        data_dir: Some(data_dir.path().to_path_buf()),
+        log: Some("warn".into()),
+        register_rate_per_ip: Some(0),
+        ..Overrides::default()
+    })
+    .await;
+    let ws_url = url.replace("http://", "ws://") + "/";
+    let pid = std::process::id().to_string();
+
+    for over in ["http1", "http2"] {
+        let run = loadtest(&[
+            "throughput",
+            "--server",
+            &ws_url,
+            "--server-pid",
+            &pid,
+            "--devices-over",
+            "webpush",
+            "--submit-over",
+            over,
+            "--devices",
+            "20",
+            "--workers",
+            "2",
+            "--duration",
+            "1",
+            "--rate",
+            "200",
+            "--window",
+            "8",
+            "--grace",
+            "5",
+        ])
+        .await;
+        assert_every_message_arrived(&run);
+        assert_eq!(run["duplicates"].as_u64(), Some(0), "{run}");
+        assert_eq!(run["unknown_ids"].as_u64(), Some(0), "{run}");
+        assert_eq!(run["submit_errors"], serde_json::json!({}), "{run}");
+        // pushd's Location names a sealed handle, not the version its devices see.
+        assert_eq!(run["latency_join"], "device_order", "{run}");
+    }
+
+    let drain = loadtest(&[
+        "drain",
+        "--server",
+        &ws_url,
+        "--devices-over",
+        "webpush",
+        "--messages",
+        "50",
+        "--rounds",
+        "1",
+    ])
+    .await;
+    for (figure, expected) in [
+        ("posted", 50),
+        ("arrived", 50),
+        ("missing", 0),
+        ("duplicates", 0),
+        ("unknown_ids", 0),
+        ("redelivered_after_reconnect", 0),
+        ("rounds_complete", 1),
+    ] {
+        assert_eq!(drain[figure].as_u64(), Some(expected), "{figure}: {drain}");
+    }
+
+    let idle = loadtest(&[
+        "idle",
+        "--server",
+        &url,
+        "--server-pid",
+        &pid,
+        "--devices-over",
+        "webpush",
+        "--devices",
+        "10",
+        "--settle",
+        "0",
+    ])
+    .await;
+    assert_eq!(idle["devices"].as_u64(), Some(10), "{idle}");
 }

@@ -1,7 +1,8 @@
 //! `loadtest drain`: queue K messages for a device that is offline, then connect it as a
 //! returning phone would (new TCP connection, `Listen`, `Hello`) and time until the K-th
 //! message has arrived. Each round uses a fresh device, so no ack from an earlier round can
-//! still be in the queue.
+//! still be in the queue. With `--devices-over webpush` the standard-only version runs
+//! instead ([`crate::webpush::drain`]).
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use tokio::task::JoinSet;
 use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::Channel;
 
-use crate::cli::DrainArgs;
+use crate::cli::{DevicesOver, DrainArgs};
 use crate::client::{self, SubscribedDevice, authorized, vapid_authorization};
 use crate::device;
 use crate::server::ServerUnderTest;
@@ -23,8 +24,6 @@ use crate::summary::{Summary, median};
 
 /// Submissions in flight while filling the queue.
 const QUEUE_CONCURRENCY: usize = 64;
-/// A drain slower than this is reported as a stall.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Milliseconds from "start connecting" to each milestone of one round.
 #[derive(Debug, Default)]
@@ -36,6 +35,9 @@ struct Round {
 }
 
 pub async fn run(args: DrainArgs) -> anyhow::Result<()> {
+    if args.target.devices_over == DevicesOver::Webpush {
+        return crate::webpush::drain::run(args).await;
+    }
     let server = ServerUnderTest::resolve(&args.target).await?;
     let source = args.target.first_source_ip.into();
     let setup = client::connect(&server.url, source).await?;
@@ -50,14 +52,15 @@ pub async fn run(args: DrainArgs) -> anyhow::Result<()> {
             None => authorization.insert(vapid_authorization(&device.endpoint)?),
         };
         fill_queue(&sender, authorization, &device, args.messages).await?;
+        let drain_timeout = Duration::from_secs(args.drain_timeout);
         let timed = tokio::time::timeout(
-            DRAIN_TIMEOUT,
+            drain_timeout,
             drain(&server.url, source, &device, args.messages),
         )
         .await
         .with_context(|| {
             format!(
-                "round {round}: {} messages not drained within {DRAIN_TIMEOUT:?}",
+                "round {round}: {} messages not drained within {drain_timeout:?}",
                 args.messages
             )
         })??;

@@ -21,7 +21,7 @@ const REGISTERED_SETTLE: Duration = Duration::from_secs(1);
 
 pub async fn run(args: IdleArgs) -> anyhow::Result<()> {
     let mut server = ServerUnderTest::resolve(&args.target).await?;
-    if server.pid.is_none() {
+    if server.pids.is_empty() {
         bail!("idle measures server memory: give --server-pid, or start it with --pushd");
     }
     let workers = args
@@ -45,6 +45,8 @@ pub async fn run(args: IdleArgs) -> anyhow::Result<()> {
 
     let mut summary = Summary::new("idle");
     summary.add("server", server.url.clone());
+    summary.add("server_pids", server.pids.clone());
+    summary.add("devices_over", args.target.devices_over.name());
     summary.add("devices", args.devices);
     summary.add("workers", workers);
     summary.add("register_ms", slowest(&registered));

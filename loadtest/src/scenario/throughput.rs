@@ -6,10 +6,10 @@ use std::time::Duration;
 use anyhow::bail;
 
 use super::{SETUP_TIMEOUT, slowest};
-use crate::cli::{Rate, ThroughputArgs};
+use crate::cli::{DevicesOver, Rate, ThroughputArgs};
 use crate::fleet::{self, Fleet};
 use crate::procfs::{CpuUsage, total_cpu_seconds};
-use crate::protocol::{Command, Event, LoadPlan, LoadReport};
+use crate::protocol::{Command, Event, JoinBy, LoadPlan, LoadReport, SubmitOver};
 use crate::server::ServerUnderTest;
 use crate::summary::Summary;
 
@@ -19,6 +19,15 @@ pub async fn run(args: ThroughputArgs) -> anyhow::Result<()> {
             "--payload must be 1..={} bytes",
             push_sdk::crypto::MAX_PLAINTEXT_LEN
         );
+    }
+    let submit_over = args.submit_over();
+    if args.target.devices_over == DevicesOver::Webpush {
+        // Standard-only devices have nothing but an endpoint URL, on its own origin.
+        if submit_over == SubmitOver::Grpc || args.submit_to.is_some() {
+            bail!(
+                "webpush devices are sent to over RFC 8030 HTTP at their endpoint: use --submit-over http1|http2, without --submit-to"
+            );
+        }
     }
     let mut server = ServerUnderTest::resolve(&args.target).await?;
     let workers = args.workers.clamp(1, args.devices.max(1));
@@ -33,7 +42,7 @@ pub async fn run(args: ThroughputArgs) -> anyhow::Result<()> {
         sender_channels: args.sender_channels,
         ttl_seconds: args.ttl,
         grace_ms: args.grace * 1000,
-        submit_over: args.submit_over,
+        submit_over,
     };
     let mut plans = fleet::plan(&server.url, &args.target, args.devices, workers, Some(load))?;
     for plan in &mut plans {
@@ -72,10 +81,12 @@ pub async fn run(args: ThroughputArgs) -> anyhow::Result<()> {
 
     let mut summary = Summary::new("throughput");
     summary.add("server", server.url.clone());
+    summary.add("server_pids", server.pids.clone());
     if let Some(submit_to) = &args.submit_to {
         summary.add("submitted_to", submit_to.clone());
     }
-    summary.add("submit_over", args.submit_over.name());
+    summary.add("devices_over", args.target.devices_over.name());
+    summary.add("submit_over", submit_over.name());
     summary.add("devices", args.devices);
     summary.add("workers", workers);
     summary.add(
@@ -128,6 +139,7 @@ fn describe(summary: &mut Summary, report: &LoadReport) {
         per_second(report.delivered, report.deliver_elapsed_ms),
         0,
     );
+    summary.add("latency_join", JoinBy::name(report.latency_join));
     summary.add("missing", report.missing);
     summary.add("duplicates", report.duplicates);
     summary.add("unknown_ids", report.unknown);
