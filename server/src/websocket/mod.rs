@@ -75,9 +75,13 @@ impl WebSocketFront {
                 Ok(upgraded) => {
                     // Small buffers: a client is mostly idle, and tungstenite's
                     // defaults (128 KiB each way) would be most of an idle
-                    // client's memory. Frames are written as they come.
+                    // client's memory. The read buffer is zero-filled to its size,
+                    // so all of it is resident: 1 KiB holds a client's frames
+                    // (hello, register, acks: a few hundred bytes) and grows for a
+                    // larger one; 4 KiB cost 3 kB more per idle client with the
+                    // same throughput (BENCHMARKS.md). Frames are written as they come.
                     let config = WebSocketConfig::default()
-                        .read_buffer_size(4 * 1024)
+                        .read_buffer_size(1024)
                         .write_buffer_size(0)
                         .max_write_buffer_size(MAX_MESSAGE_BYTES)
                         .max_message_size(Some(MAX_MESSAGE_BYTES))
