@@ -8,6 +8,7 @@
 # Usage: heap-idle.sh PUSHD LOADTEST DEVICES grpc|websocket OUT
 # Needs heaptrack (Debian package) and rustfilt (cargo install rustfilt).
 set -euo pipefail
+. "$(dirname "$0")/ready.sh"
 pushd_bin=$1 loadtest=$2 devices=$3 over=$4 out=$5
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -16,8 +17,7 @@ heaptrack -o "$work/profile" "$pushd_bin" --listen 127.0.0.1:0 --metrics-listen 
     --data-dir "$work/data" --ready-file "$work/ready.json" --sender-rate 0 \
     --subscription-rate 0 --device-rate 0 --max-connections-per-ip 0 \
     --register-rate-per-ip 0 >"$work/heaptrack.log" 2>&1 &
-for _ in $(seq 300); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
-read -r address pid < <(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['listen'], r['pid'])" "$work/ready.json")
+wait_ready "$work/ready.json"
 "$loadtest" idle --server "http://$address" --server-pid "$pid" --devices "$devices" \
     --settle 5 --devices-over "$over" | grep -E 'per_device_kb'
 kill -TERM "$pid"

@@ -7,21 +7,25 @@
 # Usage: perf-profile.sh PUSHD LOADTEST OUT [extra loadtest arguments...]
 # Needs perf (Debian package linux-perf) and inferno (cargo install inferno).
 set -euo pipefail
+. "$(dirname "$0")/ready.sh"
 pushd_bin=$1 loadtest=$2 out=$3
 shift 3
 mkdir -p "$out"
 work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+# Abuse limits off: the whole load comes from a few loopback addresses.
 "$pushd_bin" --listen 127.0.0.1:0 --metrics-listen off --data-dir "$work/data" \
-    --ready-file "$work/ready.json" >"$work/pushd.log" 2>&1 &
-for _ in $(seq 300); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
-read -r address pid < <(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['listen'], r['pid'])" "$work/ready.json")
+    --ready-file "$work/ready.json" --sender-rate 0 --subscription-rate 0 --device-rate 0 \
+    --max-connections-per-ip 0 --register-rate-per-ip 0 >"$work/pushd.log" 2>&1 &
+wait_ready "$work/ready.json"
 "$loadtest" throughput --server "http://$address" --server-pid "$pid" --devices 1000 \
     --workers 1 --window 128 --duration 15 --json "$@" >"$out/loadtest.json" &
 load=$!
 # Devices connect in the first seconds; profile the steady middle of the 15 s window.
+# DWARF call graphs: the release build has no frame pointers, and without them most
+# stacks stop short of the pushd or h2 frame that says which stage they belong to.
 sleep 8
-perf record -F 499 -g -p "$pid" -o "$work/perf.data" -- sleep 6 2>"$work/perf.log"
+perf record -F 199 --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" -- sleep 6 2>"$work/perf.log"
 wait "$load"
 perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf >"$out/stacks.folded"
 inferno-flamegraph --title "pushd at max rate" <"$out/stacks.folded" >"$out/flamegraph.svg"

@@ -3,8 +3,8 @@
 
 Reads folded stacks (`perf script | inferno-collapse-perf --tid`, one line per stack:
 "thread;outer;...;leaf COUNT"), puts each sample in the first stage whose marker appears in
-its stack (outermost pushd or library frame decides; kernel frames underneath count for the
-stage that called them), and prints each stage's share and, given the run's server CPU per
+its stack (the innermost frame that names a stage decides; kernel and allocator frames
+underneath count for the stage that called them), and prints each stage's share and, given the run's server CPU per
 message, its microseconds per message. Also prints the top self-time frames.
 
 Usage: perf-stages.py FOLDED US_PER_MESSAGE [TOP]
@@ -14,7 +14,7 @@ import sys
 
 # (stage, markers): a sample belongs to the first stage with a marker in its stack.
 STAGES = [
-    ("store: SQLite writer thread", ["sqlite-writer"]),
+    ("store: SQLite writer thread", ["pushd::store::sqlite::"]),
     ("submit: sender checks (VAPID, rates, payload), routing, offer to the stream",
      ["pushd::submit::", "pushd::api::sender", "pushd::http::push", "pushd::limits::"]),
     ("ack: reading device frames, ack bookkeeping, store.ack",
@@ -29,9 +29,17 @@ STAGES = [
 
 
 def stage_of(stack):
-    for name, markers in STAGES:
-        if any(marker in stack for marker in markers):
-            return name
+    # The innermost frame that names a stage decides: every stack starts in the runtime
+    # and most pass through a connection task, so the frame nearest the leaf says what
+    # the work was for.
+    frames = stack.split(";")
+    if frames[0].startswith("sqlite-writer"):
+        # The writer thread is the store stage, whatever it calls.
+        return STAGES[0][0]
+    for frame in reversed(frames[1:]):
+        for name, markers in STAGES:
+            if any(marker in frame for marker in markers):
+                return name
     return "other"
 
 
@@ -50,7 +58,7 @@ def main():
             total += count
             stages[stage_of(stack)] += count
             leaves[stack.rsplit(";", 1)[-1]] += count
-    print(f"{total} samples; {per_message} µs of server CPU per message\n")
+    print(f"{per_message} µs of server CPU per message, split by sampled time\n")
     print("| stage | share | µs per message |\n| --- | ---: | ---: |")
     for name, count in stages.most_common():
         share = count / total

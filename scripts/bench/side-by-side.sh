@@ -12,6 +12,10 @@
 # then prints one markdown table (rows: figures, columns: servers). The JSON of every
 # measurement and loadtest's log are kept in --out.
 #
+# Idle figures are RSS growth while devices connect. A server that already held devices
+# (an earlier idle run, an earlier run of this script) reuses the memory they freed and looks
+# cheaper than it is: for idle figures, start both servers fresh and give one --idle size.
+#
 # Usage:
 #   scripts/bench/side-by-side.sh --a-name pushd --a-ws ws://127.0.0.1:8070/ --a-pids 1234 \
 #       --b-name autopush --b-ws ws://127.0.0.1:8080/ --b-pids 2345,2346,2347 \

@@ -323,9 +323,10 @@ where
             && (buf.capacity() == 0 || buf.capacity() - buf.len() >= self.min_buffer_capacity)
     }
 
-    /// Drops the write buffer when nothing is left in it.
+    /// Drops the write buffer; called once everything in it has been written.
     fn release_buffer(&mut self) {
-        if self.next.is_none() && self.buf.get_ref().is_empty() && self.buf.get_ref().capacity() != 0 {
+        debug_assert!(self.next.is_none() && self.buf.get_ref().is_empty());
+        if self.buf.get_ref().capacity() != 0 {
             self.buf = Cursor::new(BytesMut::new());
         }
     }
