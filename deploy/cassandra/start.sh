@@ -260,7 +260,6 @@ COMMON_FLAGS=(
   -Dio.netty.allocator.maxOrder=11
   # Test-cluster speedups (Cassandra system properties, see CassandraRelevantProperties):
   -Dcassandra.skip_wait_for_gossip_to_settle=0   # don't wait for gossip to settle
-  -Dcassandra.ring_delay_ms=1000                 # bootstrap waits ring_delay (30s default)
   -Dcassandra.superuser_setup_delay_ms=0
   -Dcassandra.consistent.rangemovement=false     # don't block joins on range-movement checks
   -Dcassandra.unsafesystem=true                  # no fsync for system tables: faster DDL
@@ -421,8 +420,16 @@ cleanup_on_failure() {
   for pid in "${STARTED[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 
+# A joining node waits ring_delay for a seed's gossip (30s by default) and
+# gives up if none came. 1s is enough on an idle machine; each retry waits
+# longer, for a seed busy with the previous node's join or a loaded machine.
+ring_delay_ms() {
+  case "$1" in 1) echo 1000 ;; 2) echo 5000 ;; 3) echo 15000 ;; *) echo 30000 ;; esac
+}
+MAX_ATTEMPTS=4
+
 start_node() {
-  local n="$1" dir="$BASE/node$1" addr pid t0
+  local n="$1" attempt="${2:-1}" dir="$BASE/node$1" addr pid t0
   addr="$(node_addr "$n")"
   write_config "$n"
   log "starting node$n on $addr (heap $HEAP, logs $dir/logs)"
@@ -433,6 +440,7 @@ start_node() {
   # without fd 9, the start lock, which it would otherwise hold forever.
   cd "$dir"
   MALLOC_ARENA_MAX=4 nohup "$JAVA" "${COMMON_FLAGS[@]}" "${JPMS_FLAGS[@]}" \
+    -Dcassandra.ring_delay_ms="$(ring_delay_ms "$attempt")" \
     -Dcassandra.config="file://$dir/conf/cassandra.yaml" \
     -Dcassandra.logdir="$dir/logs" \
     -Dcassandra.storagedir="$dir" \
@@ -451,11 +459,15 @@ start_node() {
     if ! kill -0 "$pid" 2>/dev/null; then
       # A joining node that reaches no seed in time gives up at once; on a
       # busy 2-core machine the seed's gossip is sometimes just slow.
-      if grep -q "Unable to contact any seeds" "$dir/logs/stdout.log" && (( ${2:-1} < 3 )); then
-        log "node$n could not reach a seed; starting it again (attempt $(( ${2:-1} + 1 )) of 3)"
+      if grep -q "Unable to contact any seeds" "$dir/logs/stdout.log" && ! node_running 1; then
+        log "node1, the seed, is not running any more: its log follows"
+        log_tail 1
+      elif grep -q "Unable to contact any seeds" "$dir/logs/stdout.log" && (( attempt < MAX_ATTEMPTS )); then
+        log "node$n could not reach a seed within $(ring_delay_ms "$attempt") ms; starting it again" \
+          "(attempt $(( attempt + 1 )) of $MAX_ATTEMPTS, waiting up to $(ring_delay_ms $(( attempt + 1 ))) ms)"
         rm -rf "$dir/data" "$dir/commitlog" "$dir/saved_caches" "$dir/hints" "$dir/cdc_raw"
         sleep 5
-        start_node "$n" $(( ${2:-1} + 1 ))
+        start_node "$n" $(( attempt + 1 ))
         return
       fi
       log_tail "$n"
