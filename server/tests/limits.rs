@@ -117,10 +117,14 @@ async fn a_flooding_sender_is_slowed_while_another_keeps_sending() {
         Senders::new(&pushd.url).await,
         Senders::new(&pushd.url).await,
     );
+    let started = std::time::Instant::now();
     let refused = flood(&mut flooder, &flooded, 80).await;
+    // What the bucket may let through: the burst plus what refilled while
+    // the flood ran (slow on a loaded machine), so the bound holds at any speed.
+    let allowed = 50 + (5.0 * started.elapsed().as_secs_f64()).ceil() as usize;
     assert!(
-        refused.len() >= 25,
-        "most beyond the burst are refused: {}",
+        !refused.is_empty() && refused.len() >= 80usize.saturating_sub(allowed),
+        "beyond the burst and the refill ({allowed} allowed) all are refused: {} refused",
         refused.len()
     );
     for status in &refused {
