@@ -12,7 +12,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    pushd::telemetry::init_logging(&settings.log);
+    pushd::telemetry::init_logging(&settings.log, settings.log_format);
     match pushd::run(settings, shutdown_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

@@ -14,7 +14,7 @@ use crate::bridges;
 use crate::cluster::ClusterNode;
 use crate::config::{Settings, StoreChoice};
 use crate::delivery::Hub;
-use crate::store::{spawn_expiry, spawn_unused_device_reaper};
+use crate::store::{Store, spawn_expiry, spawn_unused_device_reaper};
 use crate::submit::Router;
 use crate::{telemetry, transport};
 use open::{Opened, open_store};
@@ -75,13 +75,16 @@ pub async fn serve(
     };
     let listener = listeners.public;
     let grpc_addr = local_addr(&listener, "the public listener (listen)")?;
+    let (drain_started, mut draining) = tokio::sync::watch::channel(false);
+    let mut metrics_task = None;
     let metrics_addr = match listeners.metrics {
         Some(metrics_listener) => {
             let bound = local_addr(&metrics_listener, "metrics (metrics_listen)")?;
-            tokio::spawn(telemetry::serve_metrics(
+            metrics_task = Some(tokio::spawn(telemetry::serve_metrics(
                 metrics_listener,
                 telemetry::metrics_handle(),
-            ));
+                telemetry::Readiness::new(store_check(&store), draining.clone()),
+            )));
             Some(bound)
         }
         None => None,
@@ -92,7 +95,6 @@ pub async fn serve(
     });
 
     let hub = Arc::new(Hub::default());
-    let (drain_started, mut draining) = tokio::sync::watch::channel(false);
     // Leaving starts with the drain, so other nodes stop forwarding here at once.
     let (cluster_node, cluster_addr) = match (&settings.cluster, directory) {
         (Some(cluster), Some(directory)) => {
@@ -216,6 +218,21 @@ pub async fn serve(
     if let Some(path) = &settings.ready_file {
         ready::remove(path).await;
     }
+    // Its readiness check holds the store; a caller serving again in this
+    // process gets a listener of its own.
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
     tracing::info!("pushd stopped");
     Ok(())
+}
+
+/// What `/readyz` asks the store, in the form telemetry takes it.
+fn store_check(store: &Arc<dyn Store>) -> telemetry::StoreCheck {
+    let store = store.clone();
+    Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move { store.ping().await.map_err(|error| error.to_string()) })
+            as telemetry::CheckAnswer
+    })
 }

@@ -100,7 +100,7 @@ async fn a_provider_that_dribbles_its_keys_is_cut_off_at_the_deadline() {
     idp.set_mode(JwksMode::Dribble);
     let stderr = startup_failure(&idp).await;
     assert!(
-        stderr.contains("jwks.json took over") && stderr.contains("body"),
+        stderr.contains("certs took over") && stderr.contains("body"),
         "{stderr}"
     );
 }
@@ -110,5 +110,5 @@ async fn a_key_document_of_megabytes_is_refused() {
     let idp = Idp::start(&[&SigningKey::new("key-1")]).await;
     idp.set_mode(JwksMode::Oversized);
     let stderr = startup_failure(&idp).await;
-    assert!(stderr.contains("jwks.json answered over 1 MiB"), "{stderr}");
+    assert!(stderr.contains("certs answered over 1 MiB"), "{stderr}");
 }

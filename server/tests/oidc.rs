@@ -224,7 +224,7 @@ fn pushd_stops_when_the_provider_cannot_be_reached() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("identity provider") && stderr.contains("jwks.json"),
+        stderr.contains("identity provider") && stderr.contains("openid-configuration"),
         "{stderr}"
     );
 }

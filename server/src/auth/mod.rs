@@ -20,6 +20,7 @@ pub(crate) use credential::{
 };
 pub use endpoint_token::EndpointTokens;
 pub(crate) use endpoint_token::{SECRET_NAME as ENDPOINT_TOKEN_SECRET, TOKEN_CHARS};
+pub(crate) use jwks::{ProviderUrlProblem, check_provider_url};
 pub(crate) use jwt::P256KeyError;
 pub(crate) use message_handle::{MessageCopy, MessageHandles, OpenedHandle};
 pub(crate) use oidc::{OidcAuthenticator, OidcSettings};

@@ -22,7 +22,9 @@ use crate::store::Store;
 pub(crate) struct OidcSettings {
     pub issuer: String,
     pub audience: String,
-    pub jwks_url: String,
+    /// Where the keys are when set (`oidc_jwks_url`); else the issuer's
+    /// discovery document says.
+    pub jwks_url: Option<String>,
 }
 
 /// Tolerated difference between the provider's clock and ours.
@@ -45,7 +47,11 @@ impl OidcAuthenticator {
         settings: OidcSettings,
         store: Arc<dyn Store>,
     ) -> Result<Self, JwksError> {
-        let keys = JwksCache::load(&settings.jwks_url).await?;
+        let keys = match &settings.jwks_url {
+            Some(url) => JwksCache::load(url).await?,
+            None => JwksCache::discover(&settings.issuer).await?,
+        };
+        tracing::info!(issuer = %settings.issuer, jwks_url = %keys.url(), "identity provider's keys loaded");
         Ok(Self {
             settings,
             keys,

@@ -25,6 +25,7 @@ pub(crate) const MAX_RECEIPT_WATCHERS: usize = 1024;
 /// 7 days.
 pub(crate) const UNUSED_DEVICE_SECONDS: u64 = 7 * 86_400;
 pub(crate) const LOG: &str = "info";
+pub(crate) const LOG_FORMAT: &str = "text";
 
 // Security: quotas and rates.
 pub(crate) const MAX_SUBSCRIPTIONS_PER_DEVICE: u32 = 200;

@@ -24,6 +24,8 @@ pub enum ConfigError {
     MetricsListen(String),
     #[error("sqlite_sync is {0:?}; use \"full\" or \"normal\"")]
     SqliteSync(String),
+    #[error("log_format is {0:?}; use \"text\" or \"json\"")]
+    LogFormat(String),
     #[error(transparent)]
     Store(#[from] ScyllaOptionsError),
     #[error("set both tls_cert_file and tls_key_file, or neither")]

@@ -157,7 +157,9 @@ pub struct Overrides {
     /// The `aud` the provider puts in tokens for this service (its client id)
     #[arg(long, env = "PUSHD_OIDC_AUDIENCE")]
     pub oidc_audience: Option<String>,
-    /// Where the provider publishes its signing keys (JWKS) [default: <issuer>/.well-known/jwks.json]
+    /// Where the provider publishes its signing keys (JWKS), for a provider
+    /// without a discovery document [default: the jwks_uri of
+    /// <issuer>/.well-known/openid-configuration]
     #[arg(long, env = "PUSHD_OIDC_JWKS_URL")]
     pub oidc_jwks_url: Option<String>,
     /// Seconds a client has to finish each step of getting in: the TLS
@@ -237,6 +239,10 @@ pub struct Overrides {
     /// Log filter, tracing-subscriber syntax [default: info]
     #[arg(long, env = "PUSHD_LOG")]
     pub log: Option<String>,
+    /// "text" (for a person) or "json" (one object per line, for a log
+    /// collector) [default: text]
+    #[arg(long, env = "PUSHD_LOG_FORMAT")]
+    pub log_format: Option<String>,
     /// Once every listener is bound and serving, pushd writes its bound
     /// addresses here as one JSON object (for scripts and tests) [default: off]
     #[arg(long, env = "PUSHD_READY_FILE")]
@@ -275,6 +281,7 @@ pub struct Settings {
     pub(crate) security: SecuritySettings,
     pub(crate) connections: ConnectionSettings,
     pub log: String,
+    pub log_format: crate::telemetry::LogFormat,
     /// Where to announce the bound addresses once serving; see [`crate::server`].
     pub(crate) ready_file: Option<PathBuf>,
 }
@@ -309,6 +316,10 @@ impl Settings {
             "normal" => false,
             other => return Err(ConfigError::SqliteSync(other.to_owned())),
         };
+        let log_format = flags.log_format.or(file.log_format);
+        let log_format = log_format.as_deref().unwrap_or(defaults::LOG_FORMAT);
+        let log_format = crate::telemetry::LogFormat::parse(log_format)
+            .ok_or_else(|| ConfigError::LogFormat(log_format.to_owned()))?;
         let max_queued_messages = flags
             .max_queued_messages
             .or(file.max_queued_messages)
@@ -406,6 +417,7 @@ impl Settings {
                 .log
                 .or(file.log)
                 .unwrap_or_else(|| defaults::LOG.into()),
+            log_format,
             ready_file: flags.ready_file.or(file.ready_file),
             security,
             connections,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::{ConfigError, Overrides, defaults};
-use crate::auth::OidcSettings;
+use crate::auth::{self, OidcSettings, ProviderUrlProblem};
 use crate::limits::{Rate, RateSettings};
 
 #[derive(Clone)]
@@ -96,12 +96,11 @@ impl SecuritySettings {
             Some(issuer) => {
                 let audience = pick(&flags.oidc_audience, &file.oidc_audience)
                     .ok_or(ConfigError::OidcAudienceMissing)?;
-                let jwks_url =
-                    pick(&flags.oidc_jwks_url, &file.oidc_jwks_url).unwrap_or_else(|| {
-                        format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'))
-                    });
+                let jwks_url = pick(&flags.oidc_jwks_url, &file.oidc_jwks_url);
                 check_provider_url("oidc_issuer", &issuer)?;
-                check_provider_url("oidc_jwks_url", &jwks_url)?;
+                if let Some(jwks_url) = &jwks_url {
+                    check_provider_url("oidc_jwks_url", jwks_url)?;
+                }
                 Some(OidcSettings {
                     issuer,
                     audience,
@@ -124,36 +123,20 @@ impl SecuritySettings {
     }
 }
 
-/// The provider's keys decide who is authenticated: fetched over plaintext,
-/// anyone on the path could serve their own and sign in as any user.
-/// Loopback is spared, for a provider on the same host (and tests).
+/// The rule is the one discovered key URLs follow too (`auth::check_provider_url`).
 fn check_provider_url(setting: &'static str, url: &str) -> Result<(), ConfigError> {
-    let uri: http::Uri = url.parse().map_err(|source| ConfigError::ProviderUrl {
-        setting,
-        url: url.to_owned(),
-        source,
-    })?;
-    let host = uri.host().unwrap_or_default();
-    match uri.scheme_str() {
-        Some("https") if !host.is_empty() => Ok(()),
-        Some("http") if is_loopback(host) => Ok(()),
-        Some("http") => Err(ConfigError::ProviderUrlPlaintext {
-            setting,
-            url: url.to_owned(),
-        }),
-        _ => Err(ConfigError::ProviderUrlNotHttps {
-            setting,
-            url: url.to_owned(),
-        }),
-    }
-}
-
-fn is_loopback(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|address| address.is_loopback())
+    auth::check_provider_url(url).map_err(|problem| {
+        let url = url.to_owned();
+        match problem {
+            ProviderUrlProblem::NotUrl(source) => ConfigError::ProviderUrl {
+                setting,
+                url,
+                source,
+            },
+            ProviderUrlProblem::Plaintext => ConfigError::ProviderUrlPlaintext { setting, url },
+            ProviderUrlProblem::NotHttps => ConfigError::ProviderUrlNotHttps { setting, url },
+        }
+    })
 }
 
 /// A setting that must not be printed: `{:?}` shows `<redacted>`.

@@ -31,6 +31,14 @@ fn unknown_keys_and_bad_values_are_reported() {
             .to_string()
             .contains("sqlite_sync")
     );
+    let file: Overrides = toml::from_str("log_format = \"yaml\"").expect("toml");
+    let refused = Settings::resolve(Overrides::default(), file)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("log_format") && refused.contains("json"),
+        "{refused}"
+    );
 }
 
 #[test]
@@ -194,6 +202,7 @@ fn code_defaults() -> Vec<(&'static str, Documented)> {
             value(&defaults::RECEIPT_RETENTION_SECONDS),
         ),
         ("log", value(&defaults::LOG)),
+        ("log_format", value(&defaults::LOG_FORMAT)),
         ("ready_file", Unset),
         ("apns_key_file", Unset),
         ("apns_key_id", Unset),

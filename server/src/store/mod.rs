@@ -233,4 +233,8 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets receipts and events kept until before `now`; returns how
     /// many receipts (a store that expires rows by itself may return 0).
     async fn purge_receipts(&self, now: UnixMillis) -> StoreResult<u64>;
+
+    /// Ok when the backend answers a cheap read the way it would answer a
+    /// device's (for `/readyz`); the caller bounds how long it waits.
+    async fn ping(&self) -> StoreResult<()>;
 }

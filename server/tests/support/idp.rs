@@ -1,6 +1,8 @@
 //! A stand-in identity provider on loopback: RSA signing keys published as
 //! a JWKS document over HTTP, and ID tokens signed with them, as an OpenID
-//! Connect provider (Firefox Accounts, Keycloak, …) issues them.
+//! Connect provider (Firefox Accounts, Keycloak, …) issues them. Like
+//! Google's and Keycloak's, its keys are not at `/.well-known/jwks.json`:
+//! only its discovery document says where.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -18,6 +20,9 @@ use openssl::rsa::Rsa;
 use serde_json::json;
 
 pub const AUDIENCE: &str = "pushd-test-client";
+/// Where the keys are, named only in the discovery document.
+pub const JWKS_PATH: &str = "/protocol/openid-connect/certs";
+const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 pub struct SigningKey {
     pub kid: String,
@@ -59,8 +64,46 @@ pub enum JwksMode {
 pub struct Idp {
     pub issuer: String,
     published: Arc<Mutex<Vec<serde_json::Value>>>,
+    /// JWKS fetches (discovery document reads are not counted).
     pub fetches: Arc<Mutex<usize>>,
     mode: Arc<Mutex<JwksMode>>,
+    /// The `issuer` the discovery document names (the real one unless a test changes it).
+    discovered_issuer: Arc<Mutex<String>>,
+}
+
+/// What the stand-in serves at each path.
+#[derive(Clone)]
+struct Served {
+    keys: Arc<Mutex<Vec<serde_json::Value>>>,
+    fetches: Arc<Mutex<usize>>,
+    mode: Arc<Mutex<JwksMode>>,
+    issuer: String,
+    discovered_issuer: Arc<Mutex<String>>,
+}
+
+impl Served {
+    fn answer(&self, path: &str) -> Answer {
+        match path {
+            DISCOVERY_PATH => {
+                let document = json!({
+                    "issuer": *self.discovered_issuer.lock().expect("lock"),
+                    "jwks_uri": format!("{}{JWKS_PATH}", self.issuer),
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                });
+                Response::new(Full::new(Bytes::from(document.to_string())).boxed_unsync())
+            }
+            JWKS_PATH => {
+                *self.fetches.lock().expect("lock") += 1;
+                let mode = *self.mode.lock().expect("lock");
+                answer(mode, &self.keys.lock().expect("lock"))
+            }
+            _ => {
+                let mut response = Response::new(Full::new(Bytes::new()).boxed_unsync());
+                *response.status_mut() = hyper::StatusCode::NOT_FOUND;
+                response
+            }
+        }
+    }
 }
 
 type Answer = Response<UnsyncBoxBody<Bytes, Infallible>>;
@@ -91,7 +134,7 @@ fn answer(mode: JwksMode, keys: &[serde_json::Value]) -> Answer {
 }
 
 impl Idp {
-    /// Serves `keys` at `<issuer>/.well-known/jwks.json`.
+    /// Serves `keys` at [`JWKS_PATH`], named in its discovery document.
     pub async fn start(keys: &[&SigningKey]) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -99,19 +142,25 @@ impl Idp {
         let issuer = format!("http://{}", listener.local_addr().expect("addr"));
         let published: Arc<Mutex<Vec<_>>> =
             Arc::new(Mutex::new(keys.iter().map(|key| key.jwk.clone()).collect()));
-        let fetches = Arc::new(Mutex::new(0));
-        let mode = Arc::new(Mutex::new(JwksMode::Serve));
-        let (serving, counting, answering) = (published.clone(), fetches.clone(), mode.clone());
+        let served = Served {
+            keys: published.clone(),
+            fetches: Arc::new(Mutex::new(0)),
+            mode: Arc::new(Mutex::new(JwksMode::Serve)),
+            issuer: issuer.clone(),
+            discovered_issuer: Arc::new(Mutex::new(issuer.clone())),
+        };
+        let (fetches, mode) = (served.fetches.clone(), served.mode.clone());
+        let discovered_issuer = served.discovered_issuer.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (keys, count, mode) = (serving.clone(), counting.clone(), answering.clone());
+                let served = served.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |_request| {
-                        *count.lock().expect("lock") += 1;
-                        let mode = *mode.lock().expect("lock");
-                        let response = answer(mode, &keys.lock().expect("lock"));
-                        async move { Ok::<_, Infallible>(response) }
-                    });
+                    let service = hyper::service::service_fn(
+                        move |request: hyper::Request<hyper::body::Incoming>| {
+                            let response = served.answer(request.uri().path());
+                            async move { Ok::<_, Infallible>(response) }
+                        },
+                    );
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -123,7 +172,18 @@ impl Idp {
             published,
             fetches,
             mode,
+            discovered_issuer,
         }
+    }
+
+    /// Where the keys are, as `oidc_jwks_url` would name them.
+    pub fn jwks_url(&self) -> String {
+        format!("{}{JWKS_PATH}", self.issuer)
+    }
+
+    /// The discovery document names this issuer from now on.
+    pub fn discover_as(&self, issuer: &str) {
+        *self.discovered_issuer.lock().expect("lock") = issuer.into();
     }
 
     /// JWKS fetches answered so far.

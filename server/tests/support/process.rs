@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long pushd may take to open its store and bind (a CQL keyspace
@@ -25,6 +26,8 @@ pub struct Pushd {
     pub cluster: Option<ClusterNode>,
     pub data_dir: PathBuf,
     extra_args: Vec<String>,
+    /// Every line pushd has written to stderr so far.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Pushd {
@@ -74,10 +77,13 @@ impl Pushd {
             .spawn()
             .expect("spawn pushd");
         let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let kept = log.clone();
         // Keeps draining stderr so pushd never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[pushd] {line}");
+                kept.lock().expect("log lock").push(line);
             }
         });
         let ready = wait_for_ready_file(&mut child, &ready_file);
@@ -95,7 +101,46 @@ impl Pushd {
             cluster,
             data_dir: data_dir.to_path_buf(),
             extra_args,
+            log,
         }
+    }
+
+    /// The lines pushd has written to stderr so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().expect("log lock").clone()
+    }
+
+    /// The metrics listener's answer to `GET path`: status code and body.
+    pub fn get_metrics_listener(&self, path: &str) -> std::io::Result<(u16, String)> {
+        use std::io::{Read as _, Write as _};
+        let address = &self.metrics_addr;
+        let mut connection = std::net::TcpStream::connect(address)?;
+        write!(connection, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n")?;
+        let mut response = String::new();
+        connection.read_to_string(&mut response)?;
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_default();
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default();
+        Ok((status, body))
+    }
+
+    /// Sends SIGTERM and returns at once (see [`Self::terminate`] to wait).
+    pub fn signal_terminate(&self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+    }
+
+    /// The exit status, if pushd has exited.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("wait")
     }
 
     /// The Prometheus text of `/metrics`.

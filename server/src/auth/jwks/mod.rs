@@ -8,6 +8,11 @@
 //! most one every [`MIN_REFETCH`] whatever its outcome, each within
 //! [`FETCH_TIMEOUT`] from connecting to the last byte of a body of at most
 //! [`MAX_JWKS_BYTES`].
+//!
+//! Where the document is comes from the provider's discovery document
+//! (`discovery.rs`) unless `oidc_jwks_url` names it.
+
+mod discovery;
 
 use std::time::Duration;
 
@@ -32,10 +37,12 @@ const MIN_REFETCH: Duration = Duration::from_secs(5);
 /// that dribbles its answer holds one fetch (and the callers sharing it)
 /// this long, no longer.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
-/// A JWKS document is a few kilobytes; refuse anything absurd.
+/// A JWKS (or discovery) document is a few kilobytes; refuse anything absurd.
 const MAX_JWKS_BYTES: usize = 1 << 20;
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+pub(crate) use discovery::{ProviderUrlProblem, check_provider_url};
 
 /// Why the provider's keys could not be fetched. A failed refresh keeps
 /// the keys held; at startup it stops pushd.
@@ -43,7 +50,7 @@ type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 pub(crate) enum JwksError {
     #[error("loading the system's TLS roots: {0}")]
     TlsRoots(#[source] std::io::Error),
-    #[error("oidc_jwks_url {url:?}: {source}")]
+    #[error("{url:?} is not a URL: {source}")]
     BadUrl {
         url: String,
         source: hyper::http::uri::InvalidUri,
@@ -60,7 +67,7 @@ pub(crate) enum JwksError {
         url: String,
         status: hyper::StatusCode,
     },
-    #[error("{url} answered over {} MiB; a JWKS document is a few kilobytes", MAX_JWKS_BYTES >> 20)]
+    #[error("{url} answered over {} MiB; a JWKS or discovery document is a few kilobytes", MAX_JWKS_BYTES >> 20)]
     TooLarge { url: String },
     #[error("reading {url}: {source}")]
     Body {
@@ -71,6 +78,29 @@ pub(crate) enum JwksError {
     NotJwks {
         url: String,
         source: serde_json::Error,
+    },
+    #[error(
+        "{url} is not an OpenID Connect discovery document (it needs issuer and jwks_uri): \
+         {source}; if the provider has none, set oidc_jwks_url to where it publishes its keys"
+    )]
+    NotDiscovery {
+        url: String,
+        source: serde_json::Error,
+    },
+    #[error(
+        "{url} names the issuer {discovered:?}, not {configured:?}: set oidc_issuer to exactly \
+         the provider's issuer, as its tokens carry it in `iss`"
+    )]
+    IssuerMismatch {
+        url: String,
+        configured: String,
+        discovered: String,
+    },
+    #[error("{url} names jwks_uri {jwks_uri:?}, which {problem}")]
+    DiscoveredUrl {
+        url: String,
+        jwks_uri: String,
+        problem: ProviderUrlProblem,
     },
 }
 
@@ -112,19 +142,26 @@ impl Held {
 }
 
 impl JwksCache {
-    /// Fetches the document once, so a wrong URL stops pushd at startup.
+    /// Fetches the document at `url` once, so a wrong URL stops pushd at startup.
     pub(crate) async fn load(url: &str) -> Result<Self, JwksError> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(JwksError::TlsRoots)?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client = Client::builder(TokioExecutor::new()).build(connector);
-        let keys = fetch(&client, url).await?;
+        Self::load_with(client()?, url.to_owned()).await
+    }
+
+    /// The same, at the `jwks_uri` the issuer's discovery document names.
+    pub(crate) async fn discover(issuer: &str) -> Result<Self, JwksError> {
+        let client = client()?;
+        let url = discovery::jwks_uri(&client, issuer).await?;
+        Self::load_with(client, url).await
+    }
+
+    async fn load_with(
+        client: Client<Https, Empty<Bytes>>,
+        url: String,
+    ) -> Result<Self, JwksError> {
+        let keys = fetch(&client, &url).await?;
         let now = Instant::now();
         Ok(Self {
-            url: url.to_owned(),
+            url,
             client,
             held: Mutex::new(Held {
                 keys,
@@ -179,9 +216,33 @@ impl JwksCache {
     fn held(&self) -> MutexGuard<'_, Held> {
         self.held.lock()
     }
+
+    /// Where the keys are fetched from.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+fn client() -> Result<Client<Https, Empty<Bytes>>, JwksError> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(JwksError::TlsRoots)?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
 async fn fetch(client: &Client<Https, Empty<Bytes>>, url: &str) -> Result<JwkSet, JwksError> {
+    let body = fetch_bytes(client, url).await?;
+    serde_json::from_slice(&body).map_err(|source| JwksError::NotJwks {
+        url: url.to_owned(),
+        source,
+    })
+}
+
+/// A provider document's body, within [`FETCH_TIMEOUT`] and [`MAX_JWKS_BYTES`].
+async fn fetch_bytes(client: &Client<Https, Empty<Bytes>>, url: &str) -> Result<Bytes, JwksError> {
     tokio::time::timeout(FETCH_TIMEOUT, fetch_unbounded(client, url))
         .await
         .map_err(|_| JwksError::TimedOut {
@@ -192,7 +253,7 @@ async fn fetch(client: &Client<Https, Empty<Bytes>>, url: &str) -> Result<JwkSet
 async fn fetch_unbounded(
     client: &Client<Https, Empty<Bytes>>,
     url: &str,
-) -> Result<JwkSet, JwksError> {
+) -> Result<Bytes, JwksError> {
     let url_owned = || url.to_owned();
     let uri: hyper::Uri = url.parse().map_err(|source| JwksError::BadUrl {
         url: url_owned(),
@@ -208,24 +269,22 @@ async fn fetch_unbounded(
             status: response.status(),
         });
     }
-    let body = http_body_util::Limited::new(response.into_body(), MAX_JWKS_BYTES)
-        .collect()
-        .await
-        .map_err(|source| {
-            if source.is::<LengthLimitError>() {
-                JwksError::TooLarge { url: url_owned() }
-            } else {
-                JwksError::Body {
-                    url: url_owned(),
-                    source,
+    Ok(
+        http_body_util::Limited::new(response.into_body(), MAX_JWKS_BYTES)
+            .collect()
+            .await
+            .map_err(|source| {
+                if source.is::<LengthLimitError>() {
+                    JwksError::TooLarge { url: url_owned() }
+                } else {
+                    JwksError::Body {
+                        url: url_owned(),
+                        source,
+                    }
                 }
-            }
-        })?
-        .to_bytes();
-    serde_json::from_slice(&body).map_err(|source| JwksError::NotJwks {
-        url: url_owned(),
-        source,
-    })
+            })?
+            .to_bytes(),
+    )
 }
 
 #[cfg(test)]

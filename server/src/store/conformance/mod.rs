@@ -59,7 +59,8 @@ macro_rules! store_conformance_suite {
             receipts_move_forward_only, pending_lists_only_unfinished_receipts,
             each_key_sees_only_its_own_events, event_logs_resume_after_a_cursor,
             receipts_are_forgotten_after_keep_until, wake_ups_come_due_are_leased_and_finish,
-            devices_are_listed_by_registration_time_across_hours, the_sweep_removes_only_devices_never_used);
+            devices_are_listed_by_registration_time_across_hours, the_sweep_removes_only_devices_never_used,
+            an_open_store_answers_a_ping);
     };
     (@cases $make_store:expr; $($case:ident),+) => {
         $(

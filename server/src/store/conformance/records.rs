@@ -95,3 +95,17 @@ pub async fn unsubscribe_drops_queued_messages(store: Arc<dyn Store>) {
         .await
         .expect("room after unsubscribe");
 }
+
+pub async fn an_open_store_answers_a_ping(store: Arc<dyn Store>) {
+    store.ping().await.expect("ping an open store");
+    // A ping leaves nothing behind that a read could see.
+    let device_id = device(&store).await;
+    store.ping().await.expect("ping again");
+    assert!(
+        store
+            .subscriptions_of(&device_id)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}

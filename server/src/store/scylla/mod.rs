@@ -487,4 +487,12 @@ impl Store for ScyllaStore {
         // Receipt rows carry their TTL; the database drops them itself.
         Ok(0)
     }
+
+    async fn ping(&self) -> StoreResult<()> {
+        // A read of one (absent) device at the store's own consistency: it
+        // answers only when enough replicas do for a device's calls to work.
+        self.execute(&self.statements.select_device, ("readiness-probe",))
+            .await
+            .map(|_| ())
+    }
 }

@@ -394,6 +394,17 @@ impl Store for SqliteStore {
             .run(move |connection| accounts::sealed_for(connection, &device_id))
             .await
     }
+
+    async fn ping(&self) -> StoreResult<()> {
+        // A probe write would cost an fsync per probe: the writer is checked
+        // for being alive, a reader for the file answering.
+        if !self.writer.is_running() {
+            return Err(op::closed());
+        }
+        self.readers
+            .run(|connection| connection.query_row("SELECT 1", [], |_| Ok(())))
+            .await
+    }
 }
 
 impl SqliteStore {

@@ -50,6 +50,11 @@ impl WriterHandle {
         result.await.map_err(|_| closed())?
     }
 
+    /// False once the writer thread has stopped (closed, or gone).
+    pub(crate) fn is_running(&self) -> bool {
+        !self.queue.is_closed()
+    }
+
     pub(crate) async fn close(&self) {
         let (done, finished) = oneshot::channel();
         if self.queue.send(WriteOp::Close(done)).await.is_ok() {
