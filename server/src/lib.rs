@@ -25,7 +25,8 @@
 //! - [`store`] — everything durable, behind the [`store::Store`] trait;
 //! - [`cluster`] — routing between the nodes that share a distributed store;
 //! - [`domain`] — the types all of them share;
-//! - [`config`], [`telemetry`], `server` — settings, logs and metrics, wiring.
+//! - [`config`], [`telemetry`], [`tracing_export`], `server` — settings, logs
+//!   and metrics, OpenTelemetry traces, wiring.
 #![forbid(unsafe_code)]
 // Items are pub(crate) unless a user outside the crate (the binary, the integration
 // tests, the load generator, the fuzz targets) names them.
@@ -51,6 +52,7 @@ pub(crate) mod services;
 pub mod store;
 pub(crate) mod submit;
 pub mod telemetry;
+pub mod tracing_export;
 pub(crate) mod transport;
 pub mod websocket;
 

@@ -12,7 +12,22 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    pushd::telemetry::init_logging(&settings.log, settings.log_format);
+    // Before logging starts, so its layer is in the subscriber; dropped (and
+    // flushed) when main returns.
+    let traces = match settings.otlp_endpoint.as_deref() {
+        Some(endpoint) => match pushd::tracing_export::Traces::start(endpoint) {
+            Ok(traces) => Some(traces),
+            Err(problem) => {
+                eprintln!("pushd: {problem}");
+                return std::process::ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    pushd::telemetry::init_logging(&settings.log, settings.log_format, traces.as_ref());
+    if let Some(endpoint) = &settings.otlp_endpoint {
+        tracing::info!(%endpoint, "exporting message traces over OTLP");
+    }
     match pushd::run(settings, shutdown_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 use push_proto::internal as node_pb;
+use tracing::Instrument as _;
 
 use super::peers::{ClusterError, Peers};
 use super::{Directory, NodeRecord, Route};
@@ -192,8 +193,16 @@ impl Cluster {
             stored,
             bridge_available,
         };
+        let span = tracing::info_span!(
+            target: crate::tracing_export::TARGET,
+            "forward",
+            otel.kind = "client",
+            peer_node = %route.node_id,
+        );
+        let mut request = self.peers.request(request);
+        crate::tracing_export::propagation::inject(&span, request.metadata_mut());
         let outcome = match self.peers.client(&route.address) {
-            Ok(mut client) => match client.deliver(self.peers.request(request)).await {
+            Ok(mut client) => match client.deliver(request).instrument(span).await {
                 Ok(response) => response.into_inner().outcome(),
                 Err(status) => {
                     tracing::debug!(node = %route.node_id, %status, "forwarding failed; the message waits in the store");

@@ -11,6 +11,7 @@ use crate::auth::BearerSecret;
 use crate::bridges::policy::RoutingPolicy;
 use crate::delivery::{Hub, LiveConnection, Offer};
 use crate::domain::{QueuedMessage, Urgency};
+use crate::tracing_export::{TARGET, propagation};
 
 pub(crate) struct NodeService {
     hub: Arc<Hub>,
@@ -39,6 +40,11 @@ impl node_server::Node for NodeService {
         &self,
         request: Request<node_pb::DeliverRequest>,
     ) -> Result<Response<node_pb::DeliverResponse>, Status> {
+        // The sending node's `forward` span is the parent: one message, one
+        // trace across nodes.
+        let span = tracing::info_span!(target: TARGET, "node.deliver", otel.kind = "server");
+        propagation::continue_trace(&span, request.metadata());
+        let _entered = span.enter();
         let request = request.into_inner();
         let message = request
             .message

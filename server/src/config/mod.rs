@@ -243,6 +243,11 @@ pub struct Overrides {
     /// collector) [default: text]
     #[arg(long, env = "PUSHD_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// OpenTelemetry collector that gets each message's spans over OTLP/gRPC,
+    /// e.g. http://127.0.0.1:4317; spans queue in a bounded buffer and are
+    /// dropped, never waited for, when it is down [default: off]
+    #[arg(long, env = "PUSHD_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// Once every listener is bound and serving, pushd writes its bound
     /// addresses here as one JSON object (for scripts and tests) [default: off]
     #[arg(long, env = "PUSHD_READY_FILE")]
@@ -282,6 +287,8 @@ pub struct Settings {
     pub(crate) connections: ConnectionSettings,
     pub log: String,
     pub log_format: crate::telemetry::LogFormat,
+    /// Where traces go; see [`crate::tracing_export`].
+    pub otlp_endpoint: Option<String>,
     /// Where to announce the bound addresses once serving; see [`crate::server`].
     pub(crate) ready_file: Option<PathBuf>,
 }
@@ -418,6 +425,7 @@ impl Settings {
                 .or(file.log)
                 .unwrap_or_else(|| defaults::LOG.into()),
             log_format,
+            otlp_endpoint: flags.otlp_endpoint.or(file.otlp_endpoint),
             ready_file: flags.ready_file.or(file.ready_file),
             security,
             connections,

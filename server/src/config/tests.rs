@@ -203,6 +203,7 @@ fn code_defaults() -> Vec<(&'static str, Documented)> {
         ),
         ("log", value(&defaults::LOG)),
         ("log_format", value(&defaults::LOG_FORMAT)),
+        ("otlp_endpoint", Unset),
         ("ready_file", Unset),
         ("apns_key_file", Unset),
         ("apns_key_id", Unset),

@@ -131,7 +131,14 @@ impl LiveConnection {
         if !self.has_room() {
             return Offer::Full;
         }
-        match self.mark_in_flight(message) {
+        // A child of the routing that offers it: this node's `route`, or the
+        // forwarded call's `node.deliver`. It ends at the ack.
+        let delivering = tracing::info_span!(
+            target: crate::tracing_export::TARGET,
+            "deliver",
+            message_id = %message.id,
+        );
+        match self.mark_in_flight(message, delivering) {
             Mark::New => {}
             Mark::Already => return Offer::Sent,
             Mark::NoRoom => return Offer::Full,
@@ -155,7 +162,8 @@ impl LiveConnection {
     /// With the stream's unacked bytes used up it stops: the device's next
     /// ack asks for the replay to go on.
     pub(crate) async fn send_replayed(&self, message: &QueuedMessage) -> Replayed {
-        match self.mark_in_flight(message) {
+        // Read back from the store, the message has no trace to join.
+        match self.mark_in_flight(message, tracing::Span::none()) {
             Mark::New => {}
             Mark::Already => return Replayed::Sent,
             Mark::NoRoom => return Replayed::NoRoom,
@@ -186,16 +194,17 @@ impl LiveConnection {
 
     /// Of the ids in an ack frame, those this stream sent: only these are
     /// removed from the store; call [`LiveConnection::ack_written`] after.
-    pub(crate) fn take_acked(&self, message_ids: &[String]) -> Vec<String> {
+    /// With them, the `deliver` spans of the traced ones.
+    pub(crate) fn take_acked(&self, message_ids: &[String]) -> (Vec<String>, Vec<tracing::Span>) {
         let mut in_flight = self.in_flight.lock();
-        let taken = in_flight.take_acked(message_ids);
+        let (taken, traced) = in_flight.take_acked_traced(message_ids);
         let restart = !taken.is_empty() && in_flight.room_freed();
         drop(in_flight);
         // A replay stopped for room goes on now that the device acks.
         if restart {
             self.resync.notify_one();
         }
-        taken
+        (taken, traced)
     }
 
     pub(crate) fn ack_written(&self, message_ids: &[String]) {
@@ -252,12 +261,14 @@ impl LiveConnection {
         self.in_flight.lock().len() < self.max_in_flight
     }
 
-    fn mark_in_flight(&self, message: &QueuedMessage) -> Mark {
+    fn mark_in_flight(&self, message: &QueuedMessage, delivering: tracing::Span) -> Mark {
         // What the frame weighs, near enough: payload, id, and framing.
         let bytes = message.payload.len() + message.id.len() + 64;
-        self.in_flight
-            .lock()
-            .mark_sent(&message.id, u32::try_from(bytes).unwrap_or(u32::MAX))
+        self.in_flight.lock().mark_sent_in(
+            &message.id,
+            u32::try_from(bytes).unwrap_or(u32::MAX),
+            delivering,
+        )
     }
 
     fn unmark_in_flight(&self, message_id: &str) {

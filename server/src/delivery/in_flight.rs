@@ -10,6 +10,10 @@
 //! the store's single writer and a tombstone. And an acked message is never
 //! sent again by a replay that read the store before the ack was written
 //! (a device that acks and at once lowers its urgency threshold).
+//!
+//! A message offered live carries its `deliver` span here until the ack, so
+//! the ack's span joins the message's trace (see [`crate::tracing_export`]);
+//! without an exporter that span is disabled and holds nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,6 +50,8 @@ pub(crate) enum Mark {
 struct Held {
     bytes: u32,
     _share: Option<OwnedSemaphorePermit>,
+    /// Open from the send to the ack.
+    delivering: tracing::Span,
 }
 
 pub(crate) struct InFlight {
@@ -77,9 +83,20 @@ impl InFlight {
         self.sent.len()
     }
 
-    /// Marks a message of `bytes` as sent, if the budgets have room. One
-    /// message always fits an empty stream, however big, so none is stuck.
+    #[cfg(test)]
     pub(crate) fn mark_sent(&mut self, message_id: &str, bytes: u32) -> Mark {
+        self.mark_sent_in(message_id, bytes, tracing::Span::none())
+    }
+
+    /// Marks a message of `bytes` as sent, if the budgets have room, with
+    /// the span that lasts until its ack. One message always fits an empty
+    /// stream, however big, so none is stuck.
+    pub(crate) fn mark_sent_in(
+        &mut self,
+        message_id: &str,
+        bytes: u32,
+        delivering: tracing::Span,
+    ) -> Mark {
         if self.acked.contains_key(message_id) || self.sent.contains_key(message_id) {
             return Mark::Already;
         }
@@ -96,6 +113,7 @@ impl InFlight {
         let held = Held {
             bytes,
             _share: Some(share),
+            delivering,
         };
         self.sent.insert(message_id.to_owned(), held);
         Mark::New
@@ -106,14 +124,10 @@ impl InFlight {
         self.forget(message_id);
     }
 
-    fn forget(&mut self, message_id: &str) -> bool {
-        match self.sent.remove(message_id) {
-            Some(held) => {
-                self.bytes -= held.bytes;
-                true
-            }
-            None => false,
-        }
+    fn forget(&mut self, message_id: &str) -> Option<tracing::Span> {
+        let held = self.sent.remove(message_id)?;
+        self.bytes -= held.bytes;
+        Some(held.delivering)
     }
 
     /// Something waits for this stream's acks to free room: a replay now
@@ -127,17 +141,30 @@ impl InFlight {
         std::mem::take(&mut self.waiting)
     }
 
-    /// Of `message_ids`, the ones this stream sent and had not seen acked:
-    /// only these are written to the store.
+    #[cfg(test)]
     pub(crate) fn take_acked(&mut self, message_ids: &[String]) -> Vec<String> {
+        self.take_acked_traced(message_ids).0
+    }
+
+    /// Of `message_ids`, the ones this stream sent and had not seen acked:
+    /// only these are written to the store. With them, the `deliver` spans
+    /// of those that were traced.
+    pub(crate) fn take_acked_traced(
+        &mut self,
+        message_ids: &[String],
+    ) -> (Vec<String>, Vec<tracing::Span>) {
         let mut taken = Vec::new();
+        let mut traced = Vec::new();
         for id in message_ids {
-            if self.forget(id) {
+            if let Some(delivering) = self.forget(id) {
                 self.acked.insert(id.clone(), true);
                 taken.push(id.clone());
+                if !delivering.is_disabled() {
+                    traced.push(delivering);
+                }
             }
         }
-        taken
+        (taken, traced)
     }
 
     /// The store removed (or failed to remove) these acked messages.

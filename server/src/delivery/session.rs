@@ -315,7 +315,7 @@ async fn start_ack(
     acks_in_flight: Arc<Semaphore>,
     message_ids: Vec<String>,
 ) {
-    let taken = connection.take_acked(&message_ids);
+    let (taken, delivered) = connection.take_acked(&message_ids);
     let ignored = message_ids.len() - taken.len();
     if ignored > 0 {
         metrics::counter!("pushd_acks_ignored_total").increment(ignored as u64);
@@ -326,8 +326,17 @@ async fn start_ack(
     let Ok(permit) = acks_in_flight.acquire_owned().await else {
         return;
     };
+    // One `ack` span per traced message, each in its message's trace, open
+    // for the store write; the `deliver` spans end after them.
+    let acking: Vec<tracing::Span> = delivered
+        .iter()
+        .map(|delivering| {
+            tracing::info_span!(target: crate::tracing_export::TARGET, parent: delivering, "ack")
+        })
+        .collect();
     tokio::spawn(async move {
         let _permit = permit;
+        let _spans = (acking, delivered);
         match store.ack(&connection.device_id, &taken).await {
             Ok(removed) => metrics::counter!("pushd_messages_acked_total").increment(removed),
             Err(error) => {

@@ -6,6 +6,8 @@
 //! faster than its rate, is reported, not hidden; the call fails only when no
 //! device could take the message.
 
+use tracing::Instrument as _;
+
 use super::{Outcome, SubmitError, Submitter};
 use crate::auth::MessageCopy;
 use crate::domain::{QueuedMessage, SubscriptionRecord, new_message_id};
@@ -75,10 +77,21 @@ impl Submitter {
                 device_id,
                 ..template.clone()
             };
+            // Each copy is routed on its own: its store write, forward and
+            // delivery are children of this span.
+            let route = tracing::info_span!(
+                target: crate::tracing_export::TARGET,
+                "route",
+                message_id = %copy.id,
+                device_id = %copy.device_id,
+            );
             let outcome = if now_or_never {
-                Ok(router.deliver_now_or_never(&copy).await)
+                Ok(router.deliver_now_or_never(&copy).instrument(route).await)
             } else {
-                router.store_and_deliver(copy.clone()).await
+                router
+                    .store_and_deliver(copy.clone())
+                    .instrument(route)
+                    .await
             };
             let outcome = match outcome {
                 Ok(outcome) => outcome,

@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument as _;
+
 use crate::bridges::Bridges;
 use crate::cluster::{Cluster, Forwarded};
 use crate::delivery::{Hub, Offer};
@@ -115,7 +117,10 @@ impl Router {
         may_stream_elsewhere: bool,
     ) -> StoreResult<Outcome> {
         let admission = Admission::Queue(self.retention);
-        self.store.enqueue(message.clone(), admission).await?;
+        self.store
+            .enqueue(message.clone(), admission)
+            .instrument(store_span())
+            .await?;
         metrics::counter!("pushd_messages_stored_total").increment(1);
         if may_stream_elsewhere {
             match self.forward(&message, true, true).await {
@@ -141,7 +146,11 @@ impl Router {
             Some((_, Offer::Sent)) => Admission::DeliveredLive,
             _ => Admission::Queue(self.retention),
         };
-        let enqueued = self.store.enqueue(message.clone(), admission).await?;
+        let enqueued = self
+            .store
+            .enqueue(message.clone(), admission)
+            .instrument(store_span())
+            .await?;
         metrics::counter!("pushd_messages_stored_total")
             .increment(u64::from(!enqueued.already_acked));
         let mut delivered = enqueued.already_acked || matches!(first, Some((_, Offer::Sent)));
@@ -169,4 +178,9 @@ impl Router {
             Outcome::Stored
         })
     }
+}
+
+/// The durable write, within the message's `route` span.
+fn store_span() -> tracing::Span {
+    tracing::info_span!(target: crate::tracing_export::TARGET, "store")
 }

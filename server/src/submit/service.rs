@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument as _;
+
 use super::fanout::Fanout;
 use super::{Outcome, Router, SubmitError};
 use crate::auth::{
@@ -106,7 +108,32 @@ impl Submitter {
         Ok(sender)
     }
 
+    /// Checks and routes one message; its trace starts here.
     pub(crate) async fn submit(
+        &self,
+        sender: &VerifiedSender,
+        submission: Submission,
+        front: Front,
+    ) -> Result<Accepted, SubmitError> {
+        let span = tracing::info_span!(
+            target: crate::tracing_export::TARGET,
+            "submit",
+            front = front.label(),
+            outcome = tracing::field::Empty,
+        );
+        let accepted = self
+            .accept(sender, submission, front)
+            .instrument(span.clone())
+            .await;
+        let outcome = match &accepted {
+            Ok(accepted) => accepted.outcome.label(),
+            Err(_) => "refused",
+        };
+        span.record("outcome", outcome);
+        accepted
+    }
+
+    async fn accept(
         &self,
         sender: &VerifiedSender,
         submission: Submission,

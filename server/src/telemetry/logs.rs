@@ -29,15 +29,30 @@ impl LogFormat {
     }
 }
 
-pub fn init_logging(filter: &str, format: LogFormat) {
+/// Logs to stderr; with `traces`, also exports the message spans of
+/// [`crate::tracing_export`], which the log filter keeps out of the logs.
+pub fn init_logging(
+    filter: &str,
+    format: LogFormat,
+    traces: Option<&crate::tracing_export::Traces>,
+) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let lines = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => lines.with_ansi(std::io::stderr().is_terminal()).try_init(),
-        LogFormat::Json => lines.json().try_init(),
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        .add_directive(crate::tracing_export::logs_leave_out());
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let lines = match format {
+        LogFormat::Text => lines
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Json => lines.json().with_filter(filter).boxed(),
     };
+    let _ = tracing_subscriber::registry()
+        .with(lines)
+        .with(traces.map(crate::tracing_export::Traces::layer))
+        .try_init();
 }
