@@ -51,6 +51,7 @@ pub(crate) mod services;
 pub mod store;
 pub(crate) mod submit;
 pub mod telemetry;
+pub(crate) mod telemetry_catalog;
 pub(crate) mod transport;
 pub mod websocket;
 

@@ -91,6 +91,7 @@ pub async fn serve(
         format!("{scheme}://{grpc_addr}")
     });
 
+    crate::telemetry_catalog::register();
     let hub = Arc::new(Hub::default());
     let (drain_started, mut draining) = tokio::sync::watch::channel(false);
     // Leaving starts with the drain, so other nodes stop forwarding here at once.
