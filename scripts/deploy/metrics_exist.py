@@ -195,7 +195,6 @@ def drive_traffic(bin_dir, work, listen, processes):
         raise SystemExit("metrics_exist: 15 sends at --sender-rate 1 were all accepted")
     # More connections than --max-connections-per-ip: the extra ones are refused.
     held = [socket.create_connection(tuple(listen.rsplit(":", 1)), timeout=5) for _ in range(PER_IP + 2)]
-    time.sleep(0.3)
     return held
 
 
@@ -231,7 +230,13 @@ def main():
             wait_for(lambda: os.path.exists(ready) and '"metrics"' in open(ready).read(), "pushd's ready file")
             addresses = json.load(open(ready))
             held = drive_traffic(args.bin_dir, work, addresses["listen"], processes)
+            # The refusals are counted as the accept loop reaches them: on a busy
+            # machine that can take a moment.
+            deadline = time.monotonic() + 10
             exported = scrape(f"http://{addresses['metrics']}/metrics")
+            while "pushd_connections_refused_total" not in exported and time.monotonic() < deadline:
+                time.sleep(0.2)
+                exported = scrape(f"http://{addresses['metrics']}/metrics")
             for connection in held:
                 connection.close()
         except (SystemExit, subprocess.CalledProcessError) as error:
