@@ -163,7 +163,9 @@ def wait_for(predicate, what, seconds=20):
 
 
 def drive_traffic(bin_dir, work, listen, processes):
-    """A device that listens and acks, and one message to it over each front."""
+    """A device that listens and acks, one message to it over each front, a
+    sender past its rate limit, and connections past the per-address limit
+    (returned, to be held until the scrape)."""
     env = dict(os.environ, PUSHCTL_SERVER=f"http://{listen}")
     ctl = os.path.join(bin_dir, "pushctl")
     db = os.path.join(work, "device.db")
