@@ -5,8 +5,9 @@
 # Kotlin binding tests, a short run of every fuzz target, interop
 # with third-party Python peers, real web-push libraries (Python, Node, Go,
 # Java) sending over RFC 8030 HTTP, the README walkthrough, `pushctl listen
-# --notify` against a notification service on a private D-Bus, and a real
-# headless Firefox ESR subscribed over the WebSocket push protocol. Installs
+# --notify` against a notification service on a private D-Bus, a real
+# headless Firefox ESR subscribed over the WebSocket push protocol, and the
+# deploy kit (Helm chart, Prometheus rules, Grafana dashboard). Installs
 # its Python peers into a virtualenv, Firefox ESR (and dbus, curl) with apt if
 # missing, and fetches Cassandra with Maven first.
 #
@@ -54,6 +55,9 @@ cargo test --workspace --locked --features push-ffi/bindgen 2>&1 | tee "$log"
 echo "== walkthrough"
 scripts/walkthrough.sh "$target/debug" "$venv/bin/python"
 
+echo "== deploy kit (Helm chart, alert rules, dashboard, and the metrics they name on a running pushd)"
+scripts/deploy-check.sh "$target/debug" "$venv/bin/python" 2>&1 | tee -a "$log"
+
 echo "== desktop notifications (pushctl listen --notify on a private session bus)"
 scripts/desktop-notify.sh "$target/debug" "$venv/bin/python"
 
@@ -78,6 +82,7 @@ python=$(grep -o '^Ran [0-9]* tests' "$log" | awk '{s += $2} END {print s + 0}')
 kotlin=$(grep -o 'Tests run: [0-9]*, Failures: 0, Errors: 0' "$log" | awk '{s += $3} END {print s + 0}')
 fuzz=$(grep -o '^fuzz targets: [0-9]* ran' "$log" | awk '{s += $3} END {print s + 0}')
 firefox=$(grep -c '^firefox: .* passed' "$log" || true)
+deploy=$(grep -c '^deploy-check: passed: ' "$log" || true)
 # + 2: the walkthrough and the desktop notification script, one test each.
-passed=$((rust + python + kotlin + fuzz + firefox + 2))
+passed=$((rust + python + kotlin + fuzz + firefox + deploy + 2))
 echo "all suites: ${passed} passed, 0 failed"
