@@ -206,23 +206,12 @@ async fn a_rotated_key_is_fetched_when_a_token_names_it() {
 
 #[test]
 fn pushd_stops_when_the_provider_cannot_be_reached() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pushd"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "off",
-            "--oidc-issuer",
-            "http://127.0.0.1:9",
-            "--oidc-audience",
-            "x",
-        ])
-        .arg("--data-dir")
-        .arg(tempfile::tempdir().expect("dir").path())
-        .output()
-        .expect("run pushd");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = support::process::refused_start(&[
+        "--oidc-issuer",
+        "http://127.0.0.1:9",
+        "--oidc-audience",
+        "x",
+    ]);
     assert!(
         stderr.contains("identity provider") && stderr.contains("openid-configuration"),
         "{stderr}"

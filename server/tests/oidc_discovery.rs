@@ -73,15 +73,9 @@ fn a_discovery_document_naming_another_issuer_stops_pushd() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let idp = runtime.block_on(Idp::start(&[&SigningKey::new("key-1")]));
     idp.discover_as("https://impostor.example.com");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pushd"))
-        .args(["--listen", "127.0.0.1:0", "--metrics-listen", "off"])
-        .args(idp.pushd_args())
-        .arg("--data-dir")
-        .arg(tempfile::tempdir().expect("dir").path())
-        .output()
-        .expect("run pushd");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let args = idp.pushd_args();
+    let stderr =
+        support::process::refused_start(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
         stderr.contains("names the issuer \"https://impostor.example.com\"")
             && stderr.contains("oidc_issuer"),

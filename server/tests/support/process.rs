@@ -198,6 +198,21 @@ impl Drop for Pushd {
     }
 }
 
+/// Runs pushd with `args` (on port 0, a fresh data folder, no metrics
+/// listener) where it must refuse to start; its stderr, for the reason.
+pub fn refused_start(args: &[&str]) -> String {
+    let output = Command::new(binary())
+        .args(["--listen", "127.0.0.1:0", "--metrics-listen", "off"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(tempfile::tempdir().expect("dir").path())
+        .output()
+        .expect("run pushd");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success(), "pushd started: {stderr}");
+    stderr
+}
+
 /// The pushd under test: this build's, or `PUSHD_TEST_BINARY` (e.g. an
 /// older build, to see a test fail without the fix it covers).
 fn binary() -> PathBuf {
