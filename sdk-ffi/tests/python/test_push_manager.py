@@ -272,13 +272,24 @@ class StandInIdentityProvider:
         jwks = json.dumps({"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": "k1",
                                      "n": as_b64(numbers.n), "e": as_b64(numbers.e)}]}).encode()
 
+        provider = self
+
         class Handler(http.server.BaseHTTPRequestHandler):
+            # pushd finds the keys through the discovery document, as with a real provider.
             def do_GET(self):
+                if self.path == "/.well-known/openid-configuration":
+                    body = json.dumps({"issuer": provider.issuer,
+                                       "jwks_uri": provider.issuer + "/keys"}).encode()
+                elif self.path == "/keys":
+                    body = jwks
+                else:
+                    self.send_error(404)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(jwks)))
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(jwks)
+                self.wfile.write(body)
 
             def log_message(self, *args):
                 pass
