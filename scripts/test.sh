@@ -7,9 +7,10 @@
 # Java) sending over RFC 8030 HTTP, the README walkthrough, `pushctl listen
 # --notify` against a notification service on a private D-Bus, a real
 # headless Firefox ESR subscribed over the WebSocket push protocol, and the
-# deploy kit (Helm chart, Prometheus rules, Grafana dashboard). Installs
-# its Python peers into a virtualenv, Firefox ESR (and dbus, curl) with apt if
-# missing, and fetches Cassandra with Maven first.
+# deploy kit (Helm chart, Prometheus rules, Grafana dashboard) and the
+# container image built from deploy/Dockerfile and run with buildah. Installs
+# its Python peers into a virtualenv, Firefox ESR (and dbus, curl, buildah,
+# debootstrap) with apt if missing, and fetches Cassandra with Maven first.
 #
 # Env: CARGO_TARGET_DIR (default ./target), PUSH_VENV (default ./.venv).
 set -euo pipefail
@@ -58,6 +59,9 @@ scripts/walkthrough.sh "$target/debug" "$venv/bin/python"
 echo "== deploy kit (Helm chart, alert rules, dashboard, and the metrics they name on a running pushd)"
 scripts/deploy-check.sh "$target/debug" "$venv/bin/python" 2>&1 | tee -a "$log"
 
+echo "== container image (deploy/Dockerfile on a debootstrapped Debian base with the debug pushd, built and run with buildah: --help, /healthz, /readyz)"
+scripts/image-check.sh "$target/debug" 2>&1 | tee -a "$log"
+
 echo "== desktop notifications (pushctl listen --notify on a private session bus)"
 scripts/desktop-notify.sh "$target/debug" "$venv/bin/python"
 
@@ -83,6 +87,7 @@ kotlin=$(grep -o 'Tests run: [0-9]*, Failures: 0, Errors: 0' "$log" | awk '{s +=
 fuzz=$(grep -o '^fuzz targets: [0-9]* ran' "$log" | awk '{s += $3} END {print s + 0}')
 firefox=$(grep -c '^firefox: .* passed' "$log" || true)
 deploy=$(grep -c '^deploy-check: passed: ' "$log" || true)
+image=$(grep -c '^image-check: passed: ' "$log" || true)
 # + 2: the walkthrough and the desktop notification script, one test each.
-passed=$((rust + python + kotlin + fuzz + firefox + deploy + 2))
+passed=$((rust + python + kotlin + fuzz + firefox + deploy + image + 2))
 echo "all suites: ${passed} passed, 0 failed"
