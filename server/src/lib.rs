@@ -52,7 +52,6 @@ pub(crate) mod services;
 pub mod store;
 pub(crate) mod submit;
 pub mod telemetry;
-pub(crate) mod telemetry_catalog;
 pub mod tracing_export;
 pub(crate) mod transport;
 pub mod websocket;

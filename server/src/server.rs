@@ -94,7 +94,6 @@ pub async fn serve(
         format!("{scheme}://{grpc_addr}")
     });
 
-    crate::telemetry_catalog::register();
     let hub = Arc::new(Hub::default());
     // Leaving starts with the drain, so other nodes stop forwarding here at once.
     let (cluster_node, cluster_addr) = match (&settings.cluster, directory) {

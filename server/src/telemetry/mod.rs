@@ -2,6 +2,7 @@
 //! HTTP listener beside the public port that serves `/metrics` and the
 //! health checks load balancers and Kubernetes probe (`/healthz`, `/readyz`).
 
+mod catalog;
 mod http;
 mod logs;
 mod readiness;
@@ -22,7 +23,9 @@ pub(crate) fn metrics_handle() -> PrometheusHandle {
             let recorder = PrometheusBuilder::new().build_recorder();
             let handle = recorder.handle();
             // Fails only if another recorder was installed first; then ours just sees nothing.
-            let _ = metrics::set_global_recorder(recorder);
+            if metrics::set_global_recorder(recorder).is_ok() {
+                catalog::register();
+            }
             handle
         })
         .clone()

@@ -13,7 +13,7 @@
 /// Both bridges, as `Provider::kind` names them.
 const BRIDGE_PROVIDERS: [&str; 2] = ["apns", "fcm"];
 
-/// Creates the series at zero; call once the metrics recorder is installed.
+/// Creates the series at zero, once, as the recorder is installed.
 pub(crate) fn register() {
     for front in ["grpc", "http"] {
         metrics::counter!("pushd_messages_accepted_total", "front" => front).increment(0);
